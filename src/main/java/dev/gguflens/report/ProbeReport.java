@@ -1,0 +1,106 @@
+package dev.gguflens.report;
+
+import com.google.gson.annotations.SerializedName;
+
+import java.util.List;
+
+/**
+ * Everything one probe of one model produces, shaped exactly like the JSON output (field names are the
+ * JSON keys, documented in README.md). The text and CSV reports are renderings of this record.
+ */
+public record ProbeReport(
+        ModelInfo model,
+        String prompt,
+        List<TokenInfo> tokens,
+        String lens,
+        List<LayerEntry> layers,
+        List<PositionEntry> positions,
+        @SerializedName("final") FinalPrediction finalPrediction,
+        Consistency consistency,
+        Milestones milestones,
+        @SerializedName("extra_prompts") List<ExtraPrompt> extraPrompts,
+        List<TemperaturePoint> temperatures,
+        Timings timings) {
+
+    public record ModelInfo(
+            String name,
+            String file,
+            String architecture,
+            @SerializedName("n_layer") int nLayer,
+            @SerializedName("n_embd") int nEmbd,
+            @SerializedName("n_vocab") int nVocab,
+            @SerializedName("n_head") Integer nHead,
+            @SerializedName("n_head_kv") Integer nHeadKv,
+            @SerializedName("n_ctx_train") int nCtxTrain,
+            @SerializedName("file_type") String fileType,
+            @SerializedName("output_weight_type") String outputWeightType,
+            @SerializedName("n_params") long nParams,
+            @SerializedName("file_bytes") long fileBytes) {}
+
+    public record TokenInfo(int id, String text) {}
+
+    public record TopToken(int id, String token, double p) {}
+
+    /** The tracked answer token at one layer: which id stands for the text, its rank (1 = top) and probability. */
+    public record Expected(String text, int id, int rank, double p) {}
+
+    public record LayerEntry(
+            int layer,
+            @SerializedName("entropy_nats") double entropyNats,
+            @SerializedName("entropy_bits") double entropyBits,
+            List<TopToken> top,
+            List<Expected> expected,
+            @SerializedName("kl_to_final_bits") double klToFinalBits,
+            @SerializedName("cos_to_final") double cosToFinal,
+            @SerializedName("residual_norm") double residualNorm) {}
+
+    public record PositionEntry(int pos, int id, String token, List<LayerEntry> layers) {}
+
+    public record FinalPrediction(
+            @SerializedName("entropy_nats") double entropyNats,
+            @SerializedName("entropy_bits") double entropyBits,
+            List<TopToken> top) {}
+
+    public record Consistency(
+            @SerializedName("kl_bits") double klBits,
+            @SerializedName("max_abs_logit_diff") double maxAbsLogitDiff,
+            @SerializedName("top1_agree") boolean top1Agree,
+            boolean warning) {}
+
+    /** A layer milestone; {@code layer} is null when the condition is never met. */
+    public record Milestone(Integer layer, Double fraction) {
+        public static Milestone never() {
+            return new Milestone(null, null);
+        }
+    }
+
+    public record Milestones(
+            @SerializedName("first_rank1") Milestone firstRank1,
+            @SerializedName("first_rank_le_5") Milestone firstRankLe5,
+            @SerializedName("first_rank_le_10") Milestone firstRankLe10,
+            @SerializedName("first_kl_below_1_bit") Milestone firstKlBelow1Bit,
+            @SerializedName("first_kl_below_0_5_bit") Milestone firstKlBelowHalfBit,
+            @SerializedName("copy_collapse") Milestone copyCollapse,
+            @SerializedName("copy_collapse_token") String copyCollapseToken) {}
+
+    public record ExtraPrompt(
+            String prompt,
+            String expected,
+            @SerializedName("expected_id") Integer expectedId,
+            @SerializedName("expected_rank") Integer expectedRank,
+            @SerializedName("expected_p") Double expectedP,
+            @SerializedName("entropy_bits") double entropyBits,
+            List<TopToken> top) {}
+
+    public record TemperaturePoint(
+            double temperature,
+            @SerializedName("entropy_bits") double entropyBits,
+            List<TopToken> top) {}
+
+    public record Timings(
+            @SerializedName("model_load_ms") double modelLoadMs,
+            @SerializedName("forward_ms") double forwardMs,
+            @SerializedName("lens_ms") double lensMs,
+            @SerializedName("report_ms") double reportMs,
+            @SerializedName("peak_rss_bytes") long peakRssBytes) {}
+}
