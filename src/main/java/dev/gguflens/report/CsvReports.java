@@ -40,7 +40,8 @@ public final class CsvReports {
         List<String> header = new ArrayList<>(List.of("layer", "entropy_nats", "entropy_bits", "top1_id", "top1_token", "top1_p",
                 "kl_to_final_bits", "cos_to_final", "residual_norm", "top_ids", "top_tokens", "top_probs"));
         for (int i = 0; i < tracked.size(); i++) {
-            header.addAll(List.of("expected" + i + "_text", "expected" + i + "_id", "expected" + i + "_rank", "expected" + i + "_p"));
+            header.addAll(List.of("expected" + i + "_text", "expected" + i + "_id", "expected" + i + "_token",
+                    "expected" + i + "_rank", "expected" + i + "_p"));
         }
         out.write(row(header.toArray()));
         for (LayerEntry l : r.layers()) {
@@ -48,7 +49,7 @@ public final class CsvReports {
             List<Object> cells = new ArrayList<>(List.of(l.layer(), num(l.entropyNats()), num(l.entropyBits()),
                     top1.id(), top1.token(), num(top1.p()), num(l.klToFinalBits()), num(l.cosToFinal()), num(l.residualNorm()),
                     join(l.top(), TopToken::id), join(l.top(), TopToken::token), join(l.top(), TopToken::p)));
-            for (Expected e : l.expected()) cells.addAll(List.of(e.text(), e.id(), e.rank(), num(e.p())));
+            for (Expected e : l.expected()) cells.addAll(List.of(e.text(), e.id(), e.token(), e.rank(), num(e.p())));
             out.write(row(cells.toArray()));
         }
     }

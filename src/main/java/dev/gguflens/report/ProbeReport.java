@@ -41,8 +41,11 @@ public record ProbeReport(
 
     public record TopToken(int id, String token, double p) {}
 
-    /** The tracked answer token at one layer: which id stands for the text, its rank (1 = top) and probability. */
-    public record Expected(String text, int id, int rank, double p) {}
+    /**
+     * The tracked answer at one layer: the answer text, the token id that stands for it (its first token as the
+     * model sees it after the prompt), that token's text, its rank (1 = top) and probability.
+     */
+    public record Expected(String text, int id, String token, int rank, double p) {}
 
     public record LayerEntry(
             int layer,

@@ -30,7 +30,8 @@ public final class TextReport {
         out.append("Lens: ").append(r.lens()).append('\n');
         List<Expected> tracked = r.layers().isEmpty() ? List.of() : r.layers().getFirst().expected();
         for (Expected e : tracked) {
-            out.append("Tracking ").append(TokenDisplay.quoted(e.text())).append(" as token ").append(e.id()).append('\n');
+            out.append("Tracking ").append(TokenDisplay.quoted(e.text())).append(" as token ").append(e.id())
+                    .append(' ').append(TokenDisplay.quoted(e.token())).append('\n');
         }
         out.append('\n');
 
