@@ -89,10 +89,10 @@ public final class InfoCommand implements Callable<Integer> {
         out.println("block count: " + hp.blockCount());
         out.println("embedding length: " + hp.embeddingLength());
         out.println("context length: " + hp.contextLength());
-        hp.rmsNormEpsilon().ifPresent(v -> out.println("rms norm epsilon: " + v));
-        hp.layerNormEpsilon().ifPresent(v -> out.println("layer norm epsilon: " + v));
-        hp.finalLogitSoftcapping().ifPresent(v -> out.println("final logit softcapping: " + v));
-        hp.logitScale().ifPresent(v -> out.println("logit scale: " + v));
+        hp.rmsNormEpsilon().ifPresent(v -> out.println("rms norm epsilon: " + shortest(v)));
+        hp.layerNormEpsilon().ifPresent(v -> out.println("layer norm epsilon: " + shortest(v)));
+        hp.finalLogitSoftcapping().ifPresent(v -> out.println("final logit softcapping: " + shortest(v)));
+        hp.logitScale().ifPresent(v -> out.println("logit scale: " + shortest(v)));
         hp.fileType().ifPresent(v -> out.println("file type: " + v));
         int vocab = vocabularySize(g);
         out.println("vocabulary size: " + (vocab < 0 ? "none" : vocab));
@@ -135,7 +135,16 @@ public final class InfoCommand implements Callable<Integer> {
     }
 
     private static String scalarText(GgufValueType type, Object value) {
-        return type == GgufValueType.UINT64 ? Long.toUnsignedString((Long) value) : String.valueOf(value);
+        return switch (type) {
+            case UINT64 -> Long.toUnsignedString((Long) value);
+            case FLOAT32 -> shortest((Double) value);
+            default -> String.valueOf(value);
+        };
+    }
+
+    /** A value stored as FLOAT32 printed as the float it is (1.0E-5, not 9.999999747378752E-6). */
+    private static String shortest(double v) {
+        return (double) (float) v == v ? Float.toString((float) v) : Double.toString(v);
     }
 
     private static String quote(String s) {
@@ -215,6 +224,7 @@ public final class InfoCommand implements Callable<Integer> {
 
     /** JSON has no NaN/Infinity: those become the strings "NaN", "Infinity", "-Infinity". */
     private static JsonElement number(double v) {
-        return Double.isFinite(v) ? new JsonPrimitive(v) : new JsonPrimitive(Double.toString(v));
+        if (!Double.isFinite(v)) return new JsonPrimitive(Double.toString(v));
+        return (double) (float) v == v ? new JsonPrimitive((float) v) : new JsonPrimitive(v);
     }
 }
