@@ -1,0 +1,58 @@
+package dev.gguflens.lens;
+
+/**
+ * Captured residual states: layer 0 is the embedding output, layer i the output of block i-1,
+ * so a model with n blocks has n + 1 layers. Positions are indexes into the captured positions.
+ */
+public interface LayerStates {
+    int layers();
+
+    int positions();
+
+    int embeddingLength();
+
+    /** Copies the state of {@code layer} at {@code position} into {@code dst[dstOffset ..]}. */
+    void copyState(int layer, int position, float[] dst, int dstOffset);
+
+    /** Wraps in-memory states indexed [layer][position][dimension]; the arrays are not copied. */
+    static LayerStates of(float[][][] states) {
+        if (states.length == 0 || states[0].length == 0 || states[0][0].length == 0) {
+            throw new IllegalArgumentException("layer states: need at least one layer, position and dimension");
+        }
+        int positions = states[0].length;
+        int width = states[0][0].length;
+        for (int layer = 0; layer < states.length; layer++) {
+            if (states[layer].length != positions) {
+                throw new IllegalArgumentException("layer states: layer " + layer + " has " + states[layer].length
+                        + " positions, expected " + positions);
+            }
+            for (int p = 0; p < positions; p++) {
+                if (states[layer][p].length != width) {
+                    throw new IllegalArgumentException("layer states: layer " + layer + " position " + p + " has "
+                            + states[layer][p].length + " values, expected " + width);
+                }
+            }
+        }
+        return new LayerStates() {
+            @Override
+            public int layers() {
+                return states.length;
+            }
+
+            @Override
+            public int positions() {
+                return positions;
+            }
+
+            @Override
+            public int embeddingLength() {
+                return width;
+            }
+
+            @Override
+            public void copyState(int layer, int position, float[] dst, int dstOffset) {
+                System.arraycopy(states[layer][position], 0, dst, dstOffset, width);
+            }
+        };
+    }
+}

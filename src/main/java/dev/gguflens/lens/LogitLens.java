@@ -1,0 +1,259 @@
+package dev.gguflens.lens;
+
+import dev.gguflens.lens.LensResult.CopyCollapse;
+import dev.gguflens.lens.LensResult.LayerRecord;
+import dev.gguflens.lens.LensResult.Milestone;
+import dev.gguflens.lens.LensResult.Milestones;
+import dev.gguflens.lens.LensResult.PositionConsistency;
+import dev.gguflens.lens.LensResult.TokenProbability;
+import dev.gguflens.lens.LensResult.TrackedRank;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
+
+/**
+ * The logit lens: every (layer, position) residual is prepared by the lens kind, then all of them,
+ * together with each position's final row (the NORM lens at the last layer), go as one batch through
+ * a single streamed pass over the output weight, a vocabulary block at a time. Per-row statistics are
+ * updated online, so the batch x n_vocab logits never exist at once.
+ */
+public final class LogitLens {
+    /** Aim for about this many logits per block across the whole batch (float + double buffers ~ 24 MiB). */
+    private static final int TARGET_BLOCK_ELEMENTS = 1 << 21;
+    private static final int MIN_BLOCK_ROWS = 256;
+    private static final int MAX_BLOCK_ROWS = 8192;
+    private static final double LN2 = Math.log(2.0);
+
+    private LogitLens() {}
+
+    public static LensResult run(LensHead head, LayerStates states, LensRequest request, int threads) {
+        return run(head, states, request, threads, 0);
+    }
+
+    /** As {@link #run(LensHead, LayerStates, LensRequest, int)} with a fixed block size (0: automatic); for tests. */
+    static LensResult run(LensHead head, LayerStates states, LensRequest request, int threads, int blockRows) {
+        int layers = states.layers();
+        int width = states.embeddingLength();
+        int vocab = head.vocabularySize();
+        int[] positions = request.positions();
+        int positionCount = positions.length;
+        validate(head, states, request, threads);
+
+        boolean finalIsLensRow = request.kind() == LensKind.NORM;
+        int lensRows = layers * positionCount;
+        int batch = finalIsLensRow ? lensRows : lensRows + positionCount;
+        int[] finalRow = new int[positionCount];
+        for (int i = 0; i < positionCount; i++) {
+            finalRow[i] = finalIsLensRow ? (layers - 1) * positionCount + i : lensRows + i;
+        }
+        int referenceRows = request.referenceLogits() == null ? 0 : positionCount;
+
+        // Lens inputs, one vector per batch row.
+        float[] x = new float[batch * width];
+        double[] residualNorms = new double[lensRows];
+        float[] h = new float[width];
+        for (int layer = 0; layer < layers; layer++) {
+            for (int i = 0; i < positionCount; i++) {
+                states.copyState(layer, positions[i], h, 0);
+                double squares = 0;
+                for (float v : h) {
+                    if (!Float.isFinite(v)) {
+                        throw new IllegalArgumentException("layer " + layer + " position " + positions[i]
+                                + ": residual state has a non-finite value (" + v + ")");
+                    }
+                    squares += (double) v * v;
+                }
+                int row = layer * positionCount + i;
+                residualNorms[row] = Math.sqrt(squares);
+                head.prepare(request.kind(), h, 0, x, row * width);
+                if (!finalIsLensRow && layer == layers - 1) head.prepare(LensKind.NORM, h, 0, x, finalRow[i] * width);
+            }
+        }
+
+        try (ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null) {
+            RowStatistics[] stats = new RowStatistics[batch + referenceRows];
+            List<TrackedToken> tracked = request.tracked();
+            int[] trackedIds = tracked.stream().mapToInt(TrackedToken::id).toArray();
+            double[][] trackedLogits = trackedLogits(head, x, batch, trackedIds, threads);
+            int capacity = Math.max(2, request.topK());
+            for (int r = 0; r < batch; r++) stats[r] = new RowStatistics(capacity, trackedIds, trackedLogits[r]);
+            for (int r = 0; r < referenceRows; r++) stats[batch + r] = new RowStatistics(1, new int[0], new double[0]);
+
+            int block = blockRows > 0 ? blockRows
+                    : Math.clamp(TARGET_BLOCK_ELEMENTS / (batch + referenceRows), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS);
+            block = Math.min(block, vocab);
+            float[] products = new float[batch * block];
+            double[] logits = new double[(batch + referenceRows) * block];
+            for (int rowStart = 0; rowStart < vocab; rowStart += block) {
+                int start = rowStart;
+                int n = Math.min(block, vocab - start);
+                head.output().multiply(x, batch, start, start + n, products, threads);
+                forEachRow(pool, batch + referenceRows, r -> {
+                    if (r < batch) {
+                        for (int j = 0; j < n; j++) logits[r * n + j] = head.transformLogit(start + j, products[r * n + j]);
+                    } else {
+                        float[] reference = request.referenceLogits()[r - batch];
+                        for (int j = 0; j < n; j++) logits[r * n + j] = reference[start + j];
+                    }
+                });
+                forEachRow(pool, batch + referenceRows, r -> {
+                    int compared = r < batch ? finalRowOf(r, positionCount, finalRow) : finalRow[r - batch];
+                    stats[r].accept(logits, r * n, logits, compared * n, n, start);
+                });
+            }
+            return summarize(head, states, request, stats, finalRow, residualNorms, batch);
+        }
+    }
+
+    /** Lens row layer*P + i and extra final row lensRows + i both belong to position index i (lensRows is a multiple of P). */
+    private static int finalRowOf(int row, int positionCount, int[] finalRow) {
+        return finalRow[row % positionCount];
+    }
+
+    private static void forEachRow(ForkJoinPool pool, int rows, IntConsumer job) {
+        if (pool == null) {
+            for (int r = 0; r < rows; r++) job.accept(r);
+        } else {
+            // A parallel stream submitted from inside the pool runs on that pool's workers.
+            pool.submit(() -> IntStream.range(0, rows).parallel().forEach(job)).join();
+        }
+    }
+
+    /** The tracked tokens' logits for every batch row, from a small pass over just those vocabulary rows. */
+    private static double[][] trackedLogits(LensHead head, float[] x, int batch, int[] ids, int threads) {
+        double[][] out = new double[batch][ids.length];
+        float[] y = new float[batch];
+        for (int k = 0; k < ids.length; k++) {
+            head.output().multiply(x, batch, ids[k], ids[k] + 1, y, threads);
+            for (int r = 0; r < batch; r++) out[r][k] = head.transformLogit(ids[k], y[r]);
+        }
+        return out;
+    }
+
+    private static LensResult summarize(LensHead head, LayerStates states, LensRequest request, RowStatistics[] stats,
+                                        int[] finalRow, double[] residualNorms, int batch) {
+        int layers = states.layers();
+        int[] positions = request.positions();
+        int positionCount = positions.length;
+        List<TrackedToken> tracked = request.tracked();
+        List<LayerRecord> records = new ArrayList<>(layers * positionCount);
+        for (int layer = 0; layer < layers; layer++) {
+            for (int i = 0; i < positionCount; i++) {
+                int row = layer * positionCount + i;
+                RowStatistics s = stats[row];
+                double lse = s.logSumExp();
+                if (!Double.isFinite(lse)) {
+                    throw new IllegalStateException("layer " + layer + " position " + positions[i]
+                            + ": logits are not finite (output weight or residual out of float range)");
+                }
+                int[] ids = s.top().sortedIds();
+                double[] topLogits = s.top().sortedLogits();
+                List<TokenProbability> top = new ArrayList<>(request.topK());
+                for (int k = 0; k < Math.min(request.topK(), ids.length); k++) {
+                    top.add(new TokenProbability(ids[k], Math.exp(topLogits[k] - lse)));
+                }
+                List<TrackedRank> ranks = new ArrayList<>(tracked.size());
+                for (int k = 0; k < tracked.size(); k++) {
+                    ranks.add(new TrackedRank(tracked.get(k).id(), tracked.get(k).text(), s.trackedRank(k),
+                            s.probabilityOf(s.trackedLogit(k))));
+                }
+                double entropy = s.entropyNats();
+                double kl = s.klNats(stats[finalRow[i]].logSumExp());
+                records.add(new LayerRecord(layer, positions[i], List.copyOf(top), entropy, entropy / LN2,
+                        List.copyOf(ranks), kl / LN2, s.cosine(), residualNorms[row]));
+            }
+        }
+        List<PositionConsistency> consistency = new ArrayList<>();
+        if (request.referenceLogits() != null) {
+            for (int i = 0; i < positionCount; i++) {
+                RowStatistics reference = stats[batch + i];
+                RowStatistics lens = stats[finalRow[i]];
+                int referenceTop = reference.top().sortedIds()[0];
+                int lensTop = lens.top().sortedIds()[0];
+                consistency.add(new PositionConsistency(positions[i], reference.klNats(lens.logSumExp()) / LN2,
+                        reference.maxAbsDiff(), referenceTop == lensTop, referenceTop, lensTop));
+            }
+        }
+        double[] runnerUp = new double[layers];
+        for (int layer = 0; layer < layers; layer++) {
+            RowStatistics s = stats[layer * positionCount + positionCount - 1];
+            double[] topLogits = s.top().sortedLogits();
+            runnerUp[layer] = topLogits.length >= 2 ? s.probabilityOf(topLogits[1]) : 0.0;
+        }
+        LensResult partial = new LensResult(request.kind(), layers, positions, records, consistency, null);
+        return new LensResult(request.kind(), layers, positions, records, consistency,
+                milestones(partial, request, runnerUp));
+    }
+
+    /**
+     * Milestones at the last requested position; see {@link Milestones}. {@code runnerUp[layer]} is the
+     * second-best probability there (kept apart because top-k may be 1).
+     */
+    static Milestones milestones(LensResult result, LensRequest request, double[] runnerUp) {
+        int layers = result.layers();
+        int last = result.positions().length - 1;
+        double depth = Math.max(1, layers - 1);
+        Optional<Milestone> rank1 = Optional.empty(), rank5 = Optional.empty(), rank10 = Optional.empty();
+        Optional<Milestone> kl1 = Optional.empty(), klHalf = Optional.empty();
+        Optional<CopyCollapse> copy = Optional.empty();
+        int[] prompt = request.promptTokenIds().clone();
+        Arrays.sort(prompt);
+        for (int layer = 0; layer < layers; layer++) {
+            LayerRecord rec = result.record(layer, last);
+            Milestone here = new Milestone(layer, layer / depth);
+            if (!rec.tracked().isEmpty()) {
+                int rank = rec.tracked().getFirst().rank();
+                if (rank1.isEmpty() && rank == 1) rank1 = Optional.of(here);
+                if (rank5.isEmpty() && rank <= 5) rank5 = Optional.of(here);
+                if (rank10.isEmpty() && rank <= 10) rank10 = Optional.of(here);
+            }
+            if (kl1.isEmpty() && rec.klToFinalBits() < 1.0) kl1 = Optional.of(here);
+            if (klHalf.isEmpty() && rec.klToFinalBits() < 0.5) klHalf = Optional.of(here);
+            if (copy.isEmpty() && rec.topK().size() >= 1) {
+                TokenProbability first = rec.topK().getFirst();
+                double margin = first.probability() - runnerUp[layer];
+                if (first.probability() > 0.95 && margin > 0.1 && Arrays.binarySearch(prompt, first.id()) >= 0
+                        && request.copyCandidate().test(first.id())) {
+                    copy = Optional.of(new CopyCollapse(layer, layer / depth, first.id(), first.probability(), margin));
+                }
+            }
+        }
+        return new Milestones(rank1, rank5, rank10, kl1, klHalf, copy);
+    }
+
+    private static void validate(LensHead head, LayerStates states, LensRequest request, int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads " + threads + " must be >= 1");
+        if (states.layers() < 1) throw new IllegalArgumentException("layer states: no layers captured");
+        if (states.embeddingLength() != head.embeddingLength()) {
+            throw new IllegalArgumentException("layer states have width " + states.embeddingLength()
+                    + " but the " + head.architecture() + " head expects n_embd " + head.embeddingLength());
+        }
+        for (int p : request.positions()) {
+            if (p < 0 || p >= states.positions()) {
+                throw new IllegalArgumentException("position " + p + " is outside the " + states.positions()
+                        + " captured positions");
+            }
+        }
+        for (TrackedToken t : request.tracked()) {
+            if (t.id() >= head.vocabularySize()) {
+                throw new IllegalArgumentException("tracked token '" + t.text() + "' has id " + t.id()
+                        + ", beyond the vocabulary of " + head.vocabularySize());
+            }
+        }
+        if (request.referenceLogits() != null) {
+            for (int i = 0; i < request.referenceLogits().length; i++) {
+                float[] row = request.referenceLogits()[i];
+                if (row == null || row.length != head.vocabularySize()) {
+                    throw new IllegalArgumentException("reference logits for position " + request.positions()[i]
+                            + " have " + (row == null ? 0 : row.length) + " values, expected n_vocab "
+                            + head.vocabularySize());
+                }
+            }
+        }
+    }
+}

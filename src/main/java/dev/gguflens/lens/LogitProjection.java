@@ -1,0 +1,63 @@
+package dev.gguflens.lens;
+
+/**
+ * The output weight as the lens sees it: {@code rows()} vocabulary rows of {@code columns()} values,
+ * multiplied against a batch of input vectors one row range at a time. Kept as an interface so the
+ * streaming lens does not care how the weight is stored (F32, quantised, ...).
+ */
+public interface LogitProjection {
+    /** Vocabulary size. */
+    int rows();
+
+    /** Embedding length. */
+    int columns();
+
+    /**
+     * For the {@code m} vectors x_i = x[i*columns() ..] and rows r in [rowStart, rowEnd) writes
+     * dot(x_i, W_r) to {@code y[i*(rowEnd-rowStart) + (r-rowStart)]}.
+     */
+    void multiply(float[] x, int m, int rowStart, int rowEnd, float[] y, int threads);
+
+    /** Rows [rowStart, rowStart+rowCount) as floats, row-major; used by reference checks. */
+    float[] dequantizeRows(int rowStart, int rowCount);
+
+    /** A plain F32 row-major matrix held in memory. */
+    static LogitProjection ofRowMajor(float[] weights, int rows, int columns) {
+        if ((long) rows * columns != weights.length) {
+            throw new IllegalArgumentException("output weight: " + weights.length + " values do not make "
+                    + rows + " rows of " + columns);
+        }
+        return new LogitProjection() {
+            @Override
+            public int rows() {
+                return rows;
+            }
+
+            @Override
+            public int columns() {
+                return columns;
+            }
+
+            @Override
+            public void multiply(float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
+                int n = rowEnd - rowStart;
+                for (int i = 0; i < m; i++) {
+                    int xo = i * columns;
+                    for (int r = rowStart; r < rowEnd; r++) {
+                        int wo = r * columns;
+                        float sum = 0f;
+                        for (int c = 0; c < columns; c++) sum += x[xo + c] * weights[wo + c];
+                        y[i * n + (r - rowStart)] = sum;
+                    }
+                }
+            }
+
+            @Override
+            public float[] dequantizeRows(int rowStart, int rowCount) {
+                float[] out = new float[rowCount * columns];
+                System.arraycopy(weights, rowStart * columns, out, 0, out.length);
+                return out;
+            }
+        };
+    }
+}

@@ -1,0 +1,208 @@
+package dev.gguflens.lens;
+
+import dev.gguflens.lens.LensResult.LayerRecord;
+import dev.gguflens.lens.LensResult.PositionConsistency;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The streaming lens against the naive double-precision {@link ReferenceLens}. */
+class LogitLensTest {
+    private static final int LAYERS = 5;
+    private static final int POSITIONS = 4;
+    private static final int WIDTH = 48;
+    private static final int VOCAB = 517;   // not a multiple of any block size used
+
+    @ParameterizedTest(name = "{0} {1} biases={2} scale={3} softcap={4} block={5}")
+    @CsvSource({
+            "NORM, RMS_NORM,   false, 0,   0,    0",
+            "NORM, RMS_NORM,   false, 0,   0,    64",
+            "NORM, LAYER_NORM, true,  0,   0,    100",
+            "RAW,  RMS_NORM,   false, 0,   0,    0",
+            "RAW,  LAYER_NORM, true,  0.5, 0,    37",
+            "RMS,  RMS_NORM,   false, 0,   0,    0",
+            "RMS,  LAYER_NORM, true,  0,   0,    1",
+            "NORM, RMS_NORM,   true,  2.0, 5.0,  128",
+            "RAW,  RMS_NORM,   false, 0,   3.0,  50",
+    })
+    void matchesReference(LensKind kind, NormKind norm, boolean biases, double scale, double softcap, int block) {
+        Random random = new Random(kind.ordinal() * 31L + norm.ordinal() * 7L + block);
+        LensHead head = TestHeads.randomHead(random, norm, VOCAB, WIDTH, biases,
+                scale == 0 ? OptionalDouble.empty() : OptionalDouble.of(scale),
+                softcap == 0 ? OptionalDouble.empty() : OptionalDouble.of(softcap));
+        float[][][] states = TestHeads.randomStates(random, LAYERS, POSITIONS, WIDTH);
+        int[] positions = {3, 0, 2};
+        List<TrackedToken> tracked = List.of(new TrackedToken("a", 17), new TrackedToken("b", VOCAB - 1));
+        LensRequest request = new LensRequest(kind, 5, positions, tracked);
+
+        LensResult result = LogitLens.run(head, LayerStates.of(states), request, 1, block);
+        ReferenceLens reference = new ReferenceLens(head);
+
+        for (int i = 0; i < positions.length; i++) {
+            double[] finalLogits = reference.logits(LensKind.NORM, states[LAYERS - 1][positions[i]]);
+            for (int layer = 0; layer < LAYERS; layer++) {
+                float[] h = states[layer][positions[i]];
+                double[] z = reference.logits(kind, h);
+                LayerRecord rec = result.record(layer, i);
+                String where = "layer " + layer + " position " + positions[i];
+                assertEquals(layer, rec.layer());
+                assertEquals(positions[i], rec.position());
+                int[] expectedTop = ReferenceLens.topIds(z, 5);
+                assertArrayEquals(expectedTop, rec.topK().stream().mapToInt(LensResult.TokenProbability::id).toArray(), where);
+                for (int k = 0; k < 5; k++) {
+                    assertEquals(ReferenceLens.probability(z, expectedTop[k]), rec.topK().get(k).probability(), 1e-5, where);
+                }
+                double entropy = ReferenceLens.entropyNats(z);
+                assertEquals(entropy, rec.entropyNats(), 1e-5 * Math.max(1, entropy), where);
+                assertEquals(entropy / Math.log(2), rec.entropyBits(), 1e-5 * Math.max(1, entropy), where);
+                double kl = ReferenceLens.klNats(z, finalLogits) / Math.log(2);
+                assertEquals(kl, rec.klToFinalBits(), 1e-5 * Math.max(1, kl), where);
+                assertEquals(ReferenceLens.cosine(z, finalLogits), rec.cosToFinal(), 1e-6, where);
+                double norm2 = 0;
+                for (float v : h) norm2 += (double) v * v;
+                assertEquals(Math.sqrt(norm2), rec.residualNorm(), 1e-9 * Math.sqrt(norm2), where);
+                for (int t = 0; t < tracked.size(); t++) {
+                    int id = tracked.get(t).id();
+                    assertEquals(id, rec.tracked().get(t).id());
+                    assertEquals(tracked.get(t).text(), rec.tracked().get(t).text());
+                    assertEquals(ReferenceLens.rank(z, id), rec.tracked().get(t).rank(), where + " token " + id);
+                    assertEquals(ReferenceLens.probability(z, id), rec.tracked().get(t).probability(), 1e-5, where);
+                }
+            }
+        }
+        if (kind == LensKind.NORM) {
+            for (int i = 0; i < positions.length; i++) assertEquals(0.0, result.record(LAYERS - 1, i).klToFinalBits());
+        }
+    }
+
+    @Test
+    void threadsDoNotChangeTheResult() {
+        Random random = new Random(5);
+        LensHead head = TestHeads.randomHead(random, NormKind.RMS_NORM, VOCAB, WIDTH, true,
+                OptionalDouble.empty(), OptionalDouble.of(4.0));
+        LayerStates states = LayerStates.of(TestHeads.randomStates(random, LAYERS, POSITIONS, WIDTH));
+        LensRequest request = new LensRequest(LensKind.RMS, 3, new int[]{0, 1, 2, 3}, List.of(new TrackedToken("x", 4)));
+        LensResult one = LogitLens.run(head, states, request, 1, 64);
+        LensResult three = LogitLens.run(head, states, request, 3, 64);
+        assertEquals(one.records(), three.records());
+    }
+
+    @Test
+    void equalLogitsShareTheBetterRankAndListLowerIdFirst() {
+        // Rows 2, 5 and 9 of the output weight are identical, so their logits are bit-identical.
+        int vocab = 12, width = 6;
+        Random random = new Random(11);
+        float[] weight = TestHeads.gaussian(random, vocab * width, 0.1f);
+        float[] strong = {3, 3, 3, 3, 3, 3};
+        for (int row : new int[]{2, 5, 9}) System.arraycopy(strong, 0, weight, row * width, width);
+        float[] gamma = {1, 1, 1, 1, 1, 1};
+        LensHead head = new LensHead("test", NormKind.RMS_NORM, gamma, null, 1e-6f,
+                LogitProjection.ofRowMajor(weight, vocab, width), null, OptionalDouble.empty(), OptionalDouble.empty());
+        float[][][] states = {{{1, 1, 1, 1, 1, 1}}};
+        LensRequest request = new LensRequest(LensKind.NORM, 4, new int[]{0},
+                List.of(new TrackedToken("nine", 9), new TrackedToken("five", 5)));
+        for (int block : new int[]{1, 3, 0}) {
+            LayerRecord rec = LogitLens.run(head, LayerStates.of(states), request, 1, block).record(0, 0);
+            assertArrayEquals(new int[]{2, 5, 9}, rec.topK().stream().limit(3).mapToInt(LensResult.TokenProbability::id).toArray());
+            assertEquals(rec.topK().get(0).probability(), rec.topK().get(2).probability());
+            assertEquals(1, rec.tracked().get(0).rank());
+            assertEquals(1, rec.tracked().get(1).rank());
+        }
+    }
+
+    @Test
+    void entropyOfANearDeltaIsZeroNotNegative() {
+        int size = 9;
+        LensHead head = TestHeads.identityHead(size, OptionalDouble.empty(), OptionalDouble.empty());
+        float[] delta = new float[size];
+        delta[4] = 1000f;
+        float[] sharp = new float[size];
+        sharp[0] = 30f;
+        sharp[8] = 29f;
+        float[] flat = new float[size];
+        float[][][] states = {{delta, sharp, flat}};
+        LensRequest request = new LensRequest(LensKind.RAW, 2, new int[]{0, 1, 2}, List.of());
+        for (int block : new int[]{1, 2, 0}) {
+            LensResult result = LogitLens.run(head, LayerStates.of(states), request, 1, block);
+            LayerRecord d = result.record(0, 0);
+            assertEquals(0.0, d.entropyNats(), 0.0);
+            assertEquals(1.0, d.topK().getFirst().probability(), 0.0);
+            assertEquals(4, d.topK().getFirst().id());
+            double[] sharpLogits = new double[size];
+            for (int i = 0; i < size; i++) sharpLogits[i] = sharp[i];
+            double expected = ReferenceLens.entropyNats(sharpLogits);
+            assertTrue(expected > 0.5 && expected < 0.7, "sanity: two-way split entropy " + expected);
+            assertEquals(expected, result.record(0, 1).entropyNats(), 1e-12);
+            assertEquals(Math.log(size), result.record(0, 2).entropyNats(), 1e-12);
+            for (LayerRecord rec : result.records()) assertTrue(rec.entropyNats() >= 0, rec.toString());
+        }
+    }
+
+    @Test
+    void consistencyAgainstReferenceLogits() {
+        Random random = new Random(21);
+        LensHead head = TestHeads.randomHead(random, NormKind.RMS_NORM, VOCAB, WIDTH, false,
+                OptionalDouble.empty(), OptionalDouble.empty());
+        float[][][] states = TestHeads.randomStates(random, LAYERS, POSITIONS, WIDTH);
+        ReferenceLens reference = new ReferenceLens(head);
+        int[] positions = {1, 3};
+        float[][] given = new float[positions.length][];
+        double[][] finals = new double[positions.length][];
+        for (int i = 0; i < positions.length; i++) {
+            finals[i] = reference.logits(LensKind.NORM, states[LAYERS - 1][positions[i]]);
+            given[i] = new float[VOCAB];
+            for (int r = 0; r < VOCAB; r++) given[i][r] = (float) finals[i][r];
+        }
+        // Position 3: llama.cpp "disagrees" - one token pushed far up.
+        int pushed = 123;
+        given[1][pushed] += 40f;
+        LensRequest request = new LensRequest(LensKind.RAW, 3, positions, List.of(), given, null, null);
+        List<PositionConsistency> consistency = LogitLens.run(head, LayerStates.of(states), request, 2, 100).consistency();
+        assertEquals(2, consistency.size());
+        PositionConsistency same = consistency.get(0);
+        assertAll(() -> assertEquals(1, same.position()),
+                () -> assertEquals(0.0, same.klBits(), 1e-6),
+                () -> assertTrue(same.maxAbsLogitDiff() < 1e-4, "diff " + same.maxAbsLogitDiff()),
+                () -> assertTrue(same.top1Agree()));
+        PositionConsistency off = consistency.get(1);
+        double[] givenDouble = new double[VOCAB];
+        for (int r = 0; r < VOCAB; r++) givenDouble[r] = given[1][r];
+        assertAll(() -> assertEquals(3, off.position()),
+                () -> assertEquals(ReferenceLens.klNats(givenDouble, finals[1]) / Math.log(2), off.klBits(), 1e-5),
+                () -> assertEquals(40.0, off.maxAbsLogitDiff(), 1e-4),
+                () -> assertEquals(pushed, off.referenceTop1()),
+                () -> assertEquals(ReferenceLens.topIds(finals[1], 1)[0], off.lensTop1()),
+                () -> assertEquals(off.referenceTop1() == off.lensTop1(), off.top1Agree()));
+    }
+
+    @Test
+    void badInputIsRejectedWithAClearMessage() {
+        LensHead head = TestHeads.identityHead(4, OptionalDouble.empty(), OptionalDouble.empty());
+        LayerStates states = LayerStates.of(new float[][][]{{{1, 2, 3, 4}}});
+        IllegalArgumentException position = assertThrows(IllegalArgumentException.class, () ->
+                LogitLens.run(head, states, new LensRequest(LensKind.NORM, 1, new int[]{2}, List.of()), 1));
+        assertEquals("position 2 is outside the 1 captured positions", position.getMessage());
+        IllegalArgumentException token = assertThrows(IllegalArgumentException.class, () ->
+                LogitLens.run(head, states, new LensRequest(LensKind.NORM, 1, new int[]{0},
+                        List.of(new TrackedToken("far", 4))), 1));
+        assertEquals("tracked token 'far' has id 4, beyond the vocabulary of 4", token.getMessage());
+        LayerStates wide = LayerStates.of(new float[][][]{{{1, 2, 3}}});
+        IllegalArgumentException width = assertThrows(IllegalArgumentException.class, () ->
+                LogitLens.run(head, wide, new LensRequest(LensKind.NORM, 1, new int[]{0}, List.of()), 1));
+        assertEquals("layer states have width 3 but the test head expects n_embd 4", width.getMessage());
+        LayerStates nan = LayerStates.of(new float[][][]{{{1, Float.NaN, 3, 4}}});
+        IllegalArgumentException finite = assertThrows(IllegalArgumentException.class, () ->
+                LogitLens.run(head, nan, new LensRequest(LensKind.RAW, 1, new int[]{0}, List.of()), 1));
+        assertEquals("layer 0 position 0: residual state has a non-finite value (NaN)", finite.getMessage());
+    }
+}
