@@ -1,0 +1,593 @@
+// The JNI shim between dev.gguflens.llama.Native and llama.cpp. Deliberately thin: Java owns every
+// result buffer (off-heap, passed in as addresses), validates inputs first, and builds the object model;
+// this file only drives llama.cpp, copies tensors out of the eval callback and turns failures into
+// dev.gguflens.llama.LlamaException (never an abort).
+#include <jni.h>
+
+#include "ggml-backend.h"
+#include "ggml.h"
+#include "llama.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+JavaVM * g_vm = nullptr;
+jclass g_exception_class = nullptr;    // dev.gguflens.llama.LlamaException
+jclass g_backend_class = nullptr;      // dev.gguflens.llama.LlamaBackend
+jmethodID g_on_log = nullptr;          // LlamaBackend.onNativeLog(int, byte[])
+jmethodID g_on_progress = nullptr;     // ProgressListener.onProgress(float)
+std::atomic<bool> g_verbose{false};
+
+// ---- logging: a ring buffer of complete lines, optionally forwarded to Java ----
+
+struct LogLine {
+    uint64_t seq;
+    int level;
+    std::string text;
+};
+
+std::mutex g_log_mutex;
+std::deque<LogLine> g_log_ring;
+std::string g_log_partial;             // llama.cpp emits lines in pieces (GGML_LOG_LEVEL_CONT)
+int g_log_partial_level = GGML_LOG_LEVEL_INFO;
+uint64_t g_log_seq = 0;
+constexpr size_t kLogRingSize = 256;
+
+JNIEnv * current_env() {
+    if (g_vm == nullptr) return nullptr;
+    JNIEnv * env = nullptr;
+    if (g_vm->GetEnv(reinterpret_cast<void **>(&env), JNI_VERSION_1_8) == JNI_OK) return env;
+    // A ggml worker thread: attach as daemon so it never keeps the JVM alive.
+    if (g_vm->AttachCurrentThreadAsDaemon(reinterpret_cast<void **>(&env), nullptr) == JNI_OK) return env;
+    return nullptr;
+}
+
+jbyteArray to_bytes(JNIEnv * env, const char * data, size_t len) {
+    jbyteArray out = env->NewByteArray(static_cast<jsize>(len));
+    if (out != nullptr && len > 0) env->SetByteArrayRegion(out, 0, static_cast<jsize>(len), reinterpret_cast<const jbyte *>(data));
+    return out;
+}
+
+void forward_to_java(int level, const std::string & line) {
+    if (!g_verbose.load() || g_on_log == nullptr) return;
+    JNIEnv * env = current_env();
+    if (env == nullptr) return;
+    // Logging may happen while an exception is pending (e.g. during cleanup); do not disturb it.
+    if (env->ExceptionCheck()) return;
+    jbyteArray bytes = to_bytes(env, line.data(), line.size());
+    if (bytes == nullptr) { env->ExceptionClear(); return; }
+    env->CallStaticVoidMethod(g_backend_class, g_on_log, static_cast<jint>(level), bytes);
+    if (env->ExceptionCheck()) env->ExceptionClear();
+    env->DeleteLocalRef(bytes);
+}
+
+void log_callback(enum ggml_log_level level, const char * text, void *) {
+    if (text == nullptr) return;
+    std::vector<std::pair<int, std::string>> complete;
+    {
+        std::lock_guard<std::mutex> lock(g_log_mutex);
+        if (level != GGML_LOG_LEVEL_CONT && g_log_partial.empty()) g_log_partial_level = level;
+        g_log_partial += text;
+        size_t nl;
+        while ((nl = g_log_partial.find('\n')) != std::string::npos) {
+            std::string line = g_log_partial.substr(0, nl);
+            g_log_partial.erase(0, nl + 1);
+            if (line.empty()) continue;
+            g_log_ring.push_back({++g_log_seq, g_log_partial_level, line});
+            if (g_log_ring.size() > kLogRingSize) g_log_ring.pop_front();
+            complete.emplace_back(g_log_partial_level, line);
+        }
+    }
+    for (auto & [lvl, line] : complete) forward_to_java(lvl, line);
+}
+
+uint64_t log_mark() {
+    std::lock_guard<std::mutex> lock(g_log_mutex);
+    return g_log_seq;
+}
+
+// Warning and error lines logged since `mark`, joined into one line for an exception message.
+std::string problems_since(uint64_t mark) {
+    std::lock_guard<std::mutex> lock(g_log_mutex);
+    std::string out;
+    for (const auto & l : g_log_ring) {
+        if (l.seq <= mark || (l.level != GGML_LOG_LEVEL_ERROR && l.level != GGML_LOG_LEVEL_WARN)) continue;
+        if (!out.empty()) out += " | ";
+        out += l.text;
+    }
+    if (out.size() > 2000) out = "..." + out.substr(out.size() - 2000);
+    return out;
+}
+
+void throw_llama(JNIEnv * env, const std::string & what, uint64_t mark) {
+    std::string msg = what;
+    std::string detail = problems_since(mark);
+    if (!detail.empty()) msg += " (llama.cpp: " + detail + ")";
+    for (auto & c : msg) if (c == '\n' || c == '\r') c = ' ';
+    if (env->ExceptionCheck()) return;  // keep the first failure
+    env->ThrowNew(g_exception_class, msg.c_str());
+}
+
+std::string from_bytes(JNIEnv * env, jbyteArray bytes) {
+    if (bytes == nullptr) return {};
+    jsize n = env->GetArrayLength(bytes);
+    std::string s(static_cast<size_t>(n), '\0');
+    env->GetByteArrayRegion(bytes, 0, n, reinterpret_cast<jbyte *>(s.data()));
+    return s;
+}
+
+// ---- per-context capture state, reached from the eval callback through cb_eval_user_data ----
+
+struct ExtraCapture {
+    std::string name;
+    int64_t width = 0;                 // floats per position, learned from the first tensor seen
+    std::vector<float> data;           // [positions][width]
+};
+
+struct CaptureState {
+    // fixed for a context
+    int n_layer = 0;
+    int64_t n_embd = 0;
+    // per capture() call
+    bool active = false;
+    int n_positions = 0;
+    float * layers = nullptr;          // [(n_layer + 1)][n_positions][n_embd] or null
+    float * result_norm = nullptr;     // [n_positions][n_embd] or null
+    std::vector<ExtraCapture> extras;
+    // per ubatch (one llama_decode call)
+    int pos_offset = 0;
+    int n_tokens = 0;
+    bool block0_started = false;       // a node of block 0 has been seen: layer 0 is final
+    bool layer0_found = false;
+    std::vector<bool> layer_seen;      // blocks 0..n_layer-1 whose l_out arrived this ubatch
+    bool norm_seen = false;
+    std::string error;                 // first problem; the callback then stops the graph
+};
+
+struct ContextHandle {
+    llama_context * ctx = nullptr;
+    const llama_model * model = nullptr;
+    int n_batch = 0;
+    CaptureState state;
+};
+
+// "l_out-12" -> 12 with base "l_out"; -1 when the name has no layer suffix.
+int layer_suffix(const char * name, std::string * base) {
+    const char * dash = std::strrchr(name, '-');
+    if (dash == nullptr || dash[1] == '\0') return -1;
+    int value = 0;
+    for (const char * p = dash + 1; *p; ++p) {
+        if (*p < '0' || *p > '9') return -1;
+        value = value * 10 + (*p - '0');
+        if (value > 1000000) return -1;
+    }
+    if (base != nullptr) base->assign(name, dash - name);
+    return value;
+}
+
+// A [width, n_tokens] F32 activation whose rows are contiguous (possibly a strided view).
+bool is_token_matrix(const ggml_tensor * t, int n_tokens) {
+    return t->type == GGML_TYPE_F32 && t->ne[1] == n_tokens && t->ne[2] == 1 && t->ne[3] == 1 &&
+           t->nb[0] == sizeof(float);
+}
+
+// Copies rows of `t` into dst[(pos_offset + row) * width]; works for host and device buffers.
+void copy_rows(const ggml_tensor * t, float * dst, int64_t width, int pos_offset) {
+    const size_t row_bytes = static_cast<size_t>(width) * sizeof(float);
+    if (t->nb[1] == row_bytes) {
+        ggml_backend_tensor_get(t, dst + static_cast<int64_t>(pos_offset) * width, 0, row_bytes * t->ne[1]);
+        return;
+    }
+    for (int64_t row = 0; row < t->ne[1]; ++row) {
+        ggml_backend_tensor_get(t, dst + (pos_offset + row) * width, row * t->nb[1], row_bytes);
+    }
+}
+
+bool eval_callback(ggml_tensor * t, bool ask, void * user_data) {
+    auto * handle = static_cast<ContextHandle *>(user_data);
+    CaptureState & s = handle->state;
+    if (!s.active) return !ask;               // not capturing: want nothing, never stop the graph
+    if (!s.error.empty()) return false;       // a problem was recorded: stop computing
+    const char * name = ggml_get_name(t);
+    if (name == nullptr || name[0] == '\0') return ask ? false : true;
+
+    std::string base;
+    const int il = layer_suffix(name, &base);
+    const bool has_token_rows = t->ne[1] == s.n_tokens;
+
+    // Layer 0 is the residual stream entering block 0: the last unsuffixed [n_embd, n_tokens]
+    // activation computed before block 0 starts. That is "embd" for most architectures, and the
+    // scaled version (gemma's "inp_scaled", granite's scale) where the architecture rescales it.
+    if (il == 0 && has_token_rows && ask) s.block0_started = true;
+    const bool layer0_candidate = s.layers != nullptr && il < 0 && !s.block0_started &&
+                                  is_token_matrix(t, s.n_tokens) && t->ne[0] == s.n_embd &&
+                                  std::strcmp(name, "inp_embd") != 0;  // the unused raw-vector input
+    const bool is_layer = s.layers != nullptr && il >= 0 && il < s.n_layer && base == "l_out";
+    const bool is_norm = s.result_norm != nullptr && il < 0 && std::strcmp(name, "result_norm") == 0;
+    ExtraCapture * extra = nullptr;
+    for (auto & e : s.extras) if (e.name == name) { extra = &e; break; }
+
+    if (ask) return layer0_candidate || is_layer || is_norm || extra != nullptr;
+
+    auto fail = [&](const std::string & why) {
+        if (s.error.empty()) s.error = why;
+        return false;  // stops the graph computation; llama_decode then reports failure
+    };
+    if (!is_token_matrix(t, s.n_tokens)) {
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "tensor %s is %s [%lld, %lld, %lld, %lld], expected F32 [width, %d] with contiguous rows",
+                      name, ggml_type_name(t->type), (long long) t->ne[0], (long long) t->ne[1],
+                      (long long) t->ne[2], (long long) t->ne[3], s.n_tokens);
+        return fail(buf);
+    }
+    if ((layer0_candidate || is_layer || is_norm) && t->ne[0] != s.n_embd) {
+        return fail(std::string("tensor ") + name + " has width " + std::to_string(t->ne[0]) +
+                    ", expected n_embd " + std::to_string(s.n_embd));
+    }
+    const int64_t plane = static_cast<int64_t>(s.n_positions) * s.n_embd;
+    if (layer0_candidate) {
+        copy_rows(t, s.layers, s.n_embd, s.pos_offset);
+        s.layer0_found = true;
+    }
+    if (is_layer) {
+        copy_rows(t, s.layers + (il + 1) * plane, s.n_embd, s.pos_offset);
+        s.layer_seen[il] = true;
+    }
+    if (is_norm) {
+        copy_rows(t, s.result_norm, s.n_embd, s.pos_offset);
+        s.norm_seen = true;
+    }
+    if (extra != nullptr) {
+        if (extra->width == 0) {
+            extra->width = t->ne[0];
+            extra->data.assign(static_cast<size_t>(extra->width) * s.n_positions, 0.0f);
+        } else if (extra->width != t->ne[0]) {
+            return fail(std::string("tensor ") + name + " changed width between batches");
+        }
+        copy_rows(t, extra->data.data(), extra->width, s.pos_offset);
+    }
+    return true;
+}
+
+// ---- model loading ----
+
+struct ProgressBridge {
+    JNIEnv * env;
+    jobject listener;
+    bool cancelled = false;
+};
+
+bool progress_callback(float progress, void * user_data) {
+    auto * bridge = static_cast<ProgressBridge *>(user_data);
+    if (bridge->listener == nullptr) return true;
+    JNIEnv * env = bridge->env;
+    if (env->ExceptionCheck()) return false;
+    jboolean keep_going = env->CallBooleanMethod(bridge->listener, g_on_progress, static_cast<jfloat>(progress));
+    if (env->ExceptionCheck() || !keep_going) {
+        bridge->cancelled = true;
+        return false;
+    }
+    return true;
+}
+
+llama_model * model_of(jlong h) { return reinterpret_cast<llama_model *>(h); }
+ContextHandle * context_of(jlong h) { return reinterpret_cast<ContextHandle *>(h); }
+
+}  // namespace
+
+#define GL_FN(ret, name) extern "C" JNIEXPORT ret JNICALL Java_dev_gguflens_llama_Native_##name
+
+// Every entry point converts C++ exceptions (std::bad_alloc, llama.cpp's std::runtime_error) into a Java one.
+#define GL_TRY try {
+#define GL_CATCH(env, mark, fallback)                                                         \
+    } catch (const std::exception & e) {                                                      \
+        throw_llama(env, std::string("llama.cpp failed: ") + e.what(), mark);                 \
+        return fallback;                                                                       \
+    } catch (...) {                                                                            \
+        throw_llama(env, "llama.cpp failed with an unknown C++ exception", mark);              \
+        return fallback;                                                                       \
+    }
+
+extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM * vm, void *) {
+    g_vm = vm;
+    return JNI_VERSION_1_8;
+}
+
+GL_FN(void, init)(JNIEnv * env, jclass) {
+    auto global = [&](const char * cls) {
+        jclass local = env->FindClass(cls);
+        if (local == nullptr) return static_cast<jclass>(nullptr);
+        auto g = static_cast<jclass>(env->NewGlobalRef(local));
+        env->DeleteLocalRef(local);
+        return g;
+    };
+    g_exception_class = global("dev/gguflens/llama/LlamaException");
+    g_backend_class = global("dev/gguflens/llama/LlamaBackend");
+    jclass progress = env->FindClass("dev/gguflens/llama/ProgressListener");
+    if (g_exception_class == nullptr || g_backend_class == nullptr || progress == nullptr) return;
+    g_on_log = env->GetStaticMethodID(g_backend_class, "onNativeLog", "(I[B)V");
+    g_on_progress = env->GetMethodID(progress, "onProgress", "(F)Z");
+    if (g_on_log == nullptr || g_on_progress == nullptr) return;
+    llama_log_set(log_callback, nullptr);
+    llama_backend_init();
+}
+
+GL_FN(void, setVerbose)(JNIEnv *, jclass, jboolean verbose) { g_verbose.store(verbose); }
+
+GL_FN(jobjectArray, recentLog)(JNIEnv * env, jclass) {
+    std::vector<std::string> lines;
+    {
+        std::lock_guard<std::mutex> lock(g_log_mutex);
+        for (const auto & l : g_log_ring) lines.push_back(l.text);
+    }
+    jclass byte_array = env->FindClass("[B");
+    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
+    if (out == nullptr) return nullptr;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
+        if (b == nullptr) return nullptr;
+        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
+        env->DeleteLocalRef(b);
+    }
+    return out;
+}
+
+GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, jboolean mmap,
+                        jboolean vocab_only, jobject listener) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    std::string file = from_bytes(env, path);
+    llama_model_params params = llama_model_default_params();
+    params.n_gpu_layers = gpu_layers;
+    params.load_mode = mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+    params.vocab_only = vocab_only;
+    ProgressBridge bridge{env, listener};
+    params.progress_callback = progress_callback;
+    params.progress_callback_user_data = &bridge;
+    llama_model * model = llama_model_load_from_file(file.c_str(), params);
+    if (env->ExceptionCheck()) {           // the listener threw: let its exception through
+        if (model != nullptr) llama_model_free(model);
+        return 0;
+    }
+    if (model == nullptr) {
+        throw_llama(env, bridge.cancelled ? file + ": loading cancelled by the progress listener"
+                                          : file + ": llama.cpp could not load the model", mark);
+        return 0;
+    }
+    return reinterpret_cast<jlong>(model);
+    GL_CATCH(env, mark, 0)
+}
+
+GL_FN(void, modelFree)(JNIEnv *, jclass, jlong model) { llama_model_free(model_of(model)); }
+
+// {n_layer, n_embd, n_vocab, n_ctx_train, bos, eos}
+GL_FN(jintArray, modelInfo)(JNIEnv * env, jclass, jlong h) {
+    const llama_model * m = model_of(h);
+    const llama_vocab * v = llama_model_get_vocab(m);
+    jint info[6] = {llama_model_n_layer(m), llama_model_n_embd(m), llama_vocab_n_tokens(v),
+                    llama_model_n_ctx_train(m), llama_vocab_bos(v), llama_vocab_eos(v)};
+    jintArray out = env->NewIntArray(6);
+    if (out != nullptr) env->SetIntArrayRegion(out, 0, 6, info);
+    return out;
+}
+
+GL_FN(jbyteArray, modelMeta)(JNIEnv * env, jclass, jlong h, jbyteArray key) {
+    std::string k = from_bytes(env, key);
+    int32_t n = llama_model_meta_val_str(model_of(h), k.c_str(), nullptr, 0);
+    if (n < 0) return nullptr;
+    std::vector<char> buf(static_cast<size_t>(n) + 1);
+    llama_model_meta_val_str(model_of(h), k.c_str(), buf.data(), buf.size());
+    return to_bytes(env, buf.data(), static_cast<size_t>(n));
+}
+
+GL_FN(jbyteArray, chatTemplate)(JNIEnv * env, jclass, jlong h) {
+    const char * tmpl = llama_model_chat_template(model_of(h), nullptr);
+    if (tmpl == nullptr) return nullptr;
+    return to_bytes(env, tmpl, std::strlen(tmpl));
+}
+
+GL_FN(jintArray, tokenize)(JNIEnv * env, jclass, jlong h, jbyteArray text, jboolean add_special, jboolean parse_special) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    const llama_vocab * vocab = llama_model_get_vocab(model_of(h));
+    std::string s = from_bytes(env, text);
+    std::vector<llama_token> tokens(s.size() + 16);
+    int32_t n = llama_tokenize(vocab, s.data(), static_cast<int32_t>(s.size()), tokens.data(),
+                               static_cast<int32_t>(tokens.size()), add_special, parse_special);
+    if (n < 0) {  // the buffer was too small: -n is the count needed
+        tokens.resize(static_cast<size_t>(-n));
+        n = llama_tokenize(vocab, s.data(), static_cast<int32_t>(s.size()), tokens.data(),
+                           static_cast<int32_t>(tokens.size()), add_special, parse_special);
+    }
+    if (n < 0) {
+        throw_llama(env, "tokenization failed (result " + std::to_string(n) + ")", mark);
+        return nullptr;
+    }
+    jintArray out = env->NewIntArray(n);
+    if (out != nullptr) env->SetIntArrayRegion(out, 0, n, reinterpret_cast<const jint *>(tokens.data()));
+    return out;
+    GL_CATCH(env, mark, nullptr)
+}
+
+GL_FN(jbyteArray, tokenPiece)(JNIEnv * env, jclass, jlong h, jint token) {
+    const llama_vocab * vocab = llama_model_get_vocab(model_of(h));
+    std::vector<char> buf(64);
+    int32_t n = llama_token_to_piece(vocab, token, buf.data(), static_cast<int32_t>(buf.size()), 0, true);
+    if (n < 0) {
+        buf.resize(static_cast<size_t>(-n));
+        n = llama_token_to_piece(vocab, token, buf.data(), static_cast<int32_t>(buf.size()), 0, true);
+    }
+    if (n < 0) {
+        throw_llama(env, "token_to_piece failed for token " + std::to_string(token), log_mark());
+        return nullptr;
+    }
+    return to_bytes(env, buf.data(), static_cast<size_t>(n));
+}
+
+GL_FN(jbyteArray, tokenText)(JNIEnv * env, jclass, jlong h, jint token) {
+    const char * text = llama_vocab_get_text(llama_model_get_vocab(model_of(h)), token);
+    return text == nullptr ? nullptr : to_bytes(env, text, std::strlen(text));
+}
+
+GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_batch, jint threads) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    auto * handle = new ContextHandle();
+    handle->model = model_of(h);
+    handle->state.n_layer = llama_model_n_layer(handle->model);
+    handle->state.n_embd = llama_model_n_embd(handle->model);
+    llama_context_params params = llama_context_default_params();
+    params.n_ctx = static_cast<uint32_t>(n_ctx);
+    // One ubatch per llama_decode call, so the callback knows which positions it is looking at.
+    params.n_batch = static_cast<uint32_t>(n_batch);
+    params.n_ubatch = static_cast<uint32_t>(n_batch);
+    params.n_seq_max = 1;
+    if (threads > 0) {
+        params.n_threads = threads;
+        params.n_threads_batch = threads;
+    }
+    params.cb_eval = eval_callback;
+    params.cb_eval_user_data = handle;
+    params.no_perf = true;
+    handle->ctx = llama_init_from_model(model_of(h), params);
+    if (handle->ctx == nullptr) {
+        delete handle;
+        throw_llama(env, "llama.cpp could not create a context (n_ctx " + std::to_string(n_ctx) + ", n_batch " +
+                             std::to_string(n_batch) + ")", mark);
+        return 0;
+    }
+    handle->n_batch = static_cast<int>(llama_n_batch(handle->ctx));
+    return reinterpret_cast<jlong>(handle);
+    GL_CATCH(env, mark, 0)
+}
+
+GL_FN(void, contextFree)(JNIEnv *, jclass, jlong h) {
+    ContextHandle * handle = context_of(h);
+    if (handle == nullptr) return;
+    llama_free(handle->ctx);
+    delete handle;
+}
+
+// {n_ctx_seq, n_batch}
+GL_FN(jintArray, contextInfo)(JNIEnv * env, jclass, jlong h) {
+    ContextHandle * handle = context_of(h);
+    jint info[2] = {static_cast<jint>(llama_n_ctx_seq(handle->ctx)), handle->n_batch};
+    jintArray out = env->NewIntArray(2);
+    if (out != nullptr) env->SetIntArrayRegion(out, 0, 2, info);
+    return out;
+}
+
+// Runs the whole prompt (in n_batch chunks) from an empty KV cache, filling the Java-owned buffers:
+// layers [(n_layer+1)][n][n_embd], norm [n][n_embd], logits [n][n_vocab] (each may be 0 = not wanted).
+GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlong layers_addr, jlong norm_addr,
+                     jlong logits_addr, jobjectArray extra_names) {
+    const uint64_t mark = log_mark();
+    ContextHandle * handle = context_of(h);
+    CaptureState & s = handle->state;
+    GL_TRY
+    const jsize n = env->GetArrayLength(tokens_array);
+    std::vector<llama_token> tokens(static_cast<size_t>(n));
+    env->GetIntArrayRegion(tokens_array, 0, n, reinterpret_cast<jint *>(tokens.data()));
+
+    s.active = true;
+    s.n_positions = n;
+    s.layers = reinterpret_cast<float *>(layers_addr);
+    s.result_norm = reinterpret_cast<float *>(norm_addr);
+    s.extras.clear();
+    const jsize n_extra = extra_names == nullptr ? 0 : env->GetArrayLength(extra_names);
+    for (jsize i = 0; i < n_extra; ++i) {
+        auto b = static_cast<jbyteArray>(env->GetObjectArrayElement(extra_names, i));
+        s.extras.push_back({from_bytes(env, b), 0, {}});
+        env->DeleteLocalRef(b);
+    }
+    float * logits_out = reinterpret_cast<float *>(logits_addr);
+    const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(handle->model));
+
+    llama_memory_clear(llama_get_memory(handle->ctx), true);
+    llama_batch batch = llama_batch_init(handle->n_batch, 0, 1);
+    std::string failure;
+    for (int start = 0; start < n && failure.empty(); start += handle->n_batch) {
+        const int count = std::min(handle->n_batch, n - start);
+        batch.n_tokens = count;
+        for (int i = 0; i < count; ++i) {
+            batch.token[i] = tokens[start + i];
+            batch.pos[i] = start + i;
+            batch.n_seq_id[i] = 1;
+            batch.seq_id[i][0] = 0;
+            batch.logits[i] = 1;  // every position is an output, so the last block keeps all rows
+        }
+        s.pos_offset = start;
+        s.n_tokens = count;
+        s.block0_started = false;
+        s.layer0_found = false;
+        s.layer_seen.assign(static_cast<size_t>(s.n_layer), false);
+        s.norm_seen = false;
+        s.error.clear();
+        const int32_t rc = llama_decode(handle->ctx, batch);
+        if (!s.error.empty()) {
+            failure = "capture failed at positions " + std::to_string(start) + ".." + std::to_string(start + count - 1) +
+                      ": " + s.error;
+            break;
+        }
+        if (rc != 0) {
+            failure = "llama_decode failed with code " + std::to_string(rc) + " at positions " + std::to_string(start) +
+                      ".." + std::to_string(start + count - 1);
+            break;
+        }
+        // Every requested tensor must have been seen for this chunk, or the buffers hold garbage.
+        if (s.layers != nullptr) {
+            if (!s.layer0_found) failure = "no embedding output (layer 0) was evaluated before block 0";
+            for (int il = 0; il < s.n_layer && failure.empty(); ++il) {
+                if (!s.layer_seen[il]) failure = "tensor l_out-" + std::to_string(il) + " was never evaluated";
+            }
+        }
+        if (failure.empty() && s.result_norm != nullptr && !s.norm_seen) failure = "tensor result_norm was never evaluated";
+        if (failure.empty() && logits_out != nullptr) {
+            for (int i = 0; i < count; ++i) {
+                const float * row = llama_get_logits_ith(handle->ctx, i);
+                if (row == nullptr) { failure = "no logits for position " + std::to_string(start + i); break; }
+                std::memcpy(logits_out + static_cast<int64_t>(start + i) * n_vocab, row, sizeof(float) * n_vocab);
+            }
+        }
+    }
+    llama_batch_free(batch);
+    s.active = false;
+    s.layers = nullptr;
+    s.result_norm = nullptr;
+    if (!failure.empty()) throw_llama(env, failure, mark);
+    GL_CATCH(env, mark, )
+}
+
+GL_FN(jlong, extraWidth)(JNIEnv *, jclass, jlong h, jint index) {
+    CaptureState & s = context_of(h)->state;
+    return index < 0 || index >= static_cast<jint>(s.extras.size()) ? 0 : s.extras[index].width;
+}
+
+GL_FN(void, extraCopy)(JNIEnv *, jclass, jlong h, jint index, jlong address) {
+    CaptureState & s = context_of(h)->state;
+    if (index < 0 || index >= static_cast<jint>(s.extras.size())) return;
+    const auto & data = s.extras[index].data;
+    std::memcpy(reinterpret_cast<float *>(address), data.data(), data.size() * sizeof(float));
+}
+
+GL_FN(void, quantize)(JNIEnv * env, jclass, jbyteArray in, jbyteArray out, jint ftype, jint threads) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    std::string src = from_bytes(env, in), dst = from_bytes(env, out);
+    llama_model_quantize_params params = llama_model_quantize_default_params();
+    params.ftype = static_cast<llama_ftype>(ftype);
+    params.nthread = threads;
+    const uint32_t rc = llama_model_quantize(src.c_str(), dst.c_str(), &params);
+    if (rc != 0) throw_llama(env, "quantizing " + src + " failed", mark);
+    GL_CATCH(env, mark, )
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Builds the gguf-lens JNI library (llama.cpp + ggml linked statically) and caches it.
+#   scripts/build-native.sh [--install-into DIR] [--cuda] [--portable]
+#     --install-into DIR  copy the library to DIR/native/<os>-<arch>/libgguflens.<so|dylib>
+#     --cuda              build the CUDA backend in (GGML_CUDA)
+#     --portable          no -march=native (GGML_NATIVE OFF): a library that runs on any CPU of this arch
+# The library lands in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/native/<key>/, key = hash of the llama.cpp
+# commit, native/ sources, this script, the options and OS/arch (and the CPU's features for native builds);
+# a cached library is reused as is. The CMake build tree is shared by every key with the same llama.cpp and
+# options, so a change to the shim recompiles only the shim. Prints the library's path on stdout.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+install_into=""
+cuda=OFF
+native=ON
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --install-into) install_into="${2:?--install-into needs a directory}"; shift 2 ;;
+        --cuda) cuda=ON; shift ;;
+        --portable) native=OFF; shift ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "build-native: unknown option '$1' (expected --install-into DIR, --cuda, --portable)" >&2; exit 2 ;;
+    esac
+done
+
+case "$(uname -s)" in
+    Linux) os=linux; ext=so ;;
+    Darwin) os=macos; ext=dylib ;;
+    *) echo "build-native: unsupported OS $(uname -s) (Linux and macOS are supported)" >&2; exit 1 ;;
+esac
+case "$(uname -m)" in
+    x86_64|amd64) arch=x86_64 ;;
+    arm64|aarch64) arch=aarch64 ;;
+    *) arch=$(uname -m) ;;
+esac
+
+sha() { if command -v sha256sum >/dev/null 2>&1; then sha256sum | cut -c1-16; else shasum -a 256 | cut -c1-16; fi; }
+cpus() { nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2; }
+
+llama_dir=$(bash "$root/scripts/fetch-llama-cpp.sh")
+llama_rev=$(git -C "$llama_dir" rev-parse HEAD 2>/dev/null || echo unknown)
+# A user checkout may carry local edits: fold them into the key.
+llama_dirty=$(git -C "$llama_dir" status --porcelain --untracked-files=no 2>/dev/null | sha || true)
+
+# -march=native code depends on this machine's CPU, so its features are part of the key.
+cpu_features=portable
+if [ "$native" = ON ]; then
+    if [ -r /proc/cpuinfo ]; then
+        cpu_features=$(grep -m1 -E '^(flags|Features)' /proc/cpuinfo | sha)
+    else
+        cpu_features=$(sysctl -n machdep.cpu.brand_string hw.optional 2>/dev/null | sha || echo unknown)
+    fi
+fi
+options="cuda=$cuda native=$native os=$os arch=$arch cpu=$cpu_features"
+build_key=$(printf '%s\n' "$llama_dir" "$llama_rev" "$llama_dirty" "$options" | sha)
+sources_sha=$(cd "$root" && find native -type f ! -name '*.md' | LC_ALL=C sort | xargs cat scripts/build-native.sh | sha)
+key=$(printf '%s\n' "$build_key" "$sources_sha" | sha)
+
+cache="${GGUF_LENS_CACHE:-$HOME/.cache/gguf-lens}/native"
+out_dir="$cache/$key"
+lib="$out_dir/libgguflens.$ext"
+
+if [ ! -f "$out_dir/complete" ]; then
+    build_dir="$cache/build-$build_key"
+    mkdir -p "$build_dir"
+    # Two builds (e.g. parallel Maven runs) must not share the build tree at the same time.
+    exec 9>"$build_dir.lock"
+    if command -v flock >/dev/null 2>&1; then flock 9; fi
+    if [ ! -f "$out_dir/complete" ]; then
+        java_home="${JAVA_HOME:-}"
+        if [ -z "$java_home" ] || [ ! -f "$java_home/include/jni.h" ]; then
+            # shellcheck source=find-java.sh
+            . "$root/scripts/find-java.sh"
+            gguflens_find_java
+            java_home="$JAVA_HOME"
+        fi
+        generator=()
+        command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+        [ -f "$build_dir/CMakeCache.txt" ] && generator=()   # keep the generator the tree was made with
+        echo "build-native: building llama.cpp + JNI shim ($options) in $build_dir" >&2
+        JAVA_HOME="$java_home" cmake "${generator[@]}" -S "$root/native" -B "$build_dir" \
+            -DCMAKE_BUILD_TYPE=Release -DLLAMA_CPP_DIR="$llama_dir" -DJAVA_HOME="$java_home" \
+            -DGGUFLENS_CUDA="$cuda" -DGGML_NATIVE="$native" >&2
+        cmake --build "$build_dir" --config Release --target gguflens -j"$(cpus)" >&2
+        built=$(find "$build_dir" -maxdepth 2 -name "libgguflens.$ext" -type f | head -n 1)
+        [ -n "$built" ] || { echo "build-native: the build produced no libgguflens.$ext" >&2; exit 1; }
+        mkdir -p "$out_dir"
+        cp "$built" "$lib.partial"
+        mv "$lib.partial" "$lib"
+        echo "$options llama.cpp=$llama_rev sources=$sources_sha" > "$out_dir/complete"
+    fi
+fi
+
+if [ -n "$install_into" ]; then
+    dest="$install_into/native/$os-$arch"
+    mkdir -p "$dest"
+    cp "$lib" "$dest/libgguflens.$ext"
+fi
+echo "$lib"

@@ -1,0 +1,63 @@
+package dev.gguflens.llama;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Quantises a GGUF model with llama.cpp's own quantiser (llama_model_quantize). */
+public final class LlamaQuantizer {
+    /** Type name -> llama_ftype value (include/llama.h). */
+    private static final Map<String, Integer> FTYPES = new LinkedHashMap<>();
+
+    static {
+        FTYPES.put("F32", 0);
+        FTYPES.put("F16", 1);
+        FTYPES.put("BF16", 32);
+        FTYPES.put("Q8_0", 7);
+        FTYPES.put("Q6_K", 18);
+        FTYPES.put("Q5_K_M", 17);
+        FTYPES.put("Q5_K_S", 16);
+        FTYPES.put("Q5_0", 8);
+        FTYPES.put("Q5_1", 9);
+        FTYPES.put("Q4_K_M", 15);
+        FTYPES.put("Q4_K_S", 14);
+        FTYPES.put("Q4_0", 2);
+        FTYPES.put("Q4_1", 3);
+        FTYPES.put("Q3_K_L", 13);
+        FTYPES.put("Q3_K_M", 12);
+        FTYPES.put("Q3_K_S", 11);
+        FTYPES.put("Q2_K", 10);
+        FTYPES.put("IQ4_NL", 25);
+        FTYPES.put("TQ1_0", 36);
+        FTYPES.put("TQ2_0", 37);
+    }
+
+    private LlamaQuantizer() {}
+
+    /** The accepted type names, e.g. Q8_0, Q6_K, Q4_K_M. */
+    public static List<String> types() {
+        return List.copyOf(FTYPES.keySet());
+    }
+
+    /**
+     * Writes {@code out}, a copy of {@code in} with its weights quantised to {@code type}.
+     *
+     * @param threads quantisation threads, 0 = all cores
+     */
+    public static void quantize(Path in, Path out, String type, int threads) throws LlamaException {
+        Integer ftype = FTYPES.get(type.toUpperCase(Locale.ROOT));
+        if (ftype == null) throw new IllegalArgumentException("unknown quantisation type '" + type + "'; valid types: " + String.join(", ", types()));
+        if (!Files.isRegularFile(in)) throw new LlamaException(in + ": no such file to quantise");
+        if (threads < 0) throw new IllegalArgumentException("threads must be 0 (all cores) or positive, got " + threads);
+        if (in.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("quantising " + in + " onto itself; choose another output file");
+        }
+        LlamaBackend.init();
+        Native.quantize(in.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8),
+                out.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8), ftype, threads);
+    }
+}

@@ -1,0 +1,20 @@
+package dev.gguflens.llama;
+
+/**
+ * How llama.cpp loads a model.
+ *
+ * @param gpuLayers layers to offload to a GPU backend (0 = CPU only, -1 = all); ignored without a GPU backend
+ * @param useMmap   memory-map the file instead of reading it
+ * @param progress  loading progress, may be null
+ */
+public record ModelParams(int gpuLayers, boolean useMmap, ProgressListener progress) {
+    public ModelParams {
+        if (gpuLayers < -1) {
+            throw new IllegalArgumentException("gpuLayers must be -1 (all), 0 or positive, got " + gpuLayers);
+        }
+    }
+
+    public static ModelParams defaults() {
+        return new ModelParams(0, true, null);
+    }
+}

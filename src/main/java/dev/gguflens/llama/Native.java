@@ -1,0 +1,30 @@
+package dev.gguflens.llama;
+
+/** The JNI entry points of libgguflens (native/src/gguflens_jni.cpp). Strings cross as UTF-8 bytes. */
+final class Native {
+    private Native() {}
+
+    static native void init();
+    static native void setVerbose(boolean verbose);
+    static native byte[][] recentLog();
+
+    static native long modelLoad(byte[] path, int gpuLayers, boolean mmap, boolean vocabOnly, ProgressListener listener);
+    static native void modelFree(long model);
+    /** {n_layer, n_embd, n_vocab, n_ctx_train, bos, eos}. */
+    static native int[] modelInfo(long model);
+    static native byte[] modelMeta(long model, byte[] key);
+    static native byte[] chatTemplate(long model);
+    static native int[] tokenize(long model, byte[] text, boolean addSpecial, boolean parseSpecial);
+    static native byte[] tokenPiece(long model, int token);
+    static native byte[] tokenText(long model, int token);
+
+    static native long contextCreate(long model, int contextSize, int batchSize, int threads);
+    static native void contextFree(long context);
+    /** {n_ctx per sequence, n_batch}. */
+    static native int[] contextInfo(long context);
+    static native void capture(long context, int[] tokens, long layers, long resultNorm, long logits, byte[][] extraNames);
+    static native long extraWidth(long context, int index);
+    static native void extraCopy(long context, int index, long address);
+
+    static native void quantize(byte[] input, byte[] output, int ftype, int threads);
+}
