@@ -1,0 +1,33 @@
+package dev.gguflens.quant;
+
+import dev.gguflens.gguf.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * A row-major matrix of {@code rows} rows of {@code cols} elements each, stored in ggml blocks;
+ * row r starts at byte {@code r * type.rowBytes(cols)} of {@code data}.
+ */
+public record WeightMatrix(GgmlType type, MemorySegment data, int rows, int cols) {
+
+    public WeightMatrix {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(data, "data");
+        if (rows < 0) throw new IllegalArgumentException("weight matrix: rows must be >= 0, got " + rows);
+        if (cols <= 0) throw new IllegalArgumentException("weight matrix: cols must be > 0, got " + cols);
+        if (cols % type.blockSize != 0) {
+            throw new IllegalArgumentException("weight matrix: cols " + cols + " is not a multiple of the "
+                    + type + " block size " + type.blockSize);
+        }
+        long need = rows * type.rowBytes(cols);
+        if (data.byteSize() < need) {
+            throw new IllegalArgumentException("weight matrix: " + rows + " x " + cols + " " + type + " needs "
+                    + need + " bytes but the data holds " + data.byteSize());
+        }
+    }
+
+    /** Bytes of one row. */
+    public long rowBytes() {
+        return type.rowBytes(cols);
+    }
+}

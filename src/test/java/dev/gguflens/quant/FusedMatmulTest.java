@@ -1,0 +1,104 @@
+package dev.gguflens.quant;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gguflens.gguf.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The fused product against dequantise-then-dot in double precision. Error measure, per output:
+ * |y - ref| / sum_k |x_k * w_k| <= 1e-5, i.e. relative to the sum of absolute terms (the honest
+ * denominator: float accumulation error scales with it, while |ref| itself can cancel to ~0).
+ * The dequantisation it relies on is checked bit-exact against gguf-py in DequantizeReferenceTest.
+ */
+class FusedMatmulTest {
+    private static final double TOLERANCE = 1e-5;
+    private static final int ROWS = 23;        // not a multiple of the 4-row tile
+    private static final int ROW_START = 5;     // ranges that do not start at 0 (or on a tile boundary)
+    private static final int ROW_END = 22;
+
+    static Stream<GgmlType> requiredTypes() {
+        return QuantTestData.REQUIRED.stream();
+    }
+
+    /** K: 67 for scalar types (not a multiple of any SIMD width), three blocks otherwise. */
+    private static int cols(GgmlType type) {
+        return type.blockSize == 1 ? 67 : 3 * type.blockSize;
+    }
+
+    @ParameterizedTest
+    @MethodSource("requiredTypes")
+    void matchesDequantizeThenDotInDouble(GgmlType type) {
+        int cols = cols(type);
+        Random rnd = new Random(type.ordinal() * 31L + 1);
+        WeightMatrix w = new WeightMatrix(type,
+                MemorySegment.ofArray(QuantTestData.randomBlocks(type, ROWS * cols / type.blockSize, rnd)), ROWS, cols);
+        float[] dense = Kernels.dequantizeRows(w, 0, ROWS);
+        for (int m : new int[] {1, 3, 37}) {
+            float[] x = QuantTestData.gaussian(m * cols, rnd);
+            float[] reference = null;
+            for (int threads : new int[] {1, 2}) {
+                int outRows = ROW_END - ROW_START;
+                float[] y = new float[m * outRows];
+                FusedMatmul.multiply(w, x, m, ROW_START, ROW_END, y, threads);
+                for (int i = 0; i < m; i++) {
+                    for (int r = ROW_START; r < ROW_END; r++) {
+                        double exact = 0, magnitude = 0;
+                        for (int k = 0; k < cols; k++) {
+                            double term = (double) x[i * cols + k] * dense[r * cols + k];
+                            exact += term;
+                            magnitude += Math.abs(term);
+                        }
+                        double got = y[i * outRows + (r - ROW_START)];
+                        double err = magnitude == 0 ? Math.abs(got) : Math.abs(got - exact) / magnitude;
+                        assertTrue(err <= TOLERANCE, type + " m=" + m + " threads=" + threads + " vector " + i
+                                + " row " + r + ": got " + got + ", exact " + exact + ", relative error " + err);
+                    }
+                }
+                // Each output depends only on its row and vector, so the thread split must not change a bit.
+                if (reference == null) reference = y;
+                else assertArrayEquals(reference, y, type + " m=" + m + ": threads=2 differs from threads=1");
+            }
+        }
+    }
+
+    @Test
+    void allRowsOverloadAndManyThreads() {
+        GgmlType type = GgmlType.Q4_K;
+        int rows = 41, cols = 512, m = 5;
+        Random rnd = new Random(3);
+        WeightMatrix w = new WeightMatrix(type, MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * 2, rnd)), rows, cols);
+        float[] x = QuantTestData.gaussian(m * cols, rnd);
+        float[] all = new float[m * rows];
+        FusedMatmul.multiply(w, x, m, all, 1);
+        float[] many = new float[m * rows];
+        FusedMatmul.multiply(w, x, m, many, 7);  // more threads than cores, uneven split
+        assertArrayEquals(all, many);
+        float[] part = new float[m * 10];
+        FusedMatmul.multiply(w, x, m, 30, 40, part, 2);
+        for (int i = 0; i < m; i++) {
+            assertArrayEquals(Arrays.copyOfRange(all, i * rows + 30, i * rows + 40), Arrays.copyOfRange(part, i * 10, i * 10 + 10));
+        }
+    }
+
+    @Test
+    void rejectsInconsistentShapes() {
+        WeightMatrix w = new WeightMatrix(GgmlType.F32, MemorySegment.ofArray(new byte[4 * 8 * 3]), 3, 8);
+        var e = assertThrows(IllegalArgumentException.class, () -> FusedMatmul.multiply(w, new float[8], 2, new float[6], 1));
+        assertEquals("multiply: x holds 8 floats, need m*cols = 16", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FusedMatmul.multiply(w, new float[8], 1, 2, 4, new float[6], 1));
+        assertEquals("multiply: row range [2, 4) is not within the 3 rows of the matrix", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FusedMatmul.multiply(w, new float[8], 1, new float[2], 1));
+        assertEquals("multiply: y holds 2 floats, need m*rows = 3", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> FusedMatmul.multiply(w, new float[8], 1, new float[3], 0));
+    }
+}
