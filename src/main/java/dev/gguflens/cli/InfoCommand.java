@@ -76,6 +76,22 @@ public final class InfoCommand implements Callable<Integer> {
         return m;
     }
 
+    /**
+     * The hyperparameters, or null when a required key is missing (vocabulary-only files): info still
+     * describes such a file instead of refusing it. Malformed values still raise an error.
+     */
+    private static ModelHyperparameters hyperparametersOrNull(GgufFile g) {
+        String arch = g.architecture();
+        if (g.get(arch + ".block_count").isEmpty() || g.get(arch + ".embedding_length").isEmpty()) return null;
+        return g.hyperparameters();
+    }
+
+    private static String missingHyperparameters(GgufFile g) {
+        String arch = g.architecture();
+        return "missing " + java.util.stream.Stream.of(arch + ".block_count", arch + ".embedding_length")
+                .filter(k -> g.get(k).isEmpty()).collect(java.util.stream.Collectors.joining(", "));
+    }
+
     /** The vocabulary size, or -1 when the file has no token list (info still works for such files). */
     private static int vocabularySize(GgufFile g) {
         return g.get("tokenizer.ggml.tokens").isPresent() ? g.vocabulary().size() : -1;
@@ -84,16 +100,20 @@ public final class InfoCommand implements Callable<Integer> {
     private void printText(GgufFile g, PrintWriter out) {
         out.printf("file: %s (%d bytes%s, GGUF v%d, alignment %d)%n", g.path(), g.fileSize(),
                 g.shardPaths().size() > 1 ? " in " + g.shardPaths().size() + " shards" : "", g.version(), g.alignment());
-        ModelHyperparameters hp = g.hyperparameters();
-        out.println("architecture: " + hp.architecture());
-        out.println("block count: " + hp.blockCount());
-        out.println("embedding length: " + hp.embeddingLength());
-        out.println("context length: " + hp.contextLength());
-        hp.rmsNormEpsilon().ifPresent(v -> out.println("rms norm epsilon: " + shortest(v)));
-        hp.layerNormEpsilon().ifPresent(v -> out.println("layer norm epsilon: " + shortest(v)));
-        hp.finalLogitSoftcapping().ifPresent(v -> out.println("final logit softcapping: " + shortest(v)));
-        hp.logitScale().ifPresent(v -> out.println("logit scale: " + shortest(v)));
-        hp.fileType().ifPresent(v -> out.println("file type: " + v));
+        out.println("architecture: " + g.architecture());
+        ModelHyperparameters hp = hyperparametersOrNull(g);
+        if (hp == null) {
+            out.println("hyperparameters: incomplete (" + missingHyperparameters(g) + ")");
+        } else {
+            out.println("block count: " + hp.blockCount());
+            out.println("embedding length: " + hp.embeddingLength());
+            out.println("context length: " + hp.contextLength());
+            hp.rmsNormEpsilon().ifPresent(v -> out.println("rms norm epsilon: " + shortest(v)));
+            hp.layerNormEpsilon().ifPresent(v -> out.println("layer norm epsilon: " + shortest(v)));
+            hp.finalLogitSoftcapping().ifPresent(v -> out.println("final logit softcapping: " + shortest(v)));
+            hp.logitScale().ifPresent(v -> out.println("logit scale: " + shortest(v)));
+            hp.fileType().ifPresent(v -> out.println("file type: " + v));
+}
         int vocab = vocabularySize(g);
         out.println("vocabulary size: " + (vocab < 0 ? "none" : vocab));
         out.println("tensor count: " + g.tensors().size());
@@ -158,18 +178,20 @@ public final class InfoCommand implements Callable<Integer> {
         root.addProperty("fileSize", g.fileSize());
         root.addProperty("version", g.version());
         root.addProperty("alignment", g.alignment());
-        ModelHyperparameters hp = g.hyperparameters();
-        root.addProperty("architecture", hp.architecture());
-        JsonObject h = new JsonObject();
-        h.addProperty("blockCount", hp.blockCount());
-        h.addProperty("embeddingLength", hp.embeddingLength());
-        h.addProperty("contextLength", hp.contextLength());
-        hp.rmsNormEpsilon().ifPresent(v -> h.add("rmsNormEpsilon", number(v)));
-        hp.layerNormEpsilon().ifPresent(v -> h.add("layerNormEpsilon", number(v)));
-        hp.finalLogitSoftcapping().ifPresent(v -> h.add("finalLogitSoftcapping", number(v)));
-        hp.logitScale().ifPresent(v -> h.add("logitScale", number(v)));
-        hp.fileType().ifPresent(v -> h.addProperty("fileType", v));
-        root.add("hyperparameters", h);
+        root.addProperty("architecture", g.architecture());
+        ModelHyperparameters hp = hyperparametersOrNull(g);
+        if (hp != null) {
+            JsonObject h = new JsonObject();
+            h.addProperty("blockCount", hp.blockCount());
+            h.addProperty("embeddingLength", hp.embeddingLength());
+            h.addProperty("contextLength", hp.contextLength());
+            hp.rmsNormEpsilon().ifPresent(v -> h.add("rmsNormEpsilon", number(v)));
+            hp.layerNormEpsilon().ifPresent(v -> h.add("layerNormEpsilon", number(v)));
+            hp.finalLogitSoftcapping().ifPresent(v -> h.add("finalLogitSoftcapping", number(v)));
+            hp.logitScale().ifPresent(v -> h.add("logitScale", number(v)));
+            hp.fileType().ifPresent(v -> h.addProperty("fileType", v));
+            root.add("hyperparameters", h);
+}
         int vocab = vocabularySize(g);
         if (vocab >= 0) root.addProperty("vocabularySize", vocab);
         root.addProperty("tensorCount", g.tensors().size());

@@ -4,6 +4,8 @@ import dev.gguflens.gguf.GgufException;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.gguf.ModelHyperparameters;
+import dev.gguflens.quant.Kernels;
+import dev.gguflens.quant.WeightMatrix;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -86,6 +88,15 @@ public record LensHead(String architecture, NormKind norm, float[] normWeight, f
         if (RMS_NORM_ARCHITECTURES.contains(arch)) return NormKind.RMS_NORM;
         if (LAYER_NORM_ARCHITECTURES.contains(arch)) return NormKind.LAYER_NORM;
         return hasNormBias ? NormKind.LAYER_NORM : NormKind.RMS_NORM;
+    }
+
+    /** The head of a GGUF model, its output weight multiplied in place by the fused (quantised) kernels. */
+    public static LensHead fromGguf(GgufFile file) {
+        return fromGguf(file, tensor -> {
+            Kernels.requireSupported(tensor.type(), tensor.name());
+            return LogitProjection.of(new WeightMatrix(tensor.type(), tensor.data(),
+                    Math.toIntExact(tensor.rowCount()), Math.toIntExact(tensor.rowLength())));
+        });
     }
 
     /**

@@ -1,5 +1,9 @@
 package dev.gguflens.lens;
 
+import dev.gguflens.quant.FusedMatmul;
+import dev.gguflens.quant.Kernels;
+import dev.gguflens.quant.WeightMatrix;
+
 /**
  * The output weight as the lens sees it: {@code rows()} vocabulary rows of {@code columns()} values,
  * multiplied against a batch of input vectors one row range at a time. Kept as an interface so the
@@ -20,6 +24,37 @@ public interface LogitProjection {
 
     /** Rows [rowStart, rowStart+rowCount) as floats, row-major; used by reference checks. */
     float[] dequantizeRows(int rowStart, int rowCount);
+
+    /** A (possibly quantised) ggml weight, multiplied by the fused kernels without dequantising it whole. */
+    static LogitProjection of(WeightMatrix weight) {
+        Kernels.requireSupported(weight.type(), null);
+        return new LogitProjection() {
+            @Override
+            public int rows() {
+                return weight.rows();
+            }
+
+            @Override
+            public int columns() {
+                return weight.cols();
+            }
+
+            @Override
+            public void multiply(float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
+                FusedMatmul.multiply(weight, x, m, rowStart, rowEnd, y, threads);
+            }
+
+            @Override
+            public float[] dequantizeRows(int rowStart, int rowCount) {
+                return Kernels.dequantizeRows(weight, rowStart, rowCount);
+            }
+
+            @Override
+            public String toString() {
+                return weight.type() + " " + weight.rows() + " x " + weight.cols();
+            }
+        };
+    }
 
     /** A plain F32 row-major matrix held in memory. */
     static LogitProjection ofRowMajor(float[] weights, int rows, int columns) {

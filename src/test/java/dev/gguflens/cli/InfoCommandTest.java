@@ -115,6 +115,23 @@ class InfoCommandTest {
     }
 
     @Test
+    void fileWithoutHyperparametersIsStillDescribed() throws Exception {
+        Path file = tmp.resolve("vocab-only.gguf");
+        new GgufWriter().putString("general.architecture", "toy").putUInt32("toy.embedding_length", 8)
+                .putStringArray("tokenizer.ggml.tokens", List.of("a", "b", "c")).write(file);
+        Result r = run("info", file.toString());
+        assertEquals(0, r.exit, r.err);
+        assertTrue(r.out.contains("hyperparameters: incomplete (missing toy.block_count)\n"), r.out);
+        assertTrue(r.out.contains("vocabulary size: 3\n"), r.out);
+        assertTrue(r.out.contains("tensor count: 0\n"), r.out);
+        Result json = run("info", "--json", file.toString());
+        assertEquals(0, json.exit, json.err);
+        JsonObject o = JsonParser.parseString(json.out).getAsJsonObject();
+        assertFalse(o.has("hyperparameters"));
+        assertEquals(0, o.getAsJsonArray("tensors").size());
+    }
+
+    @Test
     void helpDescribesTheJsonArraySummary() {
         Result r = run("info", "--help");
         assertEquals(0, r.exit);

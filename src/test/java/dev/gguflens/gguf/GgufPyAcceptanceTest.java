@@ -102,7 +102,22 @@ class GgufPyAcceptanceTest {
 
     @Test
     void weAgreeWithGgufPyOnStories260K() throws Exception {
-        Path model = TestModels.stories260K();
+        agreeWithGgufPy(TestModels.stories260K());
+    }
+
+    /** A BPE vocabulary from llama.cpp's test models: 50k tokens and merges with spaces and non-ASCII bytes. */
+    @Test
+    void weAgreeWithGgufPyOnGpt2Vocabulary() throws Exception {
+        Path model = TestModels.llamaCppDir().resolve("models/ggml-vocab-gpt-2.gguf");
+        if (!Files.isRegularFile(model)) TestModels.requireOrSkip("not found: " + model);
+        agreeWithGgufPy(model);
+        try (GgufFile g = GgufFile.open(model)) {
+            assertEquals("gpt2", g.vocabulary().model());
+            assertEquals(50257, g.vocabulary().size());
+        }
+    }
+
+    private void agreeWithGgufPy(Path model) throws Exception {
         JsonObject py = ggufPy(model);
         try (GgufFile g = GgufFile.open(model)) {
             JsonObject fields = py.getAsJsonObject("fields");

@@ -4,7 +4,15 @@ import dev.gguflens.lens.LensResult.LayerRecord;
 import dev.gguflens.lens.LensResult.PositionConsistency;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.TestModels;
+import dev.gguflens.quant.Quantizer;
+import dev.gguflens.quant.WeightMatrix;
 import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 import java.util.List;
 import java.util.OptionalDouble;
@@ -13,6 +21,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,16 +50,72 @@ class LogitLensTest {
                 scale == 0 ? OptionalDouble.empty() : OptionalDouble.of(scale),
                 softcap == 0 ? OptionalDouble.empty() : OptionalDouble.of(softcap));
         float[][][] states = TestHeads.randomStates(random, LAYERS, POSITIONS, WIDTH);
+        assertMatchesReference(head, states, kind, block, 1);
+    }
+
+    /** Quantised output weights through the fused kernels, against the double-precision lens on the dequantised rows. */
+    @ParameterizedTest(name = "{0} {1} threads={2}")
+    @CsvSource({"F32, NORM, 1", "F16, RMS, 2", "Q8_0, NORM, 1", "Q8_0, RAW, 2", "Q4_0, NORM, 2", "Q4_0, RMS, 1"})
+    void quantisedWeightsMatchReference(GgmlType type, LensKind kind, int threads) {
+        Random random = new Random(type.ordinal() * 13L + kind.ordinal());
+        int width = 64;
+        LensHead dense = TestHeads.randomHead(random, NormKind.RMS_NORM, VOCAB, width, true,
+                OptionalDouble.empty(), OptionalDouble.empty());
+        float[] weights = dense.output().dequantizeRows(0, VOCAB);
+        byte[] blocks = Quantizer.quantize(type, weights, width);
+        LensHead head = new LensHead("test", dense.norm(), dense.normWeight(), dense.normBias(), dense.epsilon(),
+                LogitProjection.of(new WeightMatrix(type, MemorySegment.ofArray(blocks), VOCAB, width)),
+                dense.outputBias(), dense.logitScale(), dense.softcap());
+        float[] dequantised = head.output().dequantizeRows(0, VOCAB);
+        if (type != GgmlType.F32) assertFalse(Arrays.equals(weights, dequantised), "quantisation changed nothing");
+        assertMatchesReference(head, TestHeads.randomStates(random, LAYERS, POSITIONS, width), kind, 100, threads);
+    }
+
+    /** The real model's head (F32 through the fused kernels) on random states. */
+    @Test
+    void stories260KHeadMatchesReference() {
+        try (GgufFile model = GgufFile.open(TestModels.stories260K())) {
+            LensHead head = LensHead.fromGguf(model);
+            float[][][] states = TestHeads.randomStates(new Random(260), 6, POSITIONS, head.embeddingLength());
+            assertMatchesReference(head, states, LensKind.NORM, 0, 2);
+            assertMatchesReference(head, states, LensKind.RAW, 128, 1);
+        }
+    }
+
+    /**
+     * The tracked-token pre-pass multiplies single rows; ranks are only exact if a row's logit does not depend on
+     * the row range it was computed in. Pin that for the fused kernels.
+     */
+    @ParameterizedTest
+    @CsvSource({"F32", "Q8_0", "Q4_0"})
+    void singleRowProductsEqualBlockProducts(GgmlType type) {
+        Random random = new Random(3);
+        int rows = 37, width = 64, m = 5;
+        WeightMatrix w = new WeightMatrix(type, MemorySegment.ofArray(
+                Quantizer.quantize(type, TestHeads.gaussian(random, rows * width, 0.3), width)), rows, width);
+        float[] x = TestHeads.gaussian(random, m * width, 1.0);
+        float[] all = new float[m * rows];
+        LogitProjection.of(w).multiply(x, m, 0, rows, all, 1);
+        float[] one = new float[m];
+        for (int r = 0; r < rows; r++) {
+            LogitProjection.of(w).multiply(x, m, r, r + 1, one, 1);
+            for (int i = 0; i < m; i++) assertEquals(all[i * rows + r], one[i], 0f, "row " + r + " vector " + i);
+        }
+    }
+
+    private static void assertMatchesReference(LensHead head, float[][][] states, LensKind kind, int block, int threads) {
+        int layers = states.length;
+        int vocab = head.vocabularySize();
         int[] positions = {3, 0, 2};
-        List<TrackedToken> tracked = List.of(new TrackedToken("a", 17), new TrackedToken("b", VOCAB - 1));
+        List<TrackedToken> tracked = List.of(new TrackedToken("a", 17), new TrackedToken("b", vocab - 1));
         LensRequest request = new LensRequest(kind, 5, positions, tracked);
 
-        LensResult result = LogitLens.run(head, LayerStates.of(states), request, 1, block);
+        LensResult result = LogitLens.run(head, LayerStates.of(states), request, threads, block);
         ReferenceLens reference = new ReferenceLens(head);
 
         for (int i = 0; i < positions.length; i++) {
-            double[] finalLogits = reference.logits(LensKind.NORM, states[LAYERS - 1][positions[i]]);
-            for (int layer = 0; layer < LAYERS; layer++) {
+            double[] finalLogits = reference.logits(LensKind.NORM, states[layers - 1][positions[i]]);
+            for (int layer = 0; layer < layers; layer++) {
                 float[] h = states[layer][positions[i]];
                 double[] z = reference.logits(kind, h);
                 LayerRecord rec = result.record(layer, i);
@@ -81,7 +146,7 @@ class LogitLensTest {
             }
         }
         if (kind == LensKind.NORM) {
-            for (int i = 0; i < positions.length; i++) assertEquals(0.0, result.record(LAYERS - 1, i).klToFinalBits());
+            for (int i = 0; i < positions.length; i++) assertEquals(0.0, result.record(layers - 1, i).klToFinalBits());
         }
     }
 
@@ -97,18 +162,27 @@ class LogitLensTest {
         assertEquals(one.records(), three.records());
     }
 
-    @Test
-    void equalLogitsShareTheBetterRankAndListLowerIdFirst() {
+    @ParameterizedTest
+    @CsvSource({"false", "true"})
+    void equalLogitsShareTheBetterRankAndListLowerIdFirst(boolean fusedQ8) {
         // Rows 2, 5 and 9 of the output weight are identical, so their logits are bit-identical.
-        int vocab = 12, width = 6;
+        int vocab = 12, width = 32;
         Random random = new Random(11);
         float[] weight = TestHeads.gaussian(random, vocab * width, 0.1f);
-        float[] strong = {3, 3, 3, 3, 3, 3};
+        float[] strong = new float[width];
+        Arrays.fill(strong, 3f);
         for (int row : new int[]{2, 5, 9}) System.arraycopy(strong, 0, weight, row * width, width);
-        float[] gamma = {1, 1, 1, 1, 1, 1};
-        LensHead head = new LensHead("test", NormKind.RMS_NORM, gamma, null, 1e-6f,
-                LogitProjection.ofRowMajor(weight, vocab, width), null, OptionalDouble.empty(), OptionalDouble.empty());
-        float[][][] states = {{{1, 1, 1, 1, 1, 1}}};
+        float[] gamma = new float[width];
+        Arrays.fill(gamma, 1f);
+        LogitProjection output = fusedQ8
+                ? LogitProjection.of(new WeightMatrix(GgmlType.Q8_0,
+                        MemorySegment.ofArray(Quantizer.quantize(GgmlType.Q8_0, weight, width)), vocab, width))
+                : LogitProjection.ofRowMajor(weight, vocab, width);
+        LensHead head = new LensHead("test", NormKind.RMS_NORM, gamma, null, 1e-6f, output, null,
+                OptionalDouble.empty(), OptionalDouble.empty());
+        float[] ones = new float[width];
+        Arrays.fill(ones, 1f);
+        float[][][] states = {{ones}};
         LensRequest request = new LensRequest(LensKind.NORM, 4, new int[]{0},
                 List.of(new TrackedToken("nine", 9), new TrackedToken("five", 5)));
         for (int block : new int[]{1, 3, 0}) {
