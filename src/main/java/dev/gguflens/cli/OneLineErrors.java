@@ -22,7 +22,7 @@ final class OneLineErrors implements CommandLine.IExecutionExceptionHandler, Com
     @Override
     public int handleExecutionException(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
         PrintWriter err = cli.getErr();
-        if (ex instanceof UsageException) {
+        if (ex instanceof UsageException || ex instanceof dev.gguflens.experiment.InvalidInputException) {
             err.println("gguf-lens: " + oneLine(ex.getMessage()));
             err.flush();
             return Main.EXIT_USAGE;

@@ -1,0 +1,219 @@
+package dev.gguflens.cli;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.gguflens.experiment.InvalidInputException;
+import dev.gguflens.experiment.ModelSession;
+import dev.gguflens.experiment.ProbeSettings;
+import dev.gguflens.experiment.PromptSpec;
+import dev.gguflens.experiment.SeedExperiment;
+import dev.gguflens.lens.LensKind;
+import dev.gguflens.report.AtomicFiles;
+import dev.gguflens.report.CsvReports;
+import dev.gguflens.report.JsonReport;
+import dev.gguflens.report.ProbeReport;
+import dev.gguflens.report.TextReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code gguf-lens probe}: the layer-by-layer logit lens for one or more models. */
+@Command(name = "probe", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Runs a prompt through llama.cpp, captures the residual stream after every block and shows, layer by",
+            "layer, what the model would predict if it stopped there (logit lens), with entropy, the rank of the",
+            "expected answer, KL to the final distribution and the layer where the answer emerges.",
+            "Without -p it runs the seed experiment: 'Question: What is the capital of Germany? Answer:' with",
+            "expected answer 'Berlin', three paraphrase prompts and a temperature sweep at 0.1 and 2.0."},
+        footer = {"", "Examples:",
+            "  gguf-lens probe -m models/Qwen3-8B-Q4_K_M.gguf",
+            "  gguf-lens probe -m stories260K.gguf -p 'Once upon a time, there was a little girl named' --expect Lily",
+            "  gguf-lens probe -m a.gguf -m b.gguf --lens rms --positions all --out results/",
+            "", "Exit codes: 0 success, 1 runtime failure (bad file, llama.cpp error), 2 invalid usage."})
+public final class ProbeCommand implements Callable<Integer> {
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL.gguf",
+            description = "GGUF model file; repeat to probe several models one after another (each freed before the next loads).")
+    List<Path> models = new ArrayList<>();
+
+    @Option(names = {"-p", "--prompt"}, paramLabel = "PROMPT", description = "Prompt to probe (default: the seed experiment).")
+    String prompt;
+
+    @Option(names = "--expect", paramLabel = "TEXT",
+            description = "Expected answer whose first token is tracked through the layers; repeatable.")
+    List<String> expected = new ArrayList<>();
+
+    @Option(names = "--prompts", paramLabel = "FILE.jsonl",
+            description = "Prompt set: one JSON object per line with \"prompt\" and optional \"expected\" (string or list).")
+    Path promptsFile;
+
+    @Option(names = "--lens", defaultValue = "norm", paramLabel = "norm|raw|rms",
+            converter = LensKindConverter.class,
+            description = "norm: the model's own final norm per layer (default); raw: no norm; rms: RMS scaling without the norm weight.")
+    LensKind lens;
+
+    @Option(names = "--top-k", defaultValue = "10", paramLabel = "N", description = "Top tokens per layer (default ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--positions", defaultValue = "last", paramLabel = "last|all",
+            description = "Lens at the last prompt position only (default) or at every position.")
+    String positions;
+
+    @Option(names = {"-ngl", "--gpu-layers"}, defaultValue = "99", paramLabel = "N",
+            description = "Layers to offload to the GPU (CUDA/Metal builds; default ${DEFAULT-VALUE} = all).")
+    int gpuLayers;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads for llama.cpp and the lens (default: all cores).")
+    Integer threads;
+
+    @Option(names = {"-c", "--ctx-size"}, defaultValue = "2048", paramLabel = "N", description = "Context size (default ${DEFAULT-VALUE}).")
+    int contextSize;
+
+    @Option(names = "--temperatures", split = ",", paramLabel = "T[,T...]",
+            description = "Temperatures for the sweep over the final logits (default with the seed experiment: 0.1,2.0).")
+    List<Double> temperatures;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Write <model>.txt, <model>.json, <model>-records.csv and <model>-pure-next-token.csv here.")
+    Path outDir;
+
+    @Option(names = "--timings", description = "Print model load, forward pass, lens and report times and peak RSS.")
+    boolean timings;
+
+    @Option(names = {"-q", "--quiet"}, description = "No report on stdout (files are still written) and no progress.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws IOException {
+        ProbeSettings settings = settings();
+        List<PromptSpec> mainPrompts = mainPrompts();
+        List<PromptSpec> extras = prompt == null && promptsFile == null ? SeedExperiment.EXTRA_PROMPTS : List.of();
+        for (Path model : models) {
+            if (!Files.isRegularFile(model)) throw new IllegalArgumentException(model + ": no such file");
+        }
+        if (outDir != null) prepareOutDir(outDir);
+
+        PrintWriter out = spec.commandLine().getOut();
+        Set<String> usedNames = new HashSet<>();
+        for (Path model : models) {
+            try (ModelSession session = ModelSession.open(model, settings, null)) {
+                List<ProbeReport> reports = new ArrayList<>();
+                for (PromptSpec p : mainPrompts) reports.add(session.probe(p, extras));
+                String name = uniqueName(reports.getFirst().model().name(), usedNames);
+                for (ProbeReport report : reports) {
+                    if (!quiet) {
+                        out.print(TextReport.render(report, timings));
+                        out.println();
+                        out.flush();
+                    }
+                }
+                if (outDir != null) writeOutputs(name, reports);
+            }
+        }
+        return 0;
+    }
+
+    private ProbeSettings settings() {
+        boolean all = switch (positions) {
+            case "last" -> false;
+            case "all" -> true;
+            default -> throw new InvalidInputException("--positions must be 'last' or 'all', not '" + positions + "'");
+        };
+        List<Double> sweep = temperatures != null ? temperatures
+                : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
+        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        return new ProbeSettings(lens, topK, all, gpuLayers, nThreads, contextSize, sweep);
+    }
+
+    private List<PromptSpec> mainPrompts() throws IOException {
+        if (promptsFile != null && prompt != null) throw new InvalidInputException("give either -p or --prompts, not both");
+        if (promptsFile != null) return readPromptSet(promptsFile);
+        if (prompt == null) {
+            if (!expected.isEmpty()) return List.of(new PromptSpec(SeedExperiment.MAIN.prompt(), expected));
+            return List.of(SeedExperiment.MAIN);
+        }
+        if (prompt.isEmpty()) throw new InvalidInputException("the prompt (-p) is empty");
+        return List.of(new PromptSpec(prompt, expected));
+    }
+
+    /** JSONL: {"prompt": "...", "expected": "..." | ["...", ...]} per line; blank lines skipped. */
+    static List<PromptSpec> readPromptSet(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such file");
+        List<PromptSpec> specs = new ArrayList<>();
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty()) continue;
+            try {
+                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+                if (!o.has("prompt")) throw new IllegalStateException("no \"prompt\"");
+                List<String> answers = new ArrayList<>();
+                if (o.has("expected") && !o.get("expected").isJsonNull()) {
+                    if (o.get("expected").isJsonArray()) o.getAsJsonArray("expected").forEach(e -> answers.add(e.getAsString()));
+                    else answers.add(o.get("expected").getAsString());
+                }
+                specs.add(new PromptSpec(o.get("prompt").getAsString(), answers));
+            } catch (RuntimeException e) {
+                throw new InvalidInputException(file + " line " + (i + 1) + ": not a prompt record ("
+                        + OneLineErrors.oneLine(e.getMessage()) + ")");
+            }
+        }
+        if (specs.isEmpty()) throw new InvalidInputException(file + ": no prompts");
+        return specs;
+    }
+
+    /** Creates the output directory and proves it writable before any model is loaded. */
+    static void prepareOutDir(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".gguf-lens-write-test", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw new IllegalArgumentException("--out " + dir + ": not a writable directory ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+        }
+    }
+
+    private void writeOutputs(String name, List<ProbeReport> reports) throws IOException {
+        try (AtomicFiles files = new AtomicFiles()) {
+            for (int i = 0; i < reports.size(); i++) {
+                ProbeReport r = reports.get(i);
+                String base = reports.size() == 1 ? name : String.format("%s-p%03d", name, i + 1);
+                files.stage(outDir.resolve(base + ".txt"), w -> TextReport.write(r, true, w));
+                files.stage(outDir.resolve(base + ".json"), w -> JsonReport.write(r, w));
+                files.stage(outDir.resolve(base + "-records.csv"), w -> CsvReports.writeRecords(r, w));
+                files.stage(outDir.resolve(base + "-pure-next-token.csv"), w -> CsvReports.writePureNextToken(r, w));
+            }
+            files.commit();
+        }
+    }
+
+    private static String uniqueName(String name, Set<String> used) {
+        String candidate = name;
+        for (int i = 2; !used.add(candidate); i++) candidate = name + "-" + i;
+        return candidate;
+    }
+
+    /** Accepts norm/raw/rms in any case; anything else is a usage error listing the choices. */
+    static final class LensKindConverter implements picocli.CommandLine.ITypeConverter<LensKind> {
+        @Override
+        public LensKind convert(String value) {
+            for (LensKind k : LensKind.values()) if (k.name().equalsIgnoreCase(value)) return k;
+            throw new picocli.CommandLine.TypeConversionException("unknown lens '" + value + "' (choose norm, raw or rms)");
+        }
+    }
+}
