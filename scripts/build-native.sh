@@ -4,6 +4,7 @@
 #     --install-into DIR  copy the library to DIR/native/<os>-<arch>/libgguflens.<so|dylib>
 #     --cuda              build the CUDA backend in (GGML_CUDA)
 #     --portable          no -march=native (GGML_NATIVE OFF): a library that runs on any CPU of this arch
+#   Environment (for Maven builds, which call this script): GGUFLENS_CUDA=ON, GGUFLENS_PORTABLE=ON.
 # The library lands in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/native/<key>/, key = hash of the llama.cpp
 # commit, native/ sources, this script, the options and OS/arch (and the CPU's features for native builds);
 # a cached library is reused as is. The CMake build tree is shared by every key with the same llama.cpp and
@@ -12,14 +13,14 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 install_into=""
-cuda=OFF
-native=ON
+cuda=$([ "${GGUFLENS_CUDA:-OFF}" = ON ] && echo ON || echo OFF)
+native=$([ "${GGUFLENS_PORTABLE:-OFF}" = ON ] && echo OFF || echo ON)
 while [ $# -gt 0 ]; do
     case "$1" in
         --install-into) install_into="${2:?--install-into needs a directory}"; shift 2 ;;
         --cuda) cuda=ON; shift ;;
         --portable) native=OFF; shift ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "build-native: unknown option '$1' (expected --install-into DIR, --cuda, --portable)" >&2; exit 2 ;;
     esac
 done

@@ -105,6 +105,31 @@ class LlamaStories260KTest {
     }
 
     @Test
+    void verboseForwardsLogLinesToSystemLogger() {
+        var julLogger = java.util.logging.Logger.getLogger("dev.gguflens.llama.native");
+        var records = new java.util.concurrent.CopyOnWriteArrayList<String>();
+        var handler = new java.util.logging.Handler() {
+            @Override public void publish(java.util.logging.LogRecord r) { records.add(r.getMessage()); }
+            @Override public void flush() {}
+            @Override public void close() {}
+        };
+        julLogger.addHandler(handler);
+        julLogger.setUseParentHandlers(false);  // keep the test output quiet
+        try {
+            LlamaBackend.setVerbose(false);
+            LlamaModel.loadVocabOnly(stories260K()).close();
+            assertTrue(records.isEmpty(), "quiet unless verbose: " + records);
+            LlamaBackend.setVerbose(true);
+            LlamaModel.loadVocabOnly(stories260K()).close();
+            assertTrue(records.stream().anyMatch(r -> r.contains("llama_model_loader")), "forwarded: " + records);
+        } finally {
+            LlamaBackend.setVerbose(false);
+            julLogger.removeHandler(handler);
+            julLogger.setUseParentHandlers(true);
+        }
+    }
+
+    @Test
     void logIsKept() {
         List<String> log = LlamaBackend.recentLog();
         assertTrue(log.stream().anyMatch(l -> l.contains("llama")), "llama.cpp's loader log is captured: " + log);
