@@ -79,7 +79,8 @@ public final class HtmlReport {
     // ---------------------------------------------------------------- heatmap
 
     private static void heatmap(StringBuilder h, HeatmapGrid grid, List<Expected> tracked) {
-        double maxEntropy = Math.max(grid.maxEntropyBits(), 1e-9);
+        // a round scale top (1, 2 or 5 x 10^k bits) gives readable legend ticks
+        double maxEntropy = SvgChart.niceCeiling(grid.maxEntropyBits());
         h.append("<section id=\"heatmap\" data-colour=\"probability\">\n<h2>Top-1 token per layer and position</h2>\n");
         h.append("<p class=\"note\">Rows: layers, <b>L0 emb</b> (token embeddings) at the top, the final layer (L")
                 .append(grid.layers().getLast()).append(") at the bottom; Ln is the output of block n&minus;1. Columns: prompt positions, ")
@@ -206,7 +207,7 @@ public final class HtmlReport {
             h.append(SvgChart.line("rank-chart", "Expected answer: rank (log scale, 1 = top)", "rank", layers, ranks,
                     SvgChart.Axis.logRank(maxRank)));
             h.append(SvgChart.line("prob-chart", "Expected answer: probability", "p", layers, probabilities,
-                    SvgChart.Axis.linear(0, 1, "%.1f")));
+                    SvgChart.Axis.linear(0, 1, "%.2f")));
         }
         double[] kl = r.layers().stream().mapToDouble(LayerEntry::klToFinalBits).toArray();
         double maxKl = java.util.Arrays.stream(kl).filter(Double::isFinite).max().orElse(1);
