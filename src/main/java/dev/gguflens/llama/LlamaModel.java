@@ -48,9 +48,7 @@ public final class LlamaModel implements AutoCloseable {
     private static LlamaModel open(Path gguf, ModelParams params, boolean vocabOnly) {
         Path file = gguf.toAbsolutePath();
         // Java validation first: llama.cpp's own checks are less thorough, and some failures abort there.
-        try (GgufFile ignored = GgufFile.open(file)) {
-            // opened and validated
-        }
+        GgufFile.open(file).close();
         LlamaBackend.init();
         long handle = Native.modelLoad(file.toString().getBytes(StandardCharsets.UTF_8), params.gpuLayers(),
                 params.useMmap(), vocabOnly, params.progress());

@@ -24,6 +24,7 @@ public final class NativeLibrary {
     private NativeLibrary() {}
 
     /** Loads the library once per JVM; returns the file it came from. */
+    @SuppressWarnings("restricted")  // System.load: the JVM is started with --enable-native-access
     public static synchronized Path load() {
         if (loaded != null) return loaded;
         String override = System.getProperty(PATH_PROPERTY);
