@@ -133,15 +133,22 @@ public final class ProgressBar implements AutoCloseable {
         String amount = total > 0 ? amount(done, total) : amount(done);
         String speed = (now - startNanos) < REDRAW_NANOS / 2 ? "" : rate(rate);
         StringBuilder tail = new StringBuilder();
-        if (total > 0) tail.append(String.format(Locale.ROOT, "%4d%%", percent()));
+        if (total > 0) tail.append(String.format(Locale.ROOT, "%3d%%", percent()));
         tail.append("  ").append(amount);
         if (!speed.isEmpty()) tail.append("  ").append(speed);
         if (total > 0 && done < total && rate > 0 && !speed.isEmpty())
             tail.append("  ETA ").append(duration((total - done) / rate));
         if (total <= 0) return label + "  " + tail.toString().strip();
-        int barWidth = Math.clamp(columns - 1 - label.length() - 3 - tail.length() - 1, 10, 40);
+        int barWidth = barWidth();
         int filled = (int) Math.min(barWidth, (double) done / total * barWidth);
         return label + " [" + "#".repeat(filled) + "-".repeat(barWidth - filled) + "] " + tail;
+    }
+
+    /** Fixed for the bar's life, sized for the widest tail, so the bar does not jump as numbers grow. */
+    private int barWidth() {
+        String widestSpeed = unit == Unit.COUNT ? "99999.9/s" : "1023.9 MiB/s";
+        int widestTail = "100%  ".length() + amount(total, total).length() + 2 + widestSpeed.length() + "  ETA 99h59m".length();
+        return Math.clamp(columns - 1 - label.length() - 4 - widestTail, 10, 40);
     }
 
     private int percent() {
@@ -179,8 +186,7 @@ public final class ProgressBar implements AutoCloseable {
     }
 
     static String bytes(long n) {
-        String[] scaled = scaleBoth(n, Math.max(1, n));
-        return scaled[1];
+        return scaleBoth(n, n)[1];
     }
 
     static String duration(double seconds) {

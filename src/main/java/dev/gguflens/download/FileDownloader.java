@@ -162,6 +162,7 @@ final class FileDownloader {
             } catch (IOException e) {
                 done = channel.size();
                 String reason = HubClient.describe(e);
+                if (reason.equals("closed")) reason = "connection closed early"; // the JDK's terse wording
                 if (attempt >= config.attempts())
                     throw new DownloadException("download of " + file.path() + " from " + url + " interrupted after " + done + " of " + size
                             + " bytes (" + reason + "): run the command again to resume from " + part, e);

@@ -30,7 +30,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Talks to the hub's HTTP API: lists a repository's files and opens file downloads. */
-final class HubClient {
+final class HubClient implements AutoCloseable {
 
     private static final int MAX_REDIRECTS = 10;
     private static final Pattern NEXT_LINK = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
@@ -45,6 +45,12 @@ final class HubClient {
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(20))
                 .build();
+    }
+
+    /** Ends the client's selector thread and connections. */
+    @Override
+    public void close() {
+        http.close();
     }
 
     /** {@code {base}/{owner}/{repo}/resolve/main/{path}}. */
@@ -179,11 +185,16 @@ final class HubClient {
 
     /** A short human reason if {@code e} means "no connection at all", else null. */
     static String unreachableReason(Throwable e) {
+        // The most specific cause wins: the JDK wraps an unknown host in a ConnectException.
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof UnknownHostException || t instanceof UnresolvedAddressException)
                 return "unknown host" + (t.getMessage() == null ? "" : " " + t.getMessage());
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof HttpConnectTimeoutException) return "connection timed out";
             if (t instanceof NoRouteToHostException) return "no route to host";
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ConnectException) return t.getMessage() == null ? "connection refused" : t.getMessage().toLowerCase(Locale.ROOT);
         }
         return null;

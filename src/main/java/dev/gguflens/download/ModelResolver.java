@@ -68,25 +68,26 @@ public final class ModelResolver {
 
     /** Fetches the files {@code ref} names (unless present and verified) and returns their local paths. */
     public List<Path> download(ModelRef ref) throws DownloadException {
-        HubClient client = new HubClient(config);
-        List<HubFile> listing;
-        try {
-            listing = client.listFiles(ref);
-        } catch (HubUnreachableException e) {
-            List<Path> local = localCopy(ref);
-            if (local != null) {
-                listener.note("hub unreachable (" + e.reason() + "); using the local copy " + local.getFirst());
-                return local;
+        try (HubClient client = new HubClient(config)) {
+            List<HubFile> listing;
+            try {
+                listing = client.listFiles(ref);
+            } catch (HubUnreachableException e) {
+                List<Path> local = localCopy(ref);
+                if (local != null) {
+                    listener.note("hub unreachable (" + e.reason() + "); using the local copy " + local.getFirst());
+                    return local;
+                }
+                Path dir = config.modelsDir().resolve(ref.localDirName()).toAbsolutePath();
+                throw new DownloadException(e.getMessage() + ": download the file by hand from " + client.repoPage(ref)
+                        + " and place it at " + dir + "/", e);
             }
-            Path dir = config.modelsDir().resolve(ref.localDirName()).toAbsolutePath();
-            throw new DownloadException(e.getMessage() + ": download the file by hand from " + client.repoPage(ref)
-                    + " and place it at " + dir + "/", e);
+            List<HubFile> chosen = GgufSelector.select(listing, ref.quant(), ref.repoId());
+            FileDownloader downloader = new FileDownloader(client, config, listener);
+            List<Path> paths = new ArrayList<>();
+            for (HubFile file : chosen) paths.add(downloader.fetch(ref, file));
+            return List.copyOf(paths);
         }
-        List<HubFile> chosen = GgufSelector.select(listing, ref.quant(), ref.repoId());
-        FileDownloader downloader = new FileDownloader(client, config, listener);
-        List<Path> paths = new ArrayList<>();
-        for (HubFile file : chosen) paths.add(downloader.fetch(ref, file));
-        return List.copyOf(paths);
     }
 
     /** Complete files already in {@code <models>/<owner>--<repo>/} that the selection rules accept, or null. */
