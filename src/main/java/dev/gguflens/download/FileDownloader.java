@@ -75,6 +75,7 @@ final class FileDownloader {
         } catch (IOException e) {
             throw new DownloadException("cannot create " + target.getParent() + ": " + HubClient.describe(e), e);
         }
+        String actual;
         try (FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             FileLock lock;
             try {
@@ -84,21 +85,22 @@ final class FileDownloader {
             }
             if (lock == null)
                 throw new DownloadException("another download of " + target.getFileName() + " is in progress (" + part + " is locked)");
-            String actual = transfer(url, file, target, part, channel);
-            if (file.sha256() != null && !file.sha256().equals(actual)) {
-                channel.close();
-                Files.deleteIfExists(part);
-                throw new DownloadException("sha256 mismatch for " + file.path() + " from " + url + ": expected " + file.sha256()
-                        + ", got " + actual + "; the download was deleted, run again to fetch it afresh");
-            }
+            actual = transfer(url, file, target, part, channel);
         } catch (DownloadException e) {
             throw e;
         } catch (IOException e) {
             throw new DownloadException("cannot write " + part + ": " + HubClient.describe(e), e);
         }
         try {
+            if (file.sha256() != null && !file.sha256().equals(actual)) {
+                Files.deleteIfExists(part);
+                throw new DownloadException("sha256 mismatch for " + file.path() + " from " + url + ": expected " + file.sha256()
+                        + ", got " + actual + "; the download was deleted, run again to fetch it afresh");
+            }
             moveIntoPlace(part, target);
             if (file.sha256() != null) writeChecksumNote(target, file.sha256());
+        } catch (DownloadException e) {
+            throw e;
         } catch (IOException e) {
             throw new DownloadException("cannot move " + part + " to " + target + ": " + HubClient.describe(e), e);
         }

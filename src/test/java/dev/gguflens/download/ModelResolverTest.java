@@ -194,6 +194,20 @@ class ModelResolverTest {
     }
 
     @Test
+    void secondDownloadOfTheSameFileIsRefusedWhileTheFirstHoldsTheLock() throws Exception {
+        hub.put(REPO, "l-Q4_K_M.gguf", new byte[100]);
+        Path part = models.resolve("acme--Tiny-GGUF/l-Q4_K_M.gguf.part");
+        Files.createDirectories(part.getParent());
+        try (var channel = java.nio.channels.FileChannel.open(part, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE); var lock = channel.lock()) {
+            DownloadException e = assertThrows(DownloadException.class, () -> resolve(REPO, config(1)));
+            assertEquals("another download of l-Q4_K_M.gguf is in progress (" + part.toAbsolutePath() + " is locked)", e.getMessage());
+            assertTrue(lock.isValid());
+        }
+        assertTrue(hub.downloads().isEmpty());
+    }
+
+    @Test
     void unknownRepositoryIs404WithUrl() {
         DownloadException e = assertThrows(DownloadException.class, () -> resolve("hf://acme/Nope", config(1)));
         assertEquals("repository acme/Nope not found on the hub (404): " + hub.endpoint() + "/api/models/acme/Nope/tree/main?recursive=true",
