@@ -107,7 +107,6 @@ public final class FusedMatmul {
 
     /** Per-thread scratch and the loop over row tiles. */
     private static final class RangeWorker {
-        private final WeightMatrix w;
         private final GgmlType type;
         private final MemorySegment data;
         private final float[] x;
@@ -119,7 +118,6 @@ public final class FusedMatmul {
         private final float[] sums = new float[ROW_TILE * 3];
 
         RangeWorker(WeightMatrix w, float[] x, int m, int rowStart, int outRows, float[] y) {
-            this.w = w;
             this.type = w.type();
             this.data = w.data();
             this.x = x;
