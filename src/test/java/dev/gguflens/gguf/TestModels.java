@@ -1,0 +1,36 @@
+package dev.gguflens.gguf;
+
+import org.junit.jupiter.api.Assumptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Locates shared test inputs: the stories260K model and the pinned llama.cpp tree. */
+public final class TestModels {
+    private TestModels() {
+    }
+
+    /** stories260K.gguf; fails under CI=true when absent, otherwise skips the test. */
+    public static Path stories260K() {
+        String dir = System.getProperty("gguflens.project.dir", ".");
+        Path p = Path.of(dir).resolve("../shared/models/stories260K.gguf").normalize();
+        if (!Files.isRegularFile(p)) requireOrSkip("test model not found: " + p);
+        return p;
+    }
+
+    /** The pinned llama.cpp source tree (for gguf-py). */
+    public static Path llamaCppDir() {
+        String dir = System.getProperty("gguflens.llama.dir",
+                System.getProperty("user.home") + "/.cache/gguf-lens/llama.cpp-v0.5.0");
+        Path p = Path.of(dir);
+        if (!Files.isDirectory(p.resolve("gguf-py/gguf"))) requireOrSkip("llama.cpp gguf-py not found under " + p);
+        return p;
+    }
+
+    static void requireOrSkip(String message) {
+        if ("true".equals(System.getenv("CI"))) fail(message);
+        Assumptions.abort(message);
+    }
+}
