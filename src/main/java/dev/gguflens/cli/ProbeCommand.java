@@ -132,7 +132,14 @@ public final class ProbeCommand implements Callable<Integer> {
         for (Path model : files) {
             try (ModelSession session = ModelFiles.open(model, settings, err, quiet)) {
                 List<ProbeReport> reports = new ArrayList<>();
-                for (PromptSpec p : mainPrompts) reports.add(session.probe(p, extras));
+                boolean promptSet = mainPrompts.size() > 1;
+                try (ProgressBar bar = ProgressBar.start("prompts", mainPrompts.size(), ProgressBar.Unit.COUNT, err,
+                        quiet || !promptSet)) {
+                    for (PromptSpec p : mainPrompts) {
+                        reports.add(session.probe(p, extras));
+                        bar.step();
+                    }
+                }
                 String name = uniqueName(reports.getFirst().model().name(), usedNames);
                 for (ProbeReport report : reports) {
                     if (!quiet) {
