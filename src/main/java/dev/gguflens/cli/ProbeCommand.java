@@ -9,6 +9,8 @@ import dev.gguflens.experiment.SeedExperiment;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.report.AtomicFiles;
 import dev.gguflens.report.CsvReports;
+import dev.gguflens.report.HeatmapPng;
+import dev.gguflens.report.HtmlReport;
 import dev.gguflens.report.JsonReport;
 import dev.gguflens.report.ProbeReport;
 import dev.gguflens.report.TextReport;
@@ -67,8 +69,9 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "10", paramLabel = "N", description = "Top tokens per layer (default ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--positions", defaultValue = "last", paramLabel = "last|all",
-            description = "Lens at the last prompt position only (default) or at every position.")
+    @Option(names = "--positions", paramLabel = "last|all",
+            description = "Lens at the last prompt position only or at every position (default: all when an HTML or PNG"
+                    + " heatmap is written, i.e. with --html, --png or --out; else last).")
     String positions;
 
     @Option(names = {"-ngl", "--gpu-layers"}, defaultValue = "99", paramLabel = "N",
@@ -86,8 +89,15 @@ public final class ProbeCommand implements Callable<Integer> {
     List<Double> temperatures;
 
     @Option(names = "--out", paramLabel = "DIR",
-            description = "Write <model>.txt, <model>.json, <model>-records.csv and <model>-pure-next-token.csv here.")
+            description = "Write <model>.txt, .json, .html, -records.csv and -pure-next-token.csv here.")
     Path outDir;
+
+    @Option(names = "--html", paramLabel = "FILE.html",
+            description = "Write the self-contained HTML report (layer x position heatmap) here (one model, one prompt).")
+    Path htmlFile;
+
+    @Option(names = "--png", paramLabel = "FILE.png", description = "Write the heatmap as a PNG image here (one model, one prompt).")
+    Path pngFile;
 
     @Option(names = "--timings", description = "Print model load, forward pass, lens and report times and peak RSS.")
     boolean timings;
@@ -104,6 +114,12 @@ public final class ProbeCommand implements Callable<Integer> {
             if (!Files.isRegularFile(model)) throw new IllegalArgumentException(model + ": no such file");
         }
         if (outDir != null) prepareOutDir(outDir);
+        if ((htmlFile != null || pngFile != null) && (models.size() > 1 || mainPrompts.size() > 1)) {
+            throw new InvalidInputException("--html/--png take one model and one prompt; use --out DIR for several");
+        }
+        for (Path file : java.util.Arrays.asList(htmlFile, pngFile)) {
+            if (file != null) prepareOutDir(file.toAbsolutePath().getParent());
+        }
 
         PrintWriter out = spec.commandLine().getOut();
         Set<String> usedNames = new HashSet<>();
@@ -120,13 +136,16 @@ public final class ProbeCommand implements Callable<Integer> {
                     }
                 }
                 if (outDir != null) writeOutputs(name, reports);
+                if (htmlFile != null) AtomicFiles.write(htmlFile, HtmlReport.render(reports.getFirst()));
+                if (pngFile != null) HeatmapPng.write(reports.getFirst(), pngFile);
             }
         }
         return 0;
     }
 
     private ProbeSettings settings() {
-        boolean all = switch (positions) {
+        boolean heatmap = htmlFile != null || pngFile != null || outDir != null;
+        boolean all = switch (positions == null ? (heatmap ? "all" : "last") : positions) {
             case "last" -> false;
             case "all" -> true;
             default -> throw new InvalidInputException("--positions must be 'last' or 'all', not '" + positions + "'");
@@ -174,6 +193,7 @@ public final class ProbeCommand implements Callable<Integer> {
                 files.stage(outDir.resolve(base + ".json"), w -> JsonReport.write(r, w));
                 files.stage(outDir.resolve(base + "-records.csv"), w -> CsvReports.writeRecords(r, w));
                 files.stage(outDir.resolve(base + "-pure-next-token.csv"), w -> CsvReports.writePureNextToken(r, w));
+                files.stage(outDir.resolve(base + ".html"), w -> HtmlReport.write(r, w));
             }
             files.commit();
         }

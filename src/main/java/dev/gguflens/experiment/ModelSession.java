@@ -265,11 +265,20 @@ public final class ModelSession implements AutoCloseable {
         long params = file.tensors().stream().mapToLong(GgufTensor::elementCount).sum();
         String outputType = file.tensor("output.weight").or(() -> file.tensor("token_embd.weight"))
                 .map(t -> t.type().name()).orElse("?");
-        String fileType = hp.fileType().isPresent() ? FileType.name(hp.fileType().getAsInt()) : "unknown";
+        String fileType = hp.fileType().isPresent() ? FileType.name(hp.fileType().getAsInt()) : guessedFileType();
         String name = file.path().getFileName().toString().replaceFirst("(?i)(-\\d{5}-of-\\d{5})?\\.gguf$", "");
         return new ProbeReport.ModelInfo(name, file.path().toString(), arch, hp.blockCount(), hp.embeddingLength(),
                 model.vocabSize(), scalar(arch + ".attention.head_count"), scalar(arch + ".attention.head_count_kv"),
                 model.trainedContextLength(), fileType, outputType, params, file.fileSize());
+    }
+
+    /** Without general.file_type: the type most of the 2-D weights use, marked as a guess. */
+    private String guessedFileType() {
+        return file.tensors().stream().filter(t -> t.dimensions() >= 2)
+                .collect(java.util.stream.Collectors.groupingBy(t -> t.type().name(),
+                        java.util.stream.Collectors.summingLong(GgufTensor::elementCount)))
+                .entrySet().stream().max(java.util.Map.Entry.comparingByValue())
+                .map(e -> e.getKey() + " (guessed)").orElse("unknown");
     }
 
     /** An integer hyperparameter, or null when absent or per-layer (an array). */

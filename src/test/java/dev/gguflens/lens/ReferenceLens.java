@@ -9,11 +9,11 @@ import java.util.stream.IntStream;
  * dequantised output weight at once, full logit vectors, softmax then sums. Shares nothing with the
  * streaming code except reading the head's fields.
  */
-final class ReferenceLens {
+public final class ReferenceLens {
     private final LensHead head;
     private final double[][] weight;   // [vocab][embd]
 
-    ReferenceLens(LensHead head) {
+    public ReferenceLens(LensHead head) {
         this.head = head;
         int vocab = head.vocabularySize();
         int width = head.embeddingLength();
@@ -50,7 +50,7 @@ final class ReferenceLens {
     }
 
     /** Full logits, head transform included. */
-    double[] logits(LensKind kind, float[] h) {
+    public double[] logits(LensKind kind, float[] h) {
         double[] x = prepare(kind, h);
         double[] z = new double[weight.length];
         for (int r = 0; r < z.length; r++) {
@@ -67,7 +67,7 @@ final class ReferenceLens {
         return z;
     }
 
-    static double[] logSoftmax(double[] z) {
+    public static double[] logSoftmax(double[] z) {
         double max = Arrays.stream(z).max().orElseThrow();
         double sum = 0;
         for (double v : z) sum += Math.exp(v - max);
@@ -75,7 +75,7 @@ final class ReferenceLens {
         return Arrays.stream(z).map(v -> v - lse).toArray();
     }
 
-    static double entropyNats(double[] z) {
+    public static double entropyNats(double[] z) {
         double[] lp = logSoftmax(z);
         double h = 0;
         for (double l : lp) h -= Math.exp(l) * l;
@@ -83,7 +83,7 @@ final class ReferenceLens {
     }
 
     /** KL(p || q) in nats for logits p, q. */
-    static double klNats(double[] p, double[] q) {
+    public static double klNats(double[] p, double[] q) {
         double[] lp = logSoftmax(p), lq = logSoftmax(q);
         double kl = 0;
         for (int i = 0; i < lp.length; i++) kl += Math.exp(lp[i]) * (lp[i] - lq[i]);
@@ -101,20 +101,20 @@ final class ReferenceLens {
     }
 
     /** 1 + number of other tokens with a strictly greater logit. */
-    static int rank(double[] z, int id) {
+    public static int rank(double[] z, int id) {
         int greater = 0;
         for (int i = 0; i < z.length; i++) if (i != id && z[i] > z[id]) greater++;
         return greater + 1;
     }
 
     /** Ids by descending logit, ties by ascending id. */
-    static int[] topIds(double[] z, int k) {
+    public static int[] topIds(double[] z, int k) {
         return IntStream.range(0, z.length).boxed()
                 .sorted(Comparator.<Integer>comparingDouble(i -> -z[i]).thenComparingInt(i -> i))
                 .limit(k).mapToInt(Integer::intValue).toArray();
     }
 
-    static double probability(double[] z, int id) {
+    public static double probability(double[] z, int id) {
         return Math.exp(logSoftmax(z)[id]);
     }
 }

@@ -15,18 +15,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** Shared pieces of the native tests: locating inputs and an independent float64 reference for norm and projection. */
-final class NativeTestSupport {
+public final class NativeTestSupport {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private NativeTestSupport() {}
 
-    static void requireOrSkip(String message) {
+    public static void requireOrSkip(String message) {
         if ("true".equals(System.getenv("CI"))) fail(message);
         Assumptions.abort(message);
     }
 
     /** The native library must be loadable (built by Maven, or -Dgguflens.native.path). */
-    static void requireNative() {
+    public static void requireNative() {
         try {
             LlamaBackend.init();
         } catch (LlamaException e) {
@@ -34,13 +34,13 @@ final class NativeTestSupport {
         }
     }
 
-    static Path stories260K() {
+    public static Path stories260K() {
         Path p = Path.of(System.getProperty("gguflens.project.dir", ".")).resolve("../shared/models/stories260K.gguf").normalize();
         if (!Files.isRegularFile(p)) requireOrSkip("test model not found: " + p);
         return p;
     }
 
-    static Path llamaCppDir() {
+    public static Path llamaCppDir() {
         Path p = Path.of(System.getProperty("user.home"), ".cache/gguf-lens/llama.cpp-v0.5.0");
         String env = System.getenv("LLAMA_CPP_DIR");
         if (env != null && !env.isBlank()) p = Path.of(env);
