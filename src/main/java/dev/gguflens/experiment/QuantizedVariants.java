@@ -109,6 +109,12 @@ public final class QuantizedVariants {
             IN_PROGRESS.add(temp);
             LlamaQuantizer.quantize(in, temp, type, threads);
             try {
+                // createTempFile makes it private (0600); a model file is normally world-readable.
+                Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException ignored) {
+                // not a POSIX file system
+            }
+            try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
