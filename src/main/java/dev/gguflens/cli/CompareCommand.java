@@ -10,6 +10,7 @@ import dev.gguflens.lens.LensKind;
 import dev.gguflens.report.AtomicFiles;
 import dev.gguflens.report.CompareCsv;
 import dev.gguflens.report.CompareJson;
+import dev.gguflens.report.CompareHtml;
 import dev.gguflens.report.ComparePlot;
 import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareTable;
@@ -49,9 +50,12 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL.gguf",
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL",
             description = "GGUF model; repeat for each variant. With --quantize: the one base model.")
-    List<Path> models = new ArrayList<>();
+    List<String> modelArgs = new ArrayList<>();
+
+    /** The -m values as local files (hub references downloaded). */
+    private List<Path> models;
 
     @Option(names = "--quantize", split = ",", paramLabel = "TYPE[,TYPE...]",
             description = "Make these quantisations of the base model with llama.cpp's quantiser (cached as <base>-<TYPE>.gguf "
@@ -98,7 +102,11 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     @Option(names = {"-c", "--ctx-size"}, defaultValue = "2048", paramLabel = "N", description = "Context size (default ${DEFAULT-VALUE}).")
     int contextSize;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Write compare.txt, compare.json, compare-layers.csv and compare.svg here.")
+    @Option(names = "--html", paramLabel = "FILE.html", description = "Write the comparison as one self-contained HTML page here.")
+    Path htmlFile;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Write compare.txt, compare.json, compare-layers.csv, compare.svg and compare.html here.")
     Path outDir;
 
     @Option(names = {"-q", "--quiet"}, description = "No table on stdout (files are still written) and no progress.")
@@ -109,15 +117,14 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ProbeSettings settings = new ProbeSettings(lens, topK, false, gpuLayers, nThreads, contextSize, List.of());
         List<PromptSpec> prompts = prompts();
-        for (Path model : models) {
-            if (!Files.isRegularFile(model)) throw new IllegalArgumentException(model + ": no such file");
-        }
+        models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
         if (imatrix != null) {
             throw new InvalidInputException("--imatrix " + imatrix + ": not supported yet - the llama binding's quantize "
                     + "(Native.quantize) cannot pass llama_model_quantize_params.imatrix; quantise with llama.cpp's "
                     + "llama-quantize --imatrix and give the files with -m");
         }
         if (outDir != null) ProbeCommand.prepareOutDir(outDir);
+        if (htmlFile != null) ProbeCommand.prepareOutDir(htmlFile.toAbsolutePath().getParent());
         Thread cleanup = new Thread(() -> {
             QuantizedVariants.deleteInProgress();
             if (outDir != null) deleteStagedOutputs(outDir);
@@ -177,9 +184,11 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
                 files.stage(outDir.resolve("compare.json"), w -> CompareJson.write(report, w));
                 files.stage(outDir.resolve("compare-layers.csv"), w -> CompareCsv.write(report, w));
                 files.stage(outDir.resolve("compare.svg"), w -> w.write(ComparePlot.render(report)));
+                files.stage(outDir.resolve("compare.html"), w -> CompareHtml.write(report, w));
                 files.commit();
             }
         }
+        if (htmlFile != null) AtomicFiles.write(htmlFile, CompareHtml.render(report));
         return 0;
     }
 

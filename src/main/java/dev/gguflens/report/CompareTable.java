@@ -18,6 +18,26 @@ public final class CompareTable {
                 report.lens(), report.prompts().size(), report.topK()));
         out.append("Milestones are layers (0 = embeddings): median [q1-q3] over the prompts; 'never' when the median\n"
                 + "is not reached. Shift = variant layer - reference layer. KL = KL(variant || reference) of the lens, bits.\n\n");
+        List<String[]> rows = rows(report);
+        int[] widths = new int[rows.getFirst().length];
+        for (String[] r : rows) for (int c = 0; c < r.length; c++) widths[c] = Math.max(widths[c], r[c].length());
+        for (int k = 0; k < rows.size(); k++) {
+            String[] r = rows.get(k);
+            StringBuilder line = new StringBuilder();
+            for (int c = 0; c < r.length; c++) {
+                if (c > 0) line.append("  ");
+                String pad = " ".repeat(widths[c] - r[c].length());
+                line.append(c == 0 || c == 1 ? r[c] + pad : pad + r[c]);
+            }
+            out.append(line.toString().stripTrailing()).append('\n');
+            if (k == 0) out.append("-".repeat(line.toString().stripTrailing().length())).append('\n');
+        }
+        out.append("* reference\n");
+        return out.toString();
+    }
+
+    /** The table's cells: a header row, then one row per variant (the HTML report shows the same cells). */
+    static List<String[]> rows(CompareReport report) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"variant", "type", "size", "bpw", "mean KL", "final KL", "flip@final",
                 "rank 1", "rank<=5", "KL<1 bit", "shift rank 1", "shift KL<1"});
@@ -34,21 +54,7 @@ public final class CompareTable {
                 stat(s.milestones().firstRank1()), stat(s.milestones().firstRankLe5()),
                 stat(s.milestones().firstKlBelow1Bit()), stat(s.shifts().firstRank1()), stat(s.shifts().firstKlBelow1Bit())});
         }
-        int[] widths = new int[rows.getFirst().length];
-        for (String[] r : rows) for (int c = 0; c < r.length; c++) widths[c] = Math.max(widths[c], r[c].length());
-        for (int k = 0; k < rows.size(); k++) {
-            String[] r = rows.get(k);
-            StringBuilder line = new StringBuilder();
-            for (int c = 0; c < r.length; c++) {
-                if (c > 0) line.append("  ");
-                String pad = " ".repeat(widths[c] - r[c].length());
-                line.append(c == 0 || c == 1 ? r[c] + pad : pad + r[c]);
-            }
-            out.append(line.toString().stripTrailing()).append('\n');
-            if (k == 0) out.append("-".repeat(line.toString().stripTrailing().length())).append('\n');
-        }
-        out.append("* reference\n");
-        return out.toString();
+        return rows;
     }
 
     /** "median [q1-q3]", "never" when the median is undefined, "-" when there were no values. */

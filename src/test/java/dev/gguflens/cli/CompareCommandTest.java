@@ -91,7 +91,7 @@ class CompareCommandTest {
         }
         assertEquals(stdout, Files.readString(dir.resolve("out/compare.txt")));
         try (Stream<Path> files = Files.list(dir.resolve("out"))) {
-            assertEquals(Set.of("compare.txt", "compare.json", "compare-layers.csv", "compare.svg"),
+            assertEquals(Set.of("compare.txt", "compare.json", "compare-layers.csv", "compare.svg", "compare.html"),
                     Set.copyOf(files.map(p -> p.getFileName().toString()).toList()));
         }
         try (Stream<Path> files = Files.list(dir.resolve("cache"))) {
@@ -248,6 +248,21 @@ class CompareCommandTest {
                     : groups.item(i).getAttributes().getNamedItem("class").getNodeValue())) series++;
         }
         assertEquals(6, series, "3 variants x 2 charts");
+    }
+
+    @Test
+    void htmlHasTheMilestoneTableAndACurvePerVariant() throws Exception {
+        String html = Files.readString(dir.resolve("out/compare.html"));
+        var table = java.util.regex.Pattern.compile("<table id=\"milestones\">(.*?)</table>", java.util.regex.Pattern.DOTALL).matcher(html);
+        assertTrue(table.find(), "milestone table");
+        assertEquals(1 + 3, table.group(1).split("<tr").length - 1, "a header and one row per variant");
+        for (String name : List.of("stories260K", "stories260K-Q8_0", "stories260K-Q4_0")) {
+            assertTrue(table.group(1).contains("<td>" + name), name + " row");
+        }
+        assertEquals(6, html.split("<g class=\"series\"").length - 1, "3 variants x 2 charts, inline");
+        assertFalse(html.contains("<?xml"), "the SVG is inlined without its XML declaration");
+        assertFalse(java.util.regex.Pattern.compile("(src|href)\\s*=", java.util.regex.Pattern.CASE_INSENSITIVE).matcher(html).find(),
+                "self-contained: no external resources");
     }
 
     @Test
