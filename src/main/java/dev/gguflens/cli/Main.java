@@ -32,6 +32,8 @@ public final class Main implements Runnable {
 
     public static CommandLine newCommandLine() {
         CommandLine cli = new CommandLine(new Main());
+        // Descriptions are written as lines of up to ~110 characters; wrapping at picocli's default 80 breaks them mid-sentence.
+        cli.setUsageHelpWidth(120);
         cli.setExecutionExceptionHandler(new OneLineErrors());
         cli.setParameterExceptionHandler(new OneLineErrors());
         return cli;
