@@ -7,6 +7,7 @@ import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.QuantizedVariants;
 import dev.gguflens.lens.LensKind;
+import dev.gguflens.llama.ImportanceMatrix;
 import dev.gguflens.report.AtomicFiles;
 import dev.gguflens.report.CompareCsv;
 import dev.gguflens.report.CompareJson;
@@ -62,7 +63,8 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
                     + "beside it or in --cache-dir, reused when present) and compare them with it, e.g. Q8_0,Q4_K_M,Q2_K.")
     List<String> quantize;
 
-    @Option(names = "--imatrix", paramLabel = "FILE", description = "Importance matrix for --quantize (not supported yet: refused).")
+    @Option(names = "--imatrix", paramLabel = "FILE",
+            description = "Importance matrix (llama-imatrix's GGUF output) guiding --quantize; needed for i-quants such as IQ2_XXS.")
     Path imatrix;
 
     @Option(names = "--cache-dir", paramLabel = "DIR", description = "Where --quantize keeps its variants (default: beside the base model).")
@@ -118,11 +120,7 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
         ProbeSettings settings = new ProbeSettings(lens, topK, false, gpuLayers, nThreads, contextSize, List.of());
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
-        if (imatrix != null) {
-            throw new InvalidInputException("--imatrix " + imatrix + ": not supported yet - the llama binding's quantize "
-                    + "(Native.quantize) cannot pass llama_model_quantize_params.imatrix; quantise with llama.cpp's "
-                    + "llama-quantize --imatrix and give the files with -m");
-        }
+        if (imatrix != null && quantize == null) throw new InvalidInputException("--imatrix goes with --quantize");
         if (outDir != null) ProbeCommand.prepareOutDir(outDir);
         if (htmlFile != null) ProbeCommand.prepareOutDir(htmlFile.toAbsolutePath().getParent());
         Thread cleanup = new Thread(() -> {
@@ -150,7 +148,8 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
             if (models.size() != 1) throw new InvalidInputException("--quantize takes exactly one -m (the base model), got " + models.size());
             List<String> types = QuantizedVariants.parseTypes(quantize);
             try (ProgressBar bar = ProgressBar.start("quantising", types.size(), ProgressBar.Unit.COUNT, err, quiet)) {
-                List<Path> variants = QuantizedVariants.ensure(models.getFirst(), types, cacheDir, nThreads, (d, t) -> bar.update(d),
+                ImportanceMatrix guide = imatrix == null ? null : ImportanceMatrix.load(imatrix);
+                List<Path> variants = QuantizedVariants.ensure(models.getFirst(), types, cacheDir, nThreads, guide, (d, t) -> bar.update(d),
                         quiet ? null : line -> {
                             if (!bar.enabled()) {
                                 err.println("gguf-lens: " + line);

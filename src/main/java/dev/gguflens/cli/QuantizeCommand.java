@@ -34,6 +34,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Quantisation threads (default: all cores).")
     Integer threads;
 
+    @Option(names = "--imatrix", paramLabel = "FILE",
+            description = "Importance matrix (llama-imatrix's GGUF output) guiding the quantiser; i-quants such as IQ2_XXS need one.")
+    java.nio.file.Path imatrix;
+
     @Option(names = {"-q", "--quiet"}, description = "No summary line.")
     boolean quiet;
 
@@ -46,7 +50,8 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new UsageException("quantising " + input + " onto itself; choose another output file");
         }
         long start = System.nanoTime();
-        QuantizedVariants.quantizeAtomically(input, output, canonical, threads == null ? 0 : threads);
+        var guide = imatrix == null ? null : dev.gguflens.llama.ImportanceMatrix.load(imatrix);
+        QuantizedVariants.quantizeAtomically(input, output, canonical, threads == null ? 0 : threads, guide);
         if (!quiet) {
             try {
                 spec.commandLine().getOut().printf("%s -> %s (%s, %.1f MiB, %.1f s)%n", input, output, canonical,

@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.FileType;
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.llama.ImportanceMatrix;
 import dev.gguflens.llama.LlamaQuantizer;
 
 import java.io.IOException;
@@ -49,8 +50,15 @@ public final class QuantizedVariants {
      * base when that directory is writable, else in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/quantized.
      */
     public static Path cachedPath(Path base, String type, Path cacheDir) {
+        return cachedPath(base, type, cacheDir, null);
+    }
+
+    /** As {@link #cachedPath(Path, String, Path)}; a variant made with an importance matrix is named after it too. */
+    public static Path cachedPath(Path base, String type, Path cacheDir, ImportanceMatrix imatrix) {
         String stem = base.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
-        String name = stem + "-" + type + ".gguf";
+        String guide = imatrix == null ? ""
+                : "-imatrix-" + imatrix.file().getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+        String name = stem + "-" + type + guide + ".gguf";
         if (cacheDir != null) return cacheDir.resolve(name);
         Path beside = base.toAbsolutePath().getParent();
         if (beside != null && Files.isWritable(beside)) return beside.resolve(name);
@@ -82,16 +90,22 @@ public final class QuantizedVariants {
      */
     public static List<Path> ensure(Path base, List<String> types, Path cacheDir, int threads,
                                     Comparison.Progress progress, java.util.function.Consumer<String> log) {
+        return ensure(base, types, cacheDir, threads, null, progress, log);
+    }
+
+    /** As above, every variant quantised under the guidance of {@code imatrix} (null for none). */
+    public static List<Path> ensure(Path base, List<String> types, Path cacheDir, int threads, ImportanceMatrix imatrix,
+                                    Comparison.Progress progress, java.util.function.Consumer<String> log) {
         if (!Files.isRegularFile(base)) throw new IllegalArgumentException(base + ": no such file");
         List<Path> out = new ArrayList<>();
         int done = 0;
         for (String type : types) {
-            Path target = cachedPath(base, type, cacheDir);
-            if (reusable(base, target, type)) {
+            Path target = cachedPath(base, type, cacheDir, imatrix);
+            if (reusable(base, target, type) && (imatrix == null || reusable(imatrix.file(), target, type))) {
                 if (log != null) log.accept("using cached " + type + " variant " + target);
             } else {
                 if (log != null) log.accept("quantising " + base.getFileName() + " to " + type + " -> " + target);
-                quantizeAtomically(base, target, type, threads);
+                quantizeAtomically(base, target, type, threads, imatrix);
             }
             out.add(target);
             if (progress != null) progress.update(++done, types.size());
@@ -101,13 +115,18 @@ public final class QuantizedVariants {
 
     /** Quantises into a hidden temporary file beside {@code target}, then renames it into place. */
     public static void quantizeAtomically(Path in, Path target, String type, int threads) {
+        quantizeAtomically(in, target, type, threads, null);
+    }
+
+    /** As above, guided by an importance matrix (null for none). */
+    public static void quantizeAtomically(Path in, Path target, String type, int threads, ImportanceMatrix imatrix) {
         Path temp = null;
         try {
             Path dir = target.toAbsolutePath().getParent();
             Files.createDirectories(dir);
             temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".partial");
             IN_PROGRESS.add(temp);
-            LlamaQuantizer.quantize(in, temp, type, threads);
+            LlamaQuantizer.quantize(in, temp, type, threads, imatrix);
             try {
                 // createTempFile makes it private (0600); a model file is normally world-readable.
                 Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));

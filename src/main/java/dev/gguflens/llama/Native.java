@@ -26,5 +26,5 @@ final class Native {
     static native long extraWidth(long context, int index);
     static native void extraCopy(long context, int index, long address);
 
-    static native void quantize(byte[] input, byte[] output, int ftype, int threads);
+    static native void quantize(byte[] input, byte[] output, int ftype, int threads, byte[][] imatrixNames, float[][] imatrixData);
 }

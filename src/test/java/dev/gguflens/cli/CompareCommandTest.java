@@ -285,8 +285,11 @@ class CompareCommandTest {
     void badRequestsAreRefusedInOneLine() {
         String model = stories260K().toString();
         Result imatrix = run("compare", "-m", model, "--quantize", "Q8_0", "--imatrix", "x.dat", "-p", "a");
-        assertEquals(Main.EXIT_USAGE, imatrix.code());
-        assertTrue(imatrix.err().startsWith("gguf-lens: --imatrix x.dat: not supported yet"), imatrix.err());
+        assertEquals(Main.EXIT_RUNTIME, imatrix.code());
+        assertTrue(imatrix.err().startsWith("gguf-lens: x.dat"), imatrix.err());
+        Result stray = run("compare", "-m", model, "-m", model, "--imatrix", "x.dat", "-p", "a");
+        assertEquals(Main.EXIT_USAGE, stray.code());
+        assertTrue(stray.err().startsWith("gguf-lens: --imatrix goes with --quantize"), stray.err());
         Result type = run("compare", "-m", model, "--quantize", "Q8_0,Q9_X", "-p", "a");
         assertEquals(Main.EXIT_USAGE, type.code());
         assertTrue(type.err().startsWith("gguf-lens: --quantize: unknown type 'Q9_X' (valid: F32, "), type.err());
