@@ -16,9 +16,11 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * y = x · Wᵀ for a quantised W without materialising W in float: a tile of {@link #ROW_TILE} rows is
- * decoded once into a small float scratch and then multiplied against all m input vectors, with
- * register blocking of 4 rows x 3 vectors so every loaded weight vector feeds three FMAs.
+ * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 and Q8_0/Q4_K/Q6_K each row
+ * is decoded straight from the segment into vector registers ({@link RowKernels}). Otherwise a tile of
+ * rows is decoded once into a float scratch and multiplied against all m vectors: blocked over K with a
+ * 4-row x 6-vector register kernel when cols is a multiple of the vector length, else the older 4x3
+ * full-K kernel.
  */
 public final class FusedMatmul {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
