@@ -217,7 +217,7 @@ public final class FusedMatmul {
             }
             for (int v = 0; v < m; v++) {
                 for (int r = 0; r < nr; r++) {
-                    y[v * outRows + outRow + r] = FloatVector.fromArray(SPECIES, acc, v * accV + r * LANES).reduceLanes(VectorOperators.ADD);
+                    y[v * outRows + outRow + r] = FloatLanes.sum(FloatVector.fromArray(SPECIES, acc, v * accV + r * LANES));
                 }
             }
         }
@@ -322,7 +322,7 @@ public final class FusedMatmul {
         for (; k < bound; k += LANES) {
             acc = FloatVector.fromArray(SPECIES, a, ao + k).fma(FloatVector.fromArray(SPECIES, b, bo + k), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = FloatLanes.sum(acc);
         for (; k < n; k++) sum = Math.fma(a[ao + k], b[bo + k], sum);
         return sum;
     }
@@ -339,8 +339,8 @@ public final class FusedMatmul {
             a2 = FloatVector.fromArray(SPECIES, w, 2 * n + k).fma(xv, a2);
             a3 = FloatVector.fromArray(SPECIES, w, 3 * n + k).fma(xv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = FloatLanes.sum(a0), s1 = FloatLanes.sum(a1);
+        float s2 = FloatLanes.sum(a2), s3 = FloatLanes.sum(a3);
         for (; k < n; k++) {
             float xk = x[xo + k];
             s0 = Math.fma(w[k], xk, s0);
@@ -381,18 +381,18 @@ public final class FusedMatmul {
             a22 = w2.fma(x2, a22);
             a23 = w3.fma(x2, a23);
         }
-        out[0] = a00.reduceLanes(VectorOperators.ADD);
-        out[1] = a01.reduceLanes(VectorOperators.ADD);
-        out[2] = a02.reduceLanes(VectorOperators.ADD);
-        out[3] = a03.reduceLanes(VectorOperators.ADD);
-        out[4] = a10.reduceLanes(VectorOperators.ADD);
-        out[5] = a11.reduceLanes(VectorOperators.ADD);
-        out[6] = a12.reduceLanes(VectorOperators.ADD);
-        out[7] = a13.reduceLanes(VectorOperators.ADD);
-        out[8] = a20.reduceLanes(VectorOperators.ADD);
-        out[9] = a21.reduceLanes(VectorOperators.ADD);
-        out[10] = a22.reduceLanes(VectorOperators.ADD);
-        out[11] = a23.reduceLanes(VectorOperators.ADD);
+        out[0] = FloatLanes.sum(a00);
+        out[1] = FloatLanes.sum(a01);
+        out[2] = FloatLanes.sum(a02);
+        out[3] = FloatLanes.sum(a03);
+        out[4] = FloatLanes.sum(a10);
+        out[5] = FloatLanes.sum(a11);
+        out[6] = FloatLanes.sum(a12);
+        out[7] = FloatLanes.sum(a13);
+        out[8] = FloatLanes.sum(a20);
+        out[9] = FloatLanes.sum(a21);
+        out[10] = FloatLanes.sum(a22);
+        out[11] = FloatLanes.sum(a23);
         for (; k < n; k++) {
             for (int v = 0; v < 3; v++) {
                 float xk = x[xo + v * n + k];

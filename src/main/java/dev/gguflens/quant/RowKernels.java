@@ -44,7 +44,7 @@ final class RowKernels {
         for (int s = 0; s < sums.length; s++) {
             FloatVector acc = FloatVector.fromArray(F, x, 32 * s);
             for (int l = L; l < 32; l += L) acc = acc.add(FloatVector.fromArray(F, x, 32 * s + l));
-            sums[s] = acc.reduceLanes(VectorOperators.ADD);
+            sums[s] = FloatLanes.sum(acc);
         }
         return sums;
     }
@@ -85,7 +85,7 @@ final class RowKernels {
             odd = q8_0Block(w, o + 34, x, 32 * b + 32).fma(bc(f16(w, o + 34)), odd);
         }
         if (b < blocks) even = q8_0Block(w, off + 34L * b, x, 32 * b).fma(bc(f16(w, off + 34L * b)), even);
-        return even.add(odd).reduceLanes(VectorOperators.ADD);
+        return FloatLanes.sum(even.add(odd));
     }
 
     /** sum of q*x over one Q8_0 block, lane-wise (the block scale is applied by the caller). */
@@ -122,7 +122,7 @@ final class RowKernels {
                 mins += dmin * (sm1 >> 8) * xSums[s] + dmin * (sm2 >> 8) * xSums[s + 1];
             }
         }
-        return accLo.add(accHi).reduceLanes(VectorOperators.ADD) - mins;
+        return FloatLanes.sum(accLo.add(accHi)) - mins;
     }
 
     private static int u8(MemorySegment w, long off) {
@@ -155,7 +155,7 @@ final class RowKernels {
         }
         FloatVector sum = FloatVector.fromArray(F, acc, 0);
         for (int i = 1; i < 4; i++) sum = sum.add(FloatVector.fromArray(F, acc, i * L));
-        return sum.reduceLanes(VectorOperators.ADD);
+        return FloatLanes.sum(sum);
     }
 
     /** Half block h (0 or 1) of the Q6_K block at byte {@code o}, against x[xk .. xk+128). */
