@@ -30,6 +30,7 @@ import java.util.List;
 /** {@code gguf-lens compare}: how the layer where answers emerge moves between a model and its quantisations. */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
+            "Shows how quantisation moves the layer where answers emerge, against a reference model.",
             "Runs the same prompts through several versions of one model (e.g. F16 and its quantisations) and",
             "compares every layer's logit lens with the reference model's: KL(variant || reference) in bits, top-1",
             "agreement, Jaccard of the top-k sets, cosine of the residual states, and how far each milestone moves",

@@ -32,9 +32,10 @@ import java.util.concurrent.Callable;
 /** {@code gguf-lens probe}: the layer-by-layer logit lens for one or more models. */
 @Command(name = "probe", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Runs a prompt through llama.cpp, captures the residual stream after every block and shows, layer by",
-            "layer, what the model would predict if it stopped there (logit lens), with entropy, the rank of the",
-            "expected answer, KL to the final distribution and the layer where the answer emerges.",
+            "Shows, layer by layer, what a model would predict if it stopped there (the logit lens).",
+            "Runs a prompt through llama.cpp, captures the residual stream after every block and projects it through",
+            "the model's final norm and output weight: top tokens, entropy, the expected answer's rank, KL to the",
+            "final distribution and the layer where the answer emerges.",
             "Without -p it runs the seed experiment: 'Question: What is the capital of Germany? Answer:' with",
             "expected answer 'Berlin', three paraphrase prompts and a temperature sweep at 0.1 and 2.0."},
         footer = {"", "Examples:",
