@@ -33,7 +33,12 @@ import java.util.concurrent.Callable;
                 "Shows a GGUF model's architecture, hyperparameters, vocabulary size, metadata and tensor summary.",
                 "Text mode shortens arrays longer than 8 elements to their type, length and first elements.",
                 "With --json, arrays of up to 64 elements are kept whole and longer ones become "
-                        + "{\"type\", \"length\", \"head\"} with the first 8 elements; tensors are always listed."})
+                        + "{\"type\", \"length\", \"head\"} with the first 8 elements; tensors are always listed."},
+        footer = {"", "Examples:",
+            "  gguf-lens info models/Qwen3-8B-Q4_K_M.gguf",
+            "  gguf-lens info --tensors model.gguf",
+            "  gguf-lens info --json model-00001-of-00004.gguf | jq .architecture",
+            "", "Exit codes: 0 success, 1 unreadable or malformed file, 2 invalid usage."})
 public final class InfoCommand implements Callable<Integer> {
     static final int JSON_ARRAY_LIMIT = 64;
     static final int HEAD = 8;

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Layer-by-layer logit lens for quantised GGUF models, run through llama.cpp.",
-        subcommands = {CommandLine.HelpCommand.class, InfoCommand.class, ProbeCommand.class, PullCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, InfoCommand.class, ProbeCommand.class, PullCommand.class,
+            CompletionCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for bad usage (unknown option, invalid value). */

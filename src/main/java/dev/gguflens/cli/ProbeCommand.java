@@ -2,6 +2,7 @@ package dev.gguflens.cli;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.gguflens.download.ModelResolver;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
@@ -39,7 +40,9 @@ import java.util.concurrent.Callable;
             "Without -p it runs the seed experiment: 'Question: What is the capital of Germany? Answer:' with",
             "expected answer 'Berlin', three paraphrase prompts and a temperature sweep at 0.1 and 2.0."},
         footer = {"", "Examples:",
-            "  gguf-lens probe -m models/Qwen3-8B-Q4_K_M.gguf",
+            "  gguf-lens probe                       (the seed experiment on Qwen3-8B Q4_K_M, downloaded once)",
+            "  gguf-lens probe -m models/Qwen3-8B-Q4_K_M.gguf --html qwen3.html",
+            "  gguf-lens probe -m hf://Qwen/Qwen3-8B-GGUF:Q8_0",
             "  gguf-lens probe -m stories260K.gguf -p 'Once upon a time, there was a little girl named' --expect Lily",
             "  gguf-lens probe -m a.gguf -m b.gguf --lens rms --positions all --out results/",
             "", "Exit codes: 0 success, 1 runtime failure (bad file, llama.cpp error), 2 invalid usage."})
@@ -48,9 +51,11 @@ public final class ProbeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "MODEL.gguf",
-            description = "GGUF model file; repeat to probe several models one after another (each freed before the next loads).")
-    List<Path> models = new ArrayList<>();
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL",
+            description = {"GGUF file, or a Hugging Face model hf://OWNER/REPO[:QUANT] (downloaded once into models/ or",
+                "$GGUF_LENS_MODELS); repeat to probe several models one after another, each freed before the next loads.",
+                "Default: " + ModelResolver.DEFAULT_MODEL + "."})
+    List<String> models = new ArrayList<>();
 
     @Option(names = {"-p", "--prompt"}, paramLabel = "PROMPT", description = "Prompt to probe (default: the seed experiment).")
     String prompt;
@@ -112,9 +117,6 @@ public final class ProbeCommand implements Callable<Integer> {
         ProbeSettings settings = settings();
         List<PromptSpec> mainPrompts = mainPrompts();
         List<PromptSpec> extras = prompt == null && promptsFile == null ? SeedExperiment.EXTRA_PROMPTS : List.of();
-        for (Path model : models) {
-            if (!Files.isRegularFile(model)) throw new IllegalArgumentException(model + ": no such file");
-        }
         if (outDir != null) prepareOutDir(outDir);
         if ((htmlFile != null || pngFile != null) && (models.size() > 1 || mainPrompts.size() > 1)) {
             throw new InvalidInputException("--html/--png take one model and one prompt; use --out DIR for several");
@@ -124,9 +126,11 @@ public final class ProbeCommand implements Callable<Integer> {
         }
 
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<Path> files = ModelFiles.resolve(models, err, quiet);
         Set<String> usedNames = new HashSet<>();
-        for (Path model : models) {
-            try (ModelSession session = ModelSession.open(model, settings, null)) {
+        for (Path model : files) {
+            try (ModelSession session = ModelFiles.open(model, settings, err, quiet)) {
                 List<ProbeReport> reports = new ArrayList<>();
                 for (PromptSpec p : mainPrompts) reports.add(session.probe(p, extras));
                 String name = uniqueName(reports.getFirst().model().name(), usedNames);

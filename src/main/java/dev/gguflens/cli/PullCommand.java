@@ -21,7 +21,12 @@ import java.util.concurrent.Callable;
         description = {
                 "Download a GGUF model from the Hugging Face hub (resumable, sha256-verified) and print its local path(s).",
                 "Environment: GGUF_LENS_MODELS (models folder), HF_TOKEN (gated/private repositories), "
-                        + "GGUF_LENS_HF_ENDPOINT (hub mirror, default " + HubConfig.DEFAULT_ENDPOINT + ")."})
+                        + "GGUF_LENS_HF_ENDPOINT (hub mirror, default " + HubConfig.DEFAULT_ENDPOINT + ")."},
+        footer = {"", "Examples:",
+            "  gguf-lens pull Qwen/Qwen3-8B-GGUF            (Q4_K_M)",
+            "  gguf-lens pull hf://Qwen/Qwen3-8B-GGUF:Q8_0 --models-dir ~/models",
+            "", "An interrupted download resumes where it stopped when the command is run again.",
+            "Exit codes: 0 success, 1 download failed (unreachable, 404, checksum), 2 invalid usage."})
 public final class PullCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "REPO[:QUANT]",

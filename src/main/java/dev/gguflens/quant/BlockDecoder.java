@@ -33,6 +33,15 @@ final class BlockDecoder {
 
     /** Decodes {@code nBlocks} consecutive blocks starting at byte {@code o} of {@code s} into {@code y[yo..]}. */
     static void decode(GgmlType t, byte[] s, int o, float[] y, int yo, int nBlocks) {
+        if (VectorDecoder.handles(t)) {
+            VectorDecoder.decode(t, s, o, y, yo, nBlocks);
+        } else {
+            decodeScalar(t, s, o, y, yo, nBlocks);
+        }
+    }
+
+    /** The plain scalar decoders (the reference the SIMD ones are tested against). */
+    static void decodeScalar(GgmlType t, byte[] s, int o, float[] y, int yo, int nBlocks) {
         int bs = t.typeSize;
         int ne = t.blockSize;
         switch (t) {

@@ -107,7 +107,6 @@ public final class FusedMatmul {
 
     /** Per-thread scratch and the loop over row tiles. */
     private static final class RangeWorker {
-        private final WeightMatrix w;
         private final GgmlType type;
         private final MemorySegment data;
         private final float[] x;
@@ -119,7 +118,6 @@ public final class FusedMatmul {
         private final float[] sums = new float[ROW_TILE * 3];
 
         RangeWorker(WeightMatrix w, float[] x, int m, int rowStart, int outRows, float[] y) {
-            this.w = w;
             this.type = w.type();
             this.data = w.data();
             this.x = x;
@@ -240,12 +238,22 @@ public final class FusedMatmul {
             a22 = w2.fma(x2, a22);
             a23 = w3.fma(x2, a23);
         }
-        FloatVector[] acc = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23};
-        for (int v = 0; v < 3; v++) {
-            for (int r = 0; r < 4; r++) {
-                float s = acc[v * 4 + r].reduceLanes(VectorOperators.ADD);
-                for (int kk = k; kk < n; kk++) s = Math.fma(w[r * n + kk], x[xo + v * n + kk], s);
-                out[v * 4 + r] = s;
+        out[0] = a00.reduceLanes(VectorOperators.ADD);
+        out[1] = a01.reduceLanes(VectorOperators.ADD);
+        out[2] = a02.reduceLanes(VectorOperators.ADD);
+        out[3] = a03.reduceLanes(VectorOperators.ADD);
+        out[4] = a10.reduceLanes(VectorOperators.ADD);
+        out[5] = a11.reduceLanes(VectorOperators.ADD);
+        out[6] = a12.reduceLanes(VectorOperators.ADD);
+        out[7] = a13.reduceLanes(VectorOperators.ADD);
+        out[8] = a20.reduceLanes(VectorOperators.ADD);
+        out[9] = a21.reduceLanes(VectorOperators.ADD);
+        out[10] = a22.reduceLanes(VectorOperators.ADD);
+        out[11] = a23.reduceLanes(VectorOperators.ADD);
+        for (; k < n; k++) {
+            for (int v = 0; v < 3; v++) {
+                float xk = x[xo + v * n + k];
+                for (int r = 0; r < 4; r++) out[v * 4 + r] = Math.fma(w[r * n + k], xk, out[v * 4 + r]);
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.gguflens.quant;
 
 import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.gguf.GgufTensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -24,6 +25,19 @@ public record WeightMatrix(GgmlType type, MemorySegment data, int rows, int cols
             throw new IllegalArgumentException("weight matrix: " + rows + " x " + cols + " " + type + " needs "
                     + need + " bytes but the data holds " + data.byteSize());
         }
+    }
+
+    /**
+     * The tensor as a matrix of {@code rowCount()} rows of {@code ne[0]} elements. Fails with an
+     * {@link UnsupportedTypeException} naming the tensor when its type has no kernel.
+     */
+    public static WeightMatrix of(GgufTensor t) {
+        Kernels.requireSupported(t.type(), t.name());
+        if (t.rowLength() > Integer.MAX_VALUE || t.rowCount() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor '" + t.name() + "': " + t.rowCount() + " rows of "
+                    + t.rowLength() + " elements exceed the int-indexed kernels");
+        }
+        return new WeightMatrix(t.type(), t.data(), (int) t.rowCount(), (int) t.rowLength());
     }
 
     /** Bytes of one row. */

@@ -29,6 +29,7 @@ public final class AtomicFiles implements AutoCloseable {
         Path dir = target.toAbsolutePath().getParent();
         Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".partial");
         staged.add(new Path[] {temp, target});
+        makeReadable(temp);
         try (Writer out = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
             content.writeTo(out);
         }
@@ -56,6 +57,15 @@ public final class AtomicFiles implements AutoCloseable {
             } catch (IOException ignored) {
                 // best effort: the file is hidden (leading dot) and marked .partial
             }
+        }
+    }
+
+    /** Temporary files are created owner-only; a finished report should be readable like any other file. */
+    private static void makeReadable(Path file) {
+        try {
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException | IOException ignored) {
+            // not a POSIX file system: keep the defaults
         }
     }
 

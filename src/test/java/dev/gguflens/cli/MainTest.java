@@ -30,4 +30,29 @@ class MainTest {
         assertEquals(Main.EXIT_USAGE, cli.execute("--no-such-flag"));
         assertTrue(err.toString().startsWith("gguf-lens: Unknown option: '--no-such-flag'"), err.toString());
     }
+
+    @Test
+    void completionScriptCoversEveryCommandAndOption() {
+        StringWriter out = new StringWriter();
+        CommandLine cli = Main.newCommandLine();
+        cli.setOut(new PrintWriter(out));
+        assertEquals(0, cli.execute("completion"));
+        String script = out.toString();
+        assertTrue(script.contains("complete -F _complete_gguf-lens"), script.substring(0, Math.min(400, script.length())));
+        for (String word : new String[] {"probe", "info", "pull", "--top-k", "--lens", "--positions", "--html"}) {
+            assertTrue(script.contains(word), "completion lacks " + word);
+        }
+    }
+
+    @Test
+    void everyCommandHelpHasExamplesAndExitCodes() {
+        for (String command : new String[] {"probe", "info", "pull"}) {
+            StringWriter out = new StringWriter();
+            CommandLine cli = Main.newCommandLine();
+            cli.setOut(new PrintWriter(out));
+            assertEquals(0, cli.execute(command, "--help"));
+            assertTrue(out.toString().contains("Examples:"), command + " --help has no examples:\n" + out);
+            assertTrue(out.toString().contains("Exit codes:"), command + " --help has no exit codes:\n" + out);
+        }
+    }
 }

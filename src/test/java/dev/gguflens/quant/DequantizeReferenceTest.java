@@ -84,6 +84,19 @@ class DequantizeReferenceTest {
     }
 
     @Test
+    void weightMatrixFromGgufTensor() {
+        byte[] blocks = QuantTestData.resource("Q6_K.blocks.bin");
+        var seg = MemorySegment.ofArray(blocks);
+        var t = new dev.gguflens.gguf.GgufTensor("blk.0.ffn_down.weight", GgmlType.Q6_K, new long[] {512, 5}, 0, blocks.length, seg);
+        WeightMatrix w = WeightMatrix.of(t);
+        assertEquals(5, w.rows());
+        assertEquals(512, w.cols());
+        var bad = new dev.gguflens.gguf.GgufTensor("output.weight", GgmlType.Q8_K, new long[] {256, 1}, 0, 292, MemorySegment.ofArray(new byte[292]));
+        var e = assertThrows(UnsupportedTypeException.class, () -> WeightMatrix.of(bad));
+        assertEquals("tensor 'output.weight': type Q8_K is not supported by gguf-lens kernels", e.getMessage());
+    }
+
+    @Test
     void badArgumentsAreRejected() {
         var seg = MemorySegment.ofArray(new byte[34 * 4]);
         var e = assertThrows(IllegalArgumentException.class, () -> new WeightMatrix(GgmlType.Q8_0, seg, 2, 48));
