@@ -78,9 +78,19 @@ if [ ! -f "$out_dir/complete" ]; then
         fi
         generator=()
         command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-        [ -f "$build_dir/CMakeCache.txt" ] && generator=()   # keep the generator the tree was made with
         echo "build-native: building llama.cpp + JNI shim ($options) in $build_dir" >&2
-        JAVA_HOME="$java_home" cmake "${generator[@]}" -S "$root/native" -B "$build_dir" \
+        # CMake ties a build tree to one source path, but the tree is shared by every checkout (clones, CI,
+        # worktrees): configure from a copy of native/ at a path fixed by the tree's own key.
+        src_copy="$build_dir-src"
+        rm -rf "$src_copy"
+        cp -R "$root/native" "$src_copy"
+        if [ -f "$build_dir/CMakeCache.txt" ] &&
+            ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$src_copy" "$build_dir/CMakeCache.txt"; then
+            rm -rf "$build_dir"   # made from another source path (older layout): start it afresh
+            mkdir -p "$build_dir"
+        fi
+        [ -f "$build_dir/CMakeCache.txt" ] && generator=()   # keep the generator the tree was made with
+        JAVA_HOME="$java_home" cmake "${generator[@]}" -S "$src_copy" -B "$build_dir" \
             -DCMAKE_BUILD_TYPE=Release -DLLAMA_CPP_DIR="$llama_dir" -DJAVA_HOME="$java_home" \
             -DGGUFLENS_CUDA="$cuda" -DGGML_NATIVE="$native" >&2
         cmake --build "$build_dir" --config Release --target gguflens -j"$(cpus)" >&2

@@ -581,13 +581,39 @@ GL_FN(void, extraCopy)(JNIEnv *, jclass, jlong h, jint index, jlong address) {
     std::memcpy(reinterpret_cast<float *>(address), data.data(), data.size() * sizeof(float));
 }
 
-GL_FN(void, quantize)(JNIEnv * env, jclass, jbyteArray in, jbyteArray out, jint ftype, jint threads) {
+// imatrixNames/imatrixData (both null, or the same length): per-tensor importance values, already normalised
+// in Java; llama.cpp reads them through a name == nullptr terminated array that must outlive the call.
+GL_FN(void, quantize)(JNIEnv * env, jclass, jbyteArray in, jbyteArray out, jint ftype, jint threads,
+                      jobjectArray imatrixNames, jobjectArray imatrixData) {
     const uint64_t mark = log_mark();
     GL_TRY
     std::string src = from_bytes(env, in), dst = from_bytes(env, out);
     llama_model_quantize_params params = llama_model_quantize_default_params();
     params.ftype = static_cast<llama_ftype>(ftype);
     params.nthread = threads;
+    std::vector<std::string> names;
+    std::vector<std::vector<float>> values;
+    std::vector<llama_model_imatrix_data> imatrix;
+    if (imatrixNames != nullptr && imatrixData != nullptr) {
+        const jsize n = env->GetArrayLength(imatrixNames);
+        names.reserve(n);
+        values.reserve(n);
+        for (jsize i = 0; i < n; i++) {
+            auto name = static_cast<jbyteArray>(env->GetObjectArrayElement(imatrixNames, i));
+            auto data = static_cast<jfloatArray>(env->GetObjectArrayElement(imatrixData, i));
+            names.push_back(from_bytes(env, name));
+            std::vector<float> v(env->GetArrayLength(data));
+            env->GetFloatArrayRegion(data, 0, static_cast<jsize>(v.size()), v.data());
+            values.push_back(std::move(v));
+            env->DeleteLocalRef(name);
+            env->DeleteLocalRef(data);
+        }
+        for (size_t i = 0; i < names.size(); i++) {
+            imatrix.push_back({names[i].c_str(), values[i].data(), values[i].size()});
+        }
+        imatrix.push_back({nullptr, nullptr, 0});
+        params.imatrix = imatrix.data();
+    }
     const uint32_t rc = llama_model_quantize(src.c_str(), dst.c_str(), &params);
     if (rc != 0) throw_llama(env, "quantizing " + src + " failed", mark);
     GL_CATCH(env, mark, )

@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Layer-by-layer logit lens for quantised GGUF models, run through llama.cpp.",
-        subcommands = {CommandLine.HelpCommand.class, InfoCommand.class, ProbeCommand.class, PullCommand.class,
-            CompletionCommand.class, BenchCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, InfoCommand.class, ProbeCommand.class, CompareCommand.class,
+            QuantizeCommand.class, PullCommand.class, CompletionCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for bad usage (unknown option, invalid value). */
@@ -32,6 +32,8 @@ public final class Main implements Runnable {
 
     public static CommandLine newCommandLine() {
         CommandLine cli = new CommandLine(new Main());
+        // Descriptions are written as lines of up to ~110 characters; wrapping at picocli's default 80 breaks them mid-sentence.
+        cli.setUsageHelpWidth(120);
         cli.setExecutionExceptionHandler(new OneLineErrors());
         cli.setParameterExceptionHandler(new OneLineErrors());
         return cli;

@@ -1,12 +1,11 @@
 package dev.gguflens.cli;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.gguflens.download.ModelResolver;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSpec;
+import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.SeedExperiment;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.report.AtomicFiles;
@@ -22,7 +21,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -132,7 +130,14 @@ public final class ProbeCommand implements Callable<Integer> {
         for (Path model : files) {
             try (ModelSession session = ModelFiles.open(model, settings, err, quiet)) {
                 List<ProbeReport> reports = new ArrayList<>();
-                for (PromptSpec p : mainPrompts) reports.add(session.probe(p, extras));
+                boolean promptSet = mainPrompts.size() > 1;
+                try (ProgressBar bar = ProgressBar.start("prompts", mainPrompts.size(), ProgressBar.Unit.COUNT, err,
+                        quiet || !promptSet)) {
+                    for (PromptSpec p : mainPrompts) {
+                        reports.add(session.probe(p, extras));
+                        bar.step();
+                    }
+                }
                 String name = uniqueName(reports.getFirst().model().name(), usedNames);
                 for (ProbeReport report : reports) {
                     if (!quiet) {
@@ -173,30 +178,9 @@ public final class ProbeCommand implements Callable<Integer> {
         return List.of(new PromptSpec(prompt, expected));
     }
 
-    /** JSONL: {"prompt": "...", "expected": "..." | ["...", ...]} per line; blank lines skipped. */
+    /** JSONL prompt set; see {@link PromptSets#readJsonl}. */
     static List<PromptSpec> readPromptSet(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such file");
-        List<PromptSpec> specs = new ArrayList<>();
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
-            if (line.isEmpty()) continue;
-            try {
-                JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-                if (!o.has("prompt")) throw new IllegalStateException("no \"prompt\"");
-                List<String> answers = new ArrayList<>();
-                if (o.has("expected") && !o.get("expected").isJsonNull()) {
-                    if (o.get("expected").isJsonArray()) o.getAsJsonArray("expected").forEach(e -> answers.add(e.getAsString()));
-                    else answers.add(o.get("expected").getAsString());
-                }
-                specs.add(new PromptSpec(o.get("prompt").getAsString(), answers));
-            } catch (RuntimeException e) {
-                throw new InvalidInputException(file + " line " + (i + 1) + ": not a prompt record ("
-                        + OneLineErrors.oneLine(e.getMessage()) + ")");
-            }
-        }
-        if (specs.isEmpty()) throw new InvalidInputException(file + ": no prompts");
-        return specs;
+        return PromptSets.readJsonl(file);
     }
 
     /** Creates the output directory and proves it writable before any model is loaded. */

@@ -123,6 +123,18 @@ public final class ModelSession implements AutoCloseable {
 
     /** Runs the main prompt through the lens, the extra prompts through llama.cpp alone, and the temperature sweep. */
     public ProbeReport probe(PromptSpec main, List<PromptSpec> extras) {
+        return probe(main, extras, false).report();
+    }
+
+    /**
+     * A probe plus what a comparison between models needs at the last prompt position: each layer's lens
+     * log-probabilities over the whole vocabulary and each layer's residual state (both float32, one row per
+     * layer 0..n_layer).
+     */
+    public record ProbeRun(ProbeReport report, float[][] lastLogProbs, float[][] lastResiduals) {}
+
+    /** As {@link #probe(PromptSpec, List)}; with {@code keepLastPosition} the run also keeps the rows of {@link ProbeRun}. */
+    public ProbeRun probe(PromptSpec main, List<PromptSpec> extras, boolean keepLastPosition) {
         int[] tokens = tokenizePrompt(main.prompt());
         List<TrackedToken> tracked = main.expected().stream().map(a -> trackedToken(main.prompt(), tokens, a)).toList();
         int n = tokens.length;
@@ -136,6 +148,15 @@ public final class ModelSession implements AutoCloseable {
             float[][] reference = Arrays.stream(positions).mapToObj(capture::logitsArray).toArray(float[][]::new);
             LensRequest request = new LensRequest(settings.lens(), settings.topK(), positions, tracked, reference, tokens,
                     LensRequest.contentTokens(model::tokenText));
+            if (keepLastPosition) request = request.keepingLastPositionLogProbs();
+            float[][] residuals = null;
+            if (keepLastPosition) {
+                residuals = new float[capture.layers()][capture.embeddingLength()];
+                for (int layer = 0; layer < capture.layers(); layer++) {
+                    MemorySegment row = capture.layerState(layer, n - 1);
+                    MemorySegment.copy(row, ValueLayout.JAVA_FLOAT, 0, residuals[layer], 0, capture.embeddingLength());
+                }
+            }
             LensResult result = LogitLens.run(head, statesOf(capture), request, settings.threads());
             double lensMs = (System.nanoTime() - lensStart) / 1e6;
 
@@ -164,12 +185,13 @@ public final class ModelSession implements AutoCloseable {
             }).toList();
             double reportMs = (System.nanoTime() - reportStart) / 1e6;
 
-            return new ProbeReport(modelInfo(), main.prompt(), tokenInfos, lensDescription(), layerEntries(result, last),
-                    positionEntries,
+            ProbeReport report = new ProbeReport(modelInfo(), main.prompt(), tokenInfos, lensDescription(),
+                    layerEntries(result, last), positionEntries,
                     new ProbeReport.FinalPrediction(finalDistribution.entropyNats(), finalDistribution.entropyBits(),
                             top(finalDistribution.top(settings.topK()))),
                     consistency, milestones(result.milestones()), extraReports, sweep,
                     new ProbeReport.Timings(loadMillis, forwardMs, lensMs, reportMs, PeakMemory.peakRssBytes()));
+            return new ProbeRun(report, result.lastPositionLogProbs(), residuals);
         }
     }
 
@@ -232,7 +254,12 @@ public final class ModelSession implements AutoCloseable {
         };
     }
 
-    ProbeReport.ModelInfo modelInfo() {
+    /** The text of a token as reports show it. */
+    public String tokenText(int id) {
+        return texts.text(id);
+    }
+
+    public ProbeReport.ModelInfo modelInfo() {
         var hp = file.hyperparameters();
         String arch = hp.architecture();
         long params = file.tensors().stream().mapToLong(GgufTensor::elementCount).sum();

@@ -14,9 +14,13 @@ import java.util.function.IntPredicate;
  * @param referenceLogits  llama.cpp's own logits for each requested position (n_vocab each), or null
  * @param promptTokenIds   the prompt's token ids, for copy-collapse detection (empty: none detected)
  * @param copyCandidate    which token ids may count as a copy (false for whitespace/punctuation-only tokens)
+ * @param keepLastPositionLogProbs whether to keep, for every layer, the full lens log-probability row at the
+ *                         last requested position (float32, n_layer+1 x n_vocab: e.g. 37 x 151936 x 4 B = 22 MB
+ *                         for Qwen3-8B), so a caller can compare it with another model's lens afterwards
  */
 public record LensRequest(LensKind kind, int topK, int[] positions, List<TrackedToken> tracked,
-                          float[][] referenceLogits, int[] promptTokenIds, IntPredicate copyCandidate) {
+                          float[][] referenceLogits, int[] promptTokenIds, IntPredicate copyCandidate,
+                          boolean keepLastPositionLogProbs) {
 
     public LensRequest {
         if (kind == null) throw new IllegalArgumentException("lens request: lens kind is missing");
@@ -33,9 +37,20 @@ public record LensRequest(LensKind kind, int topK, int[] positions, List<Tracked
         copyCandidate = copyCandidate == null ? id -> true : copyCandidate;
     }
 
+    /** A request that keeps no log-probability rows. */
+    public LensRequest(LensKind kind, int topK, int[] positions, List<TrackedToken> tracked,
+                       float[][] referenceLogits, int[] promptTokenIds, IntPredicate copyCandidate) {
+        this(kind, topK, positions, tracked, referenceLogits, promptTokenIds, copyCandidate, false);
+    }
+
     /** A request without reference logits and without copy-collapse detection. */
     public LensRequest(LensKind kind, int topK, int[] positions, List<TrackedToken> tracked) {
         this(kind, topK, positions, tracked, null, null, null);
+    }
+
+    /** This request, also keeping every layer's log-probabilities at the last position ({@link LensResult#lastPositionLogProbs()}). */
+    public LensRequest keepingLastPositionLogProbs() {
+        return new LensRequest(kind, topK, positions, tracked, referenceLogits, promptTokenIds, copyCandidate, true);
     }
 
     /**

@@ -12,13 +12,21 @@ import java.util.Optional;
  * @param records     one record per (layer, position), layer-major: index {@code layer * positions.length + i}
  * @param consistency one entry per requested position when reference logits were given, else empty
  * @param milestones  milestones at the last requested position
+ * @param lastPositionLogProbs per layer, the natural-log probabilities of every vocabulary token at the last
+ *                    requested position (float32), or null unless the request asked to keep them
  */
 public record LensResult(LensKind kind, int layers, int[] positions, List<LayerRecord> records,
-                         List<PositionConsistency> consistency, Milestones milestones) {
+                         List<PositionConsistency> consistency, Milestones milestones, float[][] lastPositionLogProbs) {
 
     public LensResult {
         records = List.copyOf(records);
         consistency = List.copyOf(consistency);
+    }
+
+    /** A result without kept log-probability rows. */
+    public LensResult(LensKind kind, int layers, int[] positions, List<LayerRecord> records,
+                      List<PositionConsistency> consistency, Milestones milestones) {
+        this(kind, layers, positions, records, consistency, milestones, null);
     }
 
     /** The record for {@code layer} at the {@code positionIndex}-th requested position. */

@@ -87,6 +87,8 @@ public final class LogitLens {
             int block = blockRows > 0 ? blockRows
                     : Math.clamp(TARGET_BLOCK_ELEMENTS / (batch + referenceRows), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS);
             block = Math.min(block, vocab);
+            // Raw lens logits of the last position, one row per layer; turned into log-probs once the lse is known.
+            float[][] kept = request.keepLastPositionLogProbs() ? new float[layers][vocab] : null;
             float[] products = new float[batch * block];
             double[] logits = new double[(batch + referenceRows) * block];
             for (int rowStart = 0; rowStart < vocab; rowStart += block) {
@@ -105,8 +107,22 @@ public final class LogitLens {
                     int compared = r < batch ? finalRowOf(r, positionCount, finalRow) : finalRow[r - batch];
                     stats[r].accept(logits, r * n, logits, compared * n, n, start);
                 });
+                if (kept != null) {
+                    for (int layer = 0; layer < layers; layer++) {
+                        int r = layer * positionCount + positionCount - 1;
+                        for (int j = 0; j < n; j++) kept[layer][start + j] = (float) logits[r * n + j];
+                    }
+                }
             }
-            return summarize(head, states, request, stats, finalRow, residualNorms, batch);
+            LensResult result = summarize(head, states, request, stats, finalRow, residualNorms, batch);
+            if (kept == null) return result;
+            for (int layer = 0; layer < layers; layer++) {
+                double lse = stats[layer * positionCount + positionCount - 1].logSumExp();
+                float[] row = kept[layer];
+                for (int v = 0; v < vocab; v++) row[v] = (float) (row[v] - lse);
+            }
+            return new LensResult(result.kind(), result.layers(), result.positions(), result.records(),
+                    result.consistency(), result.milestones(), kept);
         }
     }
 

@@ -31,7 +31,20 @@ public final class LlamaQuantizer {
         FTYPES.put("Q3_K_M", 12);
         FTYPES.put("Q3_K_S", 11);
         FTYPES.put("Q2_K", 10);
+        FTYPES.put("Q2_K_S", 21);
         FTYPES.put("IQ4_NL", 25);
+        FTYPES.put("IQ4_XS", 30);
+        // The i-quants below need an importance matrix (llama.cpp refuses without one).
+        FTYPES.put("IQ3_M", 27);
+        FTYPES.put("IQ3_S", 26);
+        FTYPES.put("IQ3_XS", 22);
+        FTYPES.put("IQ3_XXS", 23);
+        FTYPES.put("IQ2_M", 29);
+        FTYPES.put("IQ2_S", 28);
+        FTYPES.put("IQ2_XS", 20);
+        FTYPES.put("IQ2_XXS", 19);
+        FTYPES.put("IQ1_M", 31);
+        FTYPES.put("IQ1_S", 24);
         FTYPES.put("TQ1_0", 36);
         FTYPES.put("TQ2_0", 37);
     }
@@ -49,6 +62,14 @@ public final class LlamaQuantizer {
      * @param threads quantisation threads, 0 = all cores
      */
     public static void quantize(Path in, Path out, String type, int threads) throws LlamaException {
+        quantize(in, out, type, threads, null);
+    }
+
+    /**
+     * As {@link #quantize(Path, Path, String, int)}, guided by an importance matrix (null for none); the
+     * i-quants and the smallest K-quants need one.
+     */
+    public static void quantize(Path in, Path out, String type, int threads, ImportanceMatrix imatrix) throws LlamaException {
         Integer ftype = FTYPES.get(type.toUpperCase(Locale.ROOT));
         if (ftype == null) throw new IllegalArgumentException("unknown quantisation type '" + type + "'; valid types: " + String.join(", ", types()));
         if (!Files.isRegularFile(in)) throw new LlamaException(in + ": no such file to quantise");
@@ -57,7 +78,13 @@ public final class LlamaQuantizer {
             throw new IllegalArgumentException("quantising " + in + " onto itself; choose another output file");
         }
         LlamaBackend.init();
+        byte[][] names = null;
+        float[][] data = null;
+        if (imatrix != null) {
+            names = imatrix.values().keySet().stream().map(n -> n.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
+            data = imatrix.values().values().toArray(float[][]::new);
+        }
         Native.quantize(in.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8),
-                out.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8), ftype, threads);
+                out.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8), ftype, threads, names, data);
     }
 }

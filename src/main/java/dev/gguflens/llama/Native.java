@@ -26,7 +26,7 @@ final class Native {
     static native long extraWidth(long context, int index);
     static native void extraCopy(long context, int index, long address);
 
-    static native void quantize(byte[] input, byte[] output, int ftype, int threads);
+    static native void quantize(byte[] input, byte[] output, int ftype, int threads, byte[][] imatrixNames, float[][] imatrixData);
 
     /** Y[m][rows] = X[m][cols] . W^T with ggml's CPU backend on caller-owned memory; returns a handle. */
     static native long matmulCreate(int type, long rows, long cols, long weight, long weightBytes, int m,

@@ -16,15 +16,22 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * y = x · Wᵀ for a quantised W without materialising W in float: a tile of {@link #ROW_TILE} rows is
- * decoded once into a small float scratch and then multiplied against all m input vectors, with
- * register blocking of 4 rows x 3 vectors so every loaded weight vector feeds three FMAs.
+ * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 and Q8_0/Q4_K/Q6_K each row
+ * is decoded straight from the segment into vector registers ({@link RowKernels}). Otherwise a tile of
+ * rows is decoded once into a float scratch and multiplied against all m vectors: blocked over K with a
+ * 4-row x 6-vector register kernel when cols is a multiple of the vector length, else the older 4x3
+ * full-K kernel.
  */
 public final class FusedMatmul {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     /** Rows decoded together; also the register-block height of the inner kernel. */
     static final int ROW_TILE = 4;
+    /** Rows decoded together on the K-blocked path (used when cols is a multiple of the vector length). */
+    static final int BLOCKED_TILE = 8;
+    /** Columns per K block: 4 weight rows plus 6 vectors of this many floats stay well inside L1. */
+    static final int K_CHUNK = 256;
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One shared pool for all calls; threads are created on demand, reused, and never block JVM exit. */
@@ -113,8 +120,12 @@ public final class FusedMatmul {
         private final int m, cols, rowStart, outRows;
         private final float[] y;
         private final long rowBytes;
-        private final byte[] raw;
-        private final float[] tile;
+        private final boolean blocked;
+        private final int tileRows;
+        private byte[] raw;
+        private short[] halves;
+        private float[] tile;
+        private float[] acc;
         private final float[] sums = new float[ROW_TILE * 3];
 
         RangeWorker(WeightMatrix w, float[] x, int m, int rowStart, int outRows, float[] y) {
@@ -127,11 +138,31 @@ public final class FusedMatmul {
             this.outRows = outRows;
             this.y = y;
             this.rowBytes = w.rowBytes();
-            this.raw = type == GgmlType.F32 ? null : new byte[(int) (ROW_TILE * rowBytes)];
-            this.tile = new float[ROW_TILE * cols];
+            this.blocked = cols % LANES == 0;
+            this.tileRows = blocked ? BLOCKED_TILE : ROW_TILE;
         }
 
         void run(int from, int to) {
+            if (from >= to) return;
+            if (m == 1 && RowKernels.handles(type)) {
+                float[] prepared = RowKernels.prepare(type, x, cols);
+                for (int r = from; r < to; r++) {
+                    y[r - rowStart] = RowKernels.dot(type, data, r * rowBytes, x, cols, prepared);
+                }
+                return;
+            }
+            tile = new float[tileRows * cols];
+            if (type == GgmlType.F16) halves = new short[tileRows * cols];
+            else if (type != GgmlType.F32) raw = new byte[(int) (tileRows * rowBytes)];
+            if (blocked) {
+                acc = new float[m * BLOCKED_TILE * LANES];
+                for (int r = from; r < to; r += BLOCKED_TILE) {
+                    int nr = Math.min(BLOCKED_TILE, to - r);
+                    decodeRows(r, nr);
+                    blockedTile(r - rowStart, nr);
+                }
+                return;
+            }
             for (int r = from; r < to; r += ROW_TILE) {
                 int nr = Math.min(ROW_TILE, to - r);
                 decodeRows(r, nr);
@@ -160,16 +191,128 @@ public final class FusedMatmul {
             }
         }
 
+        /**
+         * The decoded tile times all m vectors, blocked over K so that the weight slice and the slice of a
+         * group of vectors stay in L1 while lane-wise partial sums live in {@code acc}. Every kernel performs
+         * the same per-lane FMA sequence, so the result does not depend on which kernel handled an output.
+         */
+        private void blockedTile(int outRow, int nr) {
+            java.util.Arrays.fill(acc, 0, m * BLOCKED_TILE * LANES, 0f);
+            int accV = BLOCKED_TILE * LANES;
+            for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
+                int kc = Math.min(K_CHUNK, cols - k0);
+                int v = 0;
+                for (; v + 6 <= m; v += 6) {
+                    int r = 0;
+                    for (; r + 4 <= nr; r += 4) k4x6(tile, r * cols + k0, cols, x, v * cols + k0, kc, acc, v * accV + r * LANES, accV);
+                    for (; r < nr; r++) {
+                        for (int j = 0; j < 6; j++) k1x1(tile, r * cols + k0, x, (v + j) * cols + k0, kc, acc, (v + j) * accV + r * LANES);
+                    }
+                }
+                for (; v < m; v++) {
+                    int r = 0;
+                    for (; r + 4 <= nr; r += 4) k4x1(tile, r * cols + k0, cols, x, v * cols + k0, kc, acc, v * accV + r * LANES);
+                    for (; r < nr; r++) k1x1(tile, r * cols + k0, x, v * cols + k0, kc, acc, v * accV + r * LANES);
+                }
+            }
+            for (int v = 0; v < m; v++) {
+                for (int r = 0; r < nr; r++) {
+                    y[v * outRows + outRow + r] = FloatLanes.sum(FloatVector.fromArray(SPECIES, acc, v * accV + r * LANES));
+                }
+            }
+        }
+
         private void decodeRows(int r, int nr) {
             long off = r * rowBytes;
             int n = nr * cols;
-            if (type == GgmlType.F32) {
-                MemorySegment.copy(data, F32_LE, off, tile, 0, n);
-            } else {
-                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, raw, 0, (int) (nr * rowBytes));
-                BlockDecoder.decode(type, raw, 0, tile, 0, n / type.blockSize);
+            switch (type) {
+                case F32 -> MemorySegment.copy(data, F32_LE, off, tile, 0, n);
+                case F16 -> {
+                    // A plain loop over Float.float16ToFloat is auto-vectorised by C2 (vcvtph2ps) and is exact.
+                    MemorySegment.copy(data, I16_LE, off, halves, 0, n);
+                    short[] h = halves;
+                    float[] t = tile;
+                    for (int i = 0; i < n; i++) t[i] = Float.float16ToFloat(h[i]);
+                }
+                default -> {
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, raw, 0, (int) (nr * rowBytes));
+                    BlockDecoder.decode(type, raw, 0, tile, 0, n / type.blockSize);
+                }
             }
         }
+    }
+
+    /** acc[ao..] += w[wo..wo+kc) * x[xo..xo+kc), lane-wise. */
+    static void k1x1(float[] w, int wo, float[] x, int xo, int kc, float[] acc, int ao) {
+        FloatVector a = FloatVector.fromArray(SPECIES, acc, ao);
+        for (int k = 0; k < kc; k += LANES) {
+            a = FloatVector.fromArray(SPECIES, w, wo + k).fma(FloatVector.fromArray(SPECIES, x, xo + k), a);
+        }
+        a.intoArray(acc, ao);
+    }
+
+    /** Four rows (stride n) against one vector, lane-wise partial sums at acc[ao + r*LANES]. */
+    static void k4x1(float[] w, int wo, int n, float[] x, int xo, int kc, float[] acc, int ao) {
+        FloatVector a0 = FloatVector.fromArray(SPECIES, acc, ao);
+        FloatVector a1 = FloatVector.fromArray(SPECIES, acc, ao + LANES);
+        FloatVector a2 = FloatVector.fromArray(SPECIES, acc, ao + 2 * LANES);
+        FloatVector a3 = FloatVector.fromArray(SPECIES, acc, ao + 3 * LANES);
+        for (int k = 0; k < kc; k += LANES) {
+            FloatVector xv = FloatVector.fromArray(SPECIES, x, xo + k);
+            a0 = FloatVector.fromArray(SPECIES, w, wo + k).fma(xv, a0);
+            a1 = FloatVector.fromArray(SPECIES, w, wo + n + k).fma(xv, a1);
+            a2 = FloatVector.fromArray(SPECIES, w, wo + 2 * n + k).fma(xv, a2);
+            a3 = FloatVector.fromArray(SPECIES, w, wo + 3 * n + k).fma(xv, a3);
+        }
+        a0.intoArray(acc, ao);
+        a1.intoArray(acc, ao + LANES);
+        a2.intoArray(acc, ao + 2 * LANES);
+        a3.intoArray(acc, ao + 3 * LANES);
+    }
+
+    /**
+     * Four rows (stride n) against six vectors (stride n): 24 accumulators, and each loaded weight
+     * vector feeds six FMAs. Vector j's partial sums for row r are at acc[ao + j*accV + r*LANES].
+     */
+    static void k4x6(float[] w, int wo, int n, float[] x, int xo, int kc, float[] acc, int ao, int accV) {
+        int b0 = ao, b1 = ao + accV, b2 = ao + 2 * accV, b3 = ao + 3 * accV, b4 = ao + 4 * accV, b5 = ao + 5 * accV;
+        final int l1 = LANES, l2 = 2 * LANES, l3 = 3 * LANES;
+        FloatVector a00 = FloatVector.fromArray(SPECIES, acc, b0), a01 = FloatVector.fromArray(SPECIES, acc, b0 + l1);
+        FloatVector a02 = FloatVector.fromArray(SPECIES, acc, b0 + l2), a03 = FloatVector.fromArray(SPECIES, acc, b0 + l3);
+        FloatVector a10 = FloatVector.fromArray(SPECIES, acc, b1), a11 = FloatVector.fromArray(SPECIES, acc, b1 + l1);
+        FloatVector a12 = FloatVector.fromArray(SPECIES, acc, b1 + l2), a13 = FloatVector.fromArray(SPECIES, acc, b1 + l3);
+        FloatVector a20 = FloatVector.fromArray(SPECIES, acc, b2), a21 = FloatVector.fromArray(SPECIES, acc, b2 + l1);
+        FloatVector a22 = FloatVector.fromArray(SPECIES, acc, b2 + l2), a23 = FloatVector.fromArray(SPECIES, acc, b2 + l3);
+        FloatVector a30 = FloatVector.fromArray(SPECIES, acc, b3), a31 = FloatVector.fromArray(SPECIES, acc, b3 + l1);
+        FloatVector a32 = FloatVector.fromArray(SPECIES, acc, b3 + l2), a33 = FloatVector.fromArray(SPECIES, acc, b3 + l3);
+        FloatVector a40 = FloatVector.fromArray(SPECIES, acc, b4), a41 = FloatVector.fromArray(SPECIES, acc, b4 + l1);
+        FloatVector a42 = FloatVector.fromArray(SPECIES, acc, b4 + l2), a43 = FloatVector.fromArray(SPECIES, acc, b4 + l3);
+        FloatVector a50 = FloatVector.fromArray(SPECIES, acc, b5), a51 = FloatVector.fromArray(SPECIES, acc, b5 + l1);
+        FloatVector a52 = FloatVector.fromArray(SPECIES, acc, b5 + l2), a53 = FloatVector.fromArray(SPECIES, acc, b5 + l3);
+        for (int k = 0; k < kc; k += LANES) {
+            FloatVector w0 = FloatVector.fromArray(SPECIES, w, wo + k);
+            FloatVector w1 = FloatVector.fromArray(SPECIES, w, wo + n + k);
+            FloatVector w2 = FloatVector.fromArray(SPECIES, w, wo + 2 * n + k);
+            FloatVector w3 = FloatVector.fromArray(SPECIES, w, wo + 3 * n + k);
+            FloatVector xv = FloatVector.fromArray(SPECIES, x, xo + k);
+            a00 = w0.fma(xv, a00); a01 = w1.fma(xv, a01); a02 = w2.fma(xv, a02); a03 = w3.fma(xv, a03);
+            xv = FloatVector.fromArray(SPECIES, x, xo + n + k);
+            a10 = w0.fma(xv, a10); a11 = w1.fma(xv, a11); a12 = w2.fma(xv, a12); a13 = w3.fma(xv, a13);
+            xv = FloatVector.fromArray(SPECIES, x, xo + 2 * n + k);
+            a20 = w0.fma(xv, a20); a21 = w1.fma(xv, a21); a22 = w2.fma(xv, a22); a23 = w3.fma(xv, a23);
+            xv = FloatVector.fromArray(SPECIES, x, xo + 3 * n + k);
+            a30 = w0.fma(xv, a30); a31 = w1.fma(xv, a31); a32 = w2.fma(xv, a32); a33 = w3.fma(xv, a33);
+            xv = FloatVector.fromArray(SPECIES, x, xo + 4 * n + k);
+            a40 = w0.fma(xv, a40); a41 = w1.fma(xv, a41); a42 = w2.fma(xv, a42); a43 = w3.fma(xv, a43);
+            xv = FloatVector.fromArray(SPECIES, x, xo + 5 * n + k);
+            a50 = w0.fma(xv, a50); a51 = w1.fma(xv, a51); a52 = w2.fma(xv, a52); a53 = w3.fma(xv, a53);
+        }
+        a00.intoArray(acc, b0); a01.intoArray(acc, b0 + l1); a02.intoArray(acc, b0 + l2); a03.intoArray(acc, b0 + l3);
+        a10.intoArray(acc, b1); a11.intoArray(acc, b1 + l1); a12.intoArray(acc, b1 + l2); a13.intoArray(acc, b1 + l3);
+        a20.intoArray(acc, b2); a21.intoArray(acc, b2 + l1); a22.intoArray(acc, b2 + l2); a23.intoArray(acc, b2 + l3);
+        a30.intoArray(acc, b3); a31.intoArray(acc, b3 + l1); a32.intoArray(acc, b3 + l2); a33.intoArray(acc, b3 + l3);
+        a40.intoArray(acc, b4); a41.intoArray(acc, b4 + l1); a42.intoArray(acc, b4 + l2); a43.intoArray(acc, b4 + l3);
+        a50.intoArray(acc, b5); a51.intoArray(acc, b5 + l1); a52.intoArray(acc, b5 + l2); a53.intoArray(acc, b5 + l3);
     }
 
     static float dot1x1(float[] a, int ao, float[] b, int bo, int n) {
@@ -179,7 +322,7 @@ public final class FusedMatmul {
         for (; k < bound; k += LANES) {
             acc = FloatVector.fromArray(SPECIES, a, ao + k).fma(FloatVector.fromArray(SPECIES, b, bo + k), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = FloatLanes.sum(acc);
         for (; k < n; k++) sum = Math.fma(a[ao + k], b[bo + k], sum);
         return sum;
     }
@@ -196,8 +339,8 @@ public final class FusedMatmul {
             a2 = FloatVector.fromArray(SPECIES, w, 2 * n + k).fma(xv, a2);
             a3 = FloatVector.fromArray(SPECIES, w, 3 * n + k).fma(xv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = FloatLanes.sum(a0), s1 = FloatLanes.sum(a1);
+        float s2 = FloatLanes.sum(a2), s3 = FloatLanes.sum(a3);
         for (; k < n; k++) {
             float xk = x[xo + k];
             s0 = Math.fma(w[k], xk, s0);
@@ -238,18 +381,18 @@ public final class FusedMatmul {
             a22 = w2.fma(x2, a22);
             a23 = w3.fma(x2, a23);
         }
-        out[0] = a00.reduceLanes(VectorOperators.ADD);
-        out[1] = a01.reduceLanes(VectorOperators.ADD);
-        out[2] = a02.reduceLanes(VectorOperators.ADD);
-        out[3] = a03.reduceLanes(VectorOperators.ADD);
-        out[4] = a10.reduceLanes(VectorOperators.ADD);
-        out[5] = a11.reduceLanes(VectorOperators.ADD);
-        out[6] = a12.reduceLanes(VectorOperators.ADD);
-        out[7] = a13.reduceLanes(VectorOperators.ADD);
-        out[8] = a20.reduceLanes(VectorOperators.ADD);
-        out[9] = a21.reduceLanes(VectorOperators.ADD);
-        out[10] = a22.reduceLanes(VectorOperators.ADD);
-        out[11] = a23.reduceLanes(VectorOperators.ADD);
+        out[0] = FloatLanes.sum(a00);
+        out[1] = FloatLanes.sum(a01);
+        out[2] = FloatLanes.sum(a02);
+        out[3] = FloatLanes.sum(a03);
+        out[4] = FloatLanes.sum(a10);
+        out[5] = FloatLanes.sum(a11);
+        out[6] = FloatLanes.sum(a12);
+        out[7] = FloatLanes.sum(a13);
+        out[8] = FloatLanes.sum(a20);
+        out[9] = FloatLanes.sum(a21);
+        out[10] = FloatLanes.sum(a22);
+        out[11] = FloatLanes.sum(a23);
         for (; k < n; k++) {
             for (int v = 0; v < 3; v++) {
                 float xk = x[xo + v * n + k];

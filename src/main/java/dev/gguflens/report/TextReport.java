@@ -50,8 +50,8 @@ public final class TextReport {
         appendTop(out, fin.top());
 
         ProbeReport.Consistency c = r.consistency();
-        out.append(fmt("%nConsistency (lens at last layer vs llama.cpp logits): KL %.3g bits, max |delta logit| %.3g, top-1 %s%s%n",
-                c.klBits(), c.maxAbsLogitDiff(), c.top1Agree() ? "agrees" : "DIFFERS",
+        out.append(fmt("%nConsistency (lens at last layer vs llama.cpp logits): KL %s bits, max |delta logit| %s, top-1 %s%s%n",
+                atLeast(c.klBits(), 1e-9), atLeast(c.maxAbsLogitDiff(), 1e-5), c.top1Agree() ? "agrees" : "DIFFERS",
                 c.warning() ? "  WARNING: above 0.01 bits" : ""));
 
         ProbeReport.Milestones ms = r.milestones();
@@ -106,6 +106,11 @@ public final class TextReport {
     private static void milestone(StringBuilder out, String what, Milestone m) {
         if (m == null || m.layer() == null) out.append(fmt("  %-46s never%n", what + ":"));
         else out.append(fmt("  %-46s layer %d (%.0f%% of depth)%n", what + ":", m.layer(), 100 * m.fraction()));
+    }
+
+    /** Below {@code floor} the digits are float rounding noise that changes run to run: print the bound (JSON keeps the value). */
+    private static String atLeast(double value, double floor) {
+        return value < floor ? fmt("< %.0e", floor) : fmt("%.3g", value);
     }
 
     private static String fmt(String format, Object... args) {

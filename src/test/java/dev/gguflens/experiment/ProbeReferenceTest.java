@@ -41,10 +41,11 @@ class ProbeReferenceTest {
      * Consistency bounds (KL between the Java lens at the last layer and llama.cpp's logits, bits). F32: both
      * sides compute the same float products, so only summation order differs. Quantised: llama.cpp's CPU matmul
      * also rounds the activations to 8 bits (Q8_0/Q8_K) before the dot product while Java keeps them in float;
-     * on these random models that moves logits by up to ~1% of their range, which bounds the KL well below 0.01
-     * bits (the probe's warning threshold).
+     * on these random models that moves logits by up to ~0.03 (measured: KL 1.5e-5 / 3.7e-5 bits for qwen3 Q8_0 /
+     * Q4_K_M, 4e-6 / 7e-6 for gemma2). The bound leaves ten times that, and stays 20x under the probe's 0.01-bit
+     * warning threshold.
      */
-    static final Map<String, Double> CONSISTENCY_BITS = Map.of("F32", 1e-4, "Q8_0", 5e-3, "Q4_K_M", 5e-3);
+    static final Map<String, Double> CONSISTENCY_BITS = Map.of("F32", 1e-4, "Q8_0", 5e-4, "Q4_K_M", 5e-4);
 
     @TempDir static Path dir;
     static final Map<String, Path> models = new HashMap<>();
@@ -104,6 +105,8 @@ class ProbeReferenceTest {
             ProbeReport report = probe(model, kind, new PromptSpec(SHORT, "Paris"));
             assertEquals(3, report.layers().size(), "n_layer + 1 rows");
             double kl = report.consistency().klBits();
+            System.out.printf("consistency %s %s %s: KL %.3g bits, max |delta logit| %.3g%n", arch, type, kind, kl,
+                    report.consistency().maxAbsLogitDiff());
             assertTrue(kl >= 0 && kl < CONSISTENCY_BITS.get(type), arch + " " + type + " consistency KL " + kl + " bits");
             assertMatchesReference(model, report, kind, 1e-5);
         }

@@ -20,12 +20,23 @@ public final class TestModels {
         return p;
     }
 
-    /** The pinned llama.cpp source tree (for gguf-py). */
+    /**
+     * The llama.cpp source tree the build used (gguf-py, vocab files, tokenizer vectors), found as
+     * scripts/fetch-llama-cpp.sh finds it: -Dgguflens.llama.dir, $LLAMA_CPP_DIR, else the pinned clone in
+     * ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}.
+     */
     public static Path llamaCppDir() {
-        String dir = System.getProperty("gguflens.llama.dir",
-                System.getProperty("user.home") + "/.cache/gguf-lens/llama.cpp-v0.5.0");
+        String dir = System.getProperty("gguflens.llama.dir");
+        if (dir == null || dir.isBlank()) dir = System.getenv("LLAMA_CPP_DIR");
+        if (dir == null || dir.isBlank()) {
+            String cache = System.getenv("GGUF_LENS_CACHE");
+            if (cache == null || cache.isBlank()) cache = System.getProperty("user.home") + "/.cache/gguf-lens";
+            dir = cache + "/llama.cpp-v0.5.0";
+        }
         Path p = Path.of(dir);
-        if (!Files.isDirectory(p.resolve("gguf-py/gguf"))) requireOrSkip("llama.cpp gguf-py not found under " + p);
+        if (!Files.isDirectory(p.resolve("gguf-py/gguf")) || !Files.isDirectory(p.resolve("models"))) {
+            requireOrSkip("llama.cpp tree (gguf-py, models/) not found under " + p);
+        }
         return p;
     }
 

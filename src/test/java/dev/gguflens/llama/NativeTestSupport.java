@@ -41,11 +41,7 @@ public final class NativeTestSupport {
     }
 
     public static Path llamaCppDir() {
-        Path p = Path.of(System.getProperty("user.home"), ".cache/gguf-lens/llama.cpp-v0.5.0");
-        String env = System.getenv("LLAMA_CPP_DIR");
-        if (env != null && !env.isBlank()) p = Path.of(env);
-        if (!Files.isDirectory(p.resolve("models"))) requireOrSkip("llama.cpp tree not found: " + p);
-        return p;
+        return dev.gguflens.gguf.TestModels.llamaCppDir();
     }
 
     /** Reference RMSNorm in double: x / sqrt(mean(x^2) + eps) * gamma. */

@@ -131,6 +131,38 @@ class HtmlReportChromiumTest {
         }
     }
 
+    /** The report of a real run: stories260K through llama.cpp and the lens, every position. */
+    @Test
+    void realStories260KReport() throws Exception {
+        dev.gguflens.llama.NativeTestSupport.requireNative();
+        ProbeReport report;
+        var settings = new dev.gguflens.experiment.ProbeSettings(dev.gguflens.lens.LensKind.NORM, 5, true, 0, 2, 256, List.of());
+        try (var session = dev.gguflens.experiment.ModelSession.open(dev.gguflens.llama.NativeTestSupport.stories260K(), settings, null)) {
+            report = session.probe(new dev.gguflens.experiment.PromptSpec("Once upon a time, there was a little girl named", "Lily"), List.of());
+        }
+        Path file = outDir.resolve("stories260K.html");
+        Files.writeString(file, HtmlReport.render(report), StandardCharsets.UTF_8);
+        int rows = report.layers().size(), positions = report.tokens().size();
+        Run run = chromium("--dump-dom", url(file, "#cell=" + (rows - 1) + "," + (positions - 1)));
+        assertScriptRanCleanly(run);
+        List<HtmlReportTest.Cell> cells = HtmlReportTest.cells(run.stdout());
+        assertEquals(6 * 14, cells.size(), "(n_layer + 1) x positions cells");
+        assertEquals(rows * positions, cells.size());
+        HtmlReportTest.Cell last = cells.getLast();
+        assertEquals(List.of(5, 13), List.of(last.layer(), last.pos()));
+        assertEquals(VisibleText.plain(" Lily"), HtmlReportTest.text(last.inner()), "the last row's cell at the last position");
+        assertEquals("\u2423Lily", HtmlReportTest.text(last.inner()), "a leading space shown as a visible mark");
+        JsonArray top = JsonParser.parseString(HtmlReportTest.attribute(last.attributes(), "data-top")).getAsJsonArray();
+        assertEquals(5, top.size());
+        assertEquals(" Lily", top.get(0).getAsJsonObject().get("token").getAsString());
+        Path png = outDir.resolve("stories260K-screenshot.png");
+        Files.deleteIfExists(png);
+        Run shot = chromium("--hide-scrollbars", "--window-size=1400,900", "--screenshot=" + png.toAbsolutePath(),
+                url(file, "#cell=" + (rows - 1) + "," + (positions - 1)));
+        assertFalse(shot.stderr().contains("Uncaught"), shot.stderr());
+        assertNotNull(ImageIO.read(png.toFile()), "screenshot saved at " + png);
+    }
+
     /** JavaScript's Number.toFixed(4): rounds the exact binary value (ties up), unlike String.format on its decimal form. */
     private static String toFixed4(double v) {
         return new java.math.BigDecimal(v).setScale(4, java.math.RoundingMode.HALF_UP).toPlainString();

@@ -1,0 +1,165 @@
+package dev.gguflens.experiment;
+
+import dev.gguflens.gguf.FileType;
+import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.llama.ImportanceMatrix;
+import dev.gguflens.llama.LlamaQuantizer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Quantised copies of a base model made with llama.cpp's quantiser, cached as {@code <stem>-<TYPE>.gguf}
+ * and reused while they are newer than the base and carry the requested file type. Each is written to a
+ * hidden temporary file and renamed into place only when complete, so an interrupted run never leaves a
+ * truncated GGUF that a later run would take for a finished one.
+ */
+public final class QuantizedVariants {
+    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
+
+    private QuantizedVariants() {}
+
+    /** The canonical type names (Q4_K_M, ...) for the user's list; refuses unknown names and duplicates. */
+    public static List<String> parseTypes(List<String> requested) {
+        List<String> known = LlamaQuantizer.types();
+        List<String> out = new ArrayList<>();
+        for (String raw : requested) {
+            String type = raw.strip().toUpperCase(Locale.ROOT);
+            if (type.isEmpty()) continue;
+            if (!known.contains(type)) {
+                throw new InvalidInputException("--quantize: unknown type '" + raw + "' (valid: " + String.join(", ", known) + ")");
+            }
+            if (out.contains(type)) throw new InvalidInputException("--quantize: " + type + " is listed twice");
+            out.add(type);
+        }
+        if (out.isEmpty()) throw new InvalidInputException("--quantize: no types given");
+        return out;
+    }
+
+    /**
+     * Where the {@code type} copy of {@code base} is cached: in {@code cacheDir} when given, else beside the
+     * base when that directory is writable, else in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/quantized.
+     */
+    public static Path cachedPath(Path base, String type, Path cacheDir) {
+        return cachedPath(base, type, cacheDir, null);
+    }
+
+    /** As {@link #cachedPath(Path, String, Path)}; a variant made with an importance matrix is named after it too. */
+    public static Path cachedPath(Path base, String type, Path cacheDir, ImportanceMatrix imatrix) {
+        String stem = base.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+        String guide = imatrix == null ? ""
+                : "-imatrix-" + imatrix.file().getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+        String name = stem + "-" + type + guide + ".gguf";
+        if (cacheDir != null) return cacheDir.resolve(name);
+        Path beside = base.toAbsolutePath().getParent();
+        if (beside != null && Files.isWritable(beside)) return beside.resolve(name);
+        String cache = System.getenv("GGUF_LENS_CACHE");
+        Path root = cache != null && !cache.isBlank() ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "gguf-lens");
+        return root.resolve("quantized").resolve(name);
+    }
+
+    /** Whether {@code cached} can be reused for {@code type}: a readable GGUF of that file type, newer than the base. */
+    public static boolean reusable(Path base, Path cached, String type) {
+        if (!Files.isRegularFile(cached)) return false;
+        try {
+            if (Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(base)) < 0) return false;
+            try (GgufFile file = GgufFile.open(cached)) {
+                var fileType = file.hyperparameters().fileType();
+                return fileType.isPresent() && FileType.name(fileType.getAsInt()).equals(type);
+            }
+        } catch (IOException | RuntimeException e) {
+            return false;   // unreadable or not a GGUF: make it again
+        }
+    }
+
+    /**
+     * The quantised copies, made where missing or stale.
+     *
+     * @param progress called with (types finished, types) after each type
+     * @param log      receives one line per type: reused or made (may be null)
+     */
+    public static List<Path> ensure(Path base, List<String> types, Path cacheDir, int threads,
+                                    Comparison.Progress progress, java.util.function.Consumer<String> log) {
+        return ensure(base, types, cacheDir, threads, null, progress, log);
+    }
+
+    /** As above, every variant quantised under the guidance of {@code imatrix} (null for none). */
+    public static List<Path> ensure(Path base, List<String> types, Path cacheDir, int threads, ImportanceMatrix imatrix,
+                                    Comparison.Progress progress, java.util.function.Consumer<String> log) {
+        if (!Files.isRegularFile(base)) throw new IllegalArgumentException(base + ": no such file");
+        List<Path> out = new ArrayList<>();
+        int done = 0;
+        for (String type : types) {
+            Path target = cachedPath(base, type, cacheDir, imatrix);
+            if (reusable(base, target, type) && (imatrix == null || reusable(imatrix.file(), target, type))) {
+                if (log != null) log.accept("using cached " + type + " variant " + target);
+            } else {
+                if (log != null) log.accept("quantising " + base.getFileName() + " to " + type + " -> " + target);
+                quantizeAtomically(base, target, type, threads, imatrix);
+            }
+            out.add(target);
+            if (progress != null) progress.update(++done, types.size());
+        }
+        return out;
+    }
+
+    /** Quantises into a hidden temporary file beside {@code target}, then renames it into place. */
+    public static void quantizeAtomically(Path in, Path target, String type, int threads) {
+        quantizeAtomically(in, target, type, threads, null);
+    }
+
+    /** As above, guided by an importance matrix (null for none). */
+    public static void quantizeAtomically(Path in, Path target, String type, int threads, ImportanceMatrix imatrix) {
+        Path temp = null;
+        try {
+            Path dir = target.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".partial");
+            IN_PROGRESS.add(temp);
+            LlamaQuantizer.quantize(in, temp, type, threads, imatrix);
+            try {
+                // createTempFile makes it private (0600); a model file is normally world-readable.
+                Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException ignored) {
+                // not a POSIX file system
+            }
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+        } finally {
+            if (temp != null) {
+                try {
+                    Files.deleteIfExists(temp);
+                } catch (IOException ignored) {
+                    // hidden and marked .partial
+                }
+                IN_PROGRESS.remove(temp);
+            }
+        }
+    }
+
+    /** Deletes the temporary files of quantisations still running; for a shutdown hook (Ctrl-C). */
+    public static void deleteInProgress() {
+        for (Path p : IN_PROGRESS) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // best effort while the JVM exits
+            }
+        }
+    }
+}
