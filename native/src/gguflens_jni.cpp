@@ -5,6 +5,7 @@
 #include <jni.h>
 
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
 
@@ -617,3 +618,81 @@ GL_FN(void, quantize)(JNIEnv * env, jclass, jbyteArray in, jbyteArray out, jint 
     if (rc != 0) throw_llama(env, "quantizing " + src + " failed", mark);
     GL_CATCH(env, mark, )
 }
+
+// ---- ggml's own CPU matmul, for benchmarks: Y = X . W^T on caller-owned memory, nothing copied ----
+
+namespace {
+
+struct MatmulHandle {
+    ggml_context * ctx = nullptr;
+    ggml_backend_t backend = nullptr;
+    ggml_backend_buffer_t weight_buffer = nullptr;
+    ggml_backend_buffer_t input_buffer = nullptr;
+    ggml_backend_buffer_t output_buffer = nullptr;
+    ggml_cgraph * graph = nullptr;
+
+    ~MatmulHandle() {
+        // Buffers from pointers own nothing: freeing them leaves the caller's memory alone.
+        if (weight_buffer != nullptr) ggml_backend_buffer_free(weight_buffer);
+        if (input_buffer != nullptr) ggml_backend_buffer_free(input_buffer);
+        if (output_buffer != nullptr) ggml_backend_buffer_free(output_buffer);
+        if (backend != nullptr) ggml_backend_free(backend);
+        if (ctx != nullptr) ggml_free(ctx);
+    }
+};
+
+}  // namespace
+
+// Builds the one-node graph Y[m][rows] = X[m][cols] . W[rows][cols]^T once. Java has checked the type,
+// shapes, sizes and 32-byte alignment (ggml asserts on them, which would abort the JVM).
+GL_FN(jlong, matmulCreate)(JNIEnv * env, jclass, jint type, jlong rows, jlong cols, jlong weight_addr,
+                           jlong weight_bytes, jint m, jlong input_addr, jlong output_addr, jint threads) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    const auto ggml_t = static_cast<ggml_type>(type);
+    if (ggml_get_type_traits_cpu(ggml_t)->vec_dot == nullptr) {
+        throw_llama(env, std::string("ggml's CPU backend has no matmul kernel for type ") + ggml_type_name(ggml_t), mark);
+        return 0;
+    }
+    auto * h = new MatmulHandle();
+    ggml_init_params params{};
+    params.mem_size = ggml_tensor_overhead() * 4 + ggml_graph_overhead();
+    params.no_alloc = true;  // every tensor points at memory the caller owns
+    h->ctx = ggml_init(params);
+    ggml_tensor * w = ggml_new_tensor_2d(h->ctx, ggml_t, cols, rows);
+    ggml_tensor * x = ggml_new_tensor_2d(h->ctx, GGML_TYPE_F32, cols, m);
+    ggml_tensor * y = ggml_mul_mat(h->ctx, w, x);  // [rows, m]: row i of Y is X_i . W^T
+    h->weight_buffer = ggml_backend_cpu_buffer_from_ptr(reinterpret_cast<void *>(weight_addr), static_cast<size_t>(weight_bytes));
+    h->input_buffer = ggml_backend_cpu_buffer_from_ptr(reinterpret_cast<void *>(input_addr), ggml_nbytes(x));
+    h->output_buffer = ggml_backend_cpu_buffer_from_ptr(reinterpret_cast<void *>(output_addr), ggml_nbytes(y));
+    if (ggml_backend_tensor_alloc(h->weight_buffer, w, reinterpret_cast<void *>(weight_addr)) != GGML_STATUS_SUCCESS ||
+        ggml_backend_tensor_alloc(h->input_buffer, x, reinterpret_cast<void *>(input_addr)) != GGML_STATUS_SUCCESS ||
+        ggml_backend_tensor_alloc(h->output_buffer, y, reinterpret_cast<void *>(output_addr)) != GGML_STATUS_SUCCESS) {
+        delete h;
+        throw_llama(env, "ggml could not place the matmul tensors on the given memory", mark);
+        return 0;
+    }
+    h->graph = ggml_new_graph(h->ctx);
+    ggml_build_forward_expand(h->graph, y);
+    h->backend = ggml_backend_cpu_init();
+    if (h->backend == nullptr) {
+        delete h;
+        throw_llama(env, "ggml could not start its CPU backend", mark);
+        return 0;
+    }
+    ggml_backend_cpu_set_n_threads(h->backend, threads);
+    return reinterpret_cast<jlong>(h);
+    GL_CATCH(env, mark, 0)
+}
+
+// One compute of the prepared graph: quantises X to the weight's vec_dot type and multiplies.
+GL_FN(void, matmulCompute)(JNIEnv * env, jclass, jlong handle) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    auto * h = reinterpret_cast<MatmulHandle *>(handle);
+    const ggml_status status = ggml_backend_graph_compute(h->backend, h->graph);
+    if (status != GGML_STATUS_SUCCESS) throw_llama(env, "ggml matmul failed with status " + std::to_string(status), mark);
+    GL_CATCH(env, mark, )
+}
+
+GL_FN(void, matmulFree)(JNIEnv *, jclass, jlong handle) { delete reinterpret_cast<MatmulHandle *>(handle); }

@@ -27,4 +27,10 @@ final class Native {
     static native void extraCopy(long context, int index, long address);
 
     static native void quantize(byte[] input, byte[] output, int ftype, int threads, byte[][] imatrixNames, float[][] imatrixData);
+
+    /** Y[m][rows] = X[m][cols] . W^T with ggml's CPU backend on caller-owned memory; returns a handle. */
+    static native long matmulCreate(int type, long rows, long cols, long weight, long weightBytes, int m,
+                                    long input, long output, int threads);
+    static native void matmulCompute(long handle);
+    static native void matmulFree(long handle);
 }

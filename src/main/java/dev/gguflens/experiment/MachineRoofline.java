@@ -1,0 +1,102 @@
+package dev.gguflens.experiment;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The two roofs a matrix-vector product runs into on this machine, measured from Java: read bandwidth (a vector
+ * sum over a 1 GiB off-heap segment, far beyond any cache) and the vector FMA peak (independent accumulators,
+ * no memory traffic). Best of a few passes, so the figures are what the hardware can give, not an average.
+ */
+public final class MachineRoofline {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final long BANDWIDTH_BYTES = 1L << 30;
+    private static final int PASSES = 5;
+
+    private MachineRoofline() {}
+
+    /** GB/s (1e9 bytes) of reading a 1 GiB segment once with {@code threads} threads. */
+    public static double readBandwidthGbps(int threads) {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment data = arena.allocate(BANDWIDTH_BYTES, 64);
+            data.fill((byte) 1);
+            long slice = BANDWIDTH_BYTES / threads / 64 * 64;
+            double best = Double.MAX_VALUE;
+            for (int pass = 0; pass < PASSES; pass++) {
+                List<Callable<Float>> jobs = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    MemorySegment part = data.asSlice(t * slice, slice);
+                    jobs.add(() -> sum(part));
+                }
+                long start = System.nanoTime();
+                runAll(jobs, threads);
+                best = Math.min(best, System.nanoTime() - start);
+            }
+            return slice * threads / best;
+        }
+    }
+
+    /** GFLOP/s of fused multiply-adds on {@code threads} threads, counting an FMA as two operations. */
+    public static double peakFmaGflops(int threads) {
+        int iterations = 20_000_000;
+        double best = Double.MAX_VALUE;
+        for (int pass = 0; pass < 3; pass++) {
+            List<Callable<Float>> jobs = new ArrayList<>();
+            for (int t = 0; t < threads; t++) jobs.add(() -> fmaLoop(iterations));
+            long start = System.nanoTime();
+            runAll(jobs, threads);
+            best = Math.min(best, System.nanoTime() - start);
+        }
+        return 2.0 * SPECIES.length() * 12 * (double) iterations * threads / best;
+    }
+
+    private static float sum(MemorySegment part) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+        long step = SPECIES.vectorByteSize();
+        long off = 0;
+        for (; off + 4 * step <= part.byteSize(); off += 4 * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(SPECIES, part, off, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(SPECIES, part, off + step, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(SPECIES, part, off + 2 * step, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(SPECIES, part, off + 3 * step, ByteOrder.LITTLE_ENDIAN));
+        }
+        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Twelve independent FMA chains: enough to cover the FMA latency on two pipes. */
+    private static float fmaLoop(int iterations) {
+        FloatVector m = FloatVector.broadcast(SPECIES, 0.999999f), c = FloatVector.broadcast(SPECIES, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(SPECIES, 1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+        FloatVector a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        for (int i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c); a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void runAll(List<Callable<Float>> jobs, int threads) {
+        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            List<Future<Float>> futures = pool.invokeAll(jobs);
+            for (Future<Float> f : futures) f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("roofline measurement interrupted", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("roofline measurement failed: " + e.getCause(), e.getCause());
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package dev.gguflens.experiment;
+
+import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.gguf.GgufException;
+import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.GgufTensor;
+import dev.gguflens.lens.LayerStates;
+import dev.gguflens.lens.LensHead;
+import dev.gguflens.lens.LensKind;
+import dev.gguflens.lens.LensRequest;
+import dev.gguflens.lens.LogitLens;
+import dev.gguflens.lens.LogitProjection;
+import dev.gguflens.lens.NormKind;
+import dev.gguflens.lens.TrackedToken;
+import dev.gguflens.llama.GgmlMatmul;
+import dev.gguflens.llama.RandomWeights;
+import dev.gguflens.quant.FusedMatmul;
+import dev.gguflens.quant.Kernels;
+import dev.gguflens.quant.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalDouble;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The Java fused lens product against ggml's own CPU mul_mat on the same weight bytes and thread count, in one
+ * process: for each weight type and batch size M both are warmed up and then timed in alternation (the order
+ * flips every repetition, so slow drift from other load or clocks hits both alike). Optionally the full lens
+ * reduction (LogitLens.run with the NORM lens: norm, product, softmax statistics, top-k, entropy, ranks and KL to
+ * the final layer over M layer rows at one position) is timed beside them.
+ */
+public final class MatmulBench {
+    /** Qwen3-8B's output weight: n_vocab x n_embd. */
+    public static final int DEFAULT_ROWS = 151936;
+    public static final int DEFAULT_COLS = 4096;
+
+    private MatmulBench() {}
+
+    /**
+     * What to run.
+     *
+     * @param types   weight types for synthetic weights (ignored entries are rejected; with a model: its one type)
+     * @param ms      batch sizes M (vectors per product)
+     * @param threads threads for both sides
+     * @param model   a GGUF whose output.weight (or token_embd.weight) is used, or null for synthetic weights
+     * @param reps    timed repetitions of each side, after {@code warmup} untimed ones
+     * @param rows    synthetic weight rows (vocabulary)
+     * @param cols    synthetic weight columns (embedding length)
+     * @param lensMs  batch sizes at which the full lens reduction is timed too
+     * @param seed    seed of the synthetic weights and inputs
+     */
+    public record Settings(List<GgmlType> types, List<Integer> ms, int threads, Path model, int reps, int warmup,
+                           int rows, int cols, Set<Integer> lensMs, long seed) {
+        public Settings {
+            types = List.copyOf(types);
+            ms = List.copyOf(ms);
+            lensMs = Set.copyOf(lensMs);
+            if (model == null && types.isEmpty()) throw new InvalidInputException("bench: no weight types given");
+            if (ms.isEmpty()) throw new InvalidInputException("bench: no batch sizes (--m) given");
+            for (int m : ms) if (m < 1) throw new InvalidInputException("bench: batch size M " + m + " must be >= 1");
+            if (threads < 1) throw new InvalidInputException("bench: threads " + threads + " must be >= 1");
+            if (reps < 1) throw new InvalidInputException("bench: repetitions " + reps + " must be >= 1");
+            if (warmup < 0) throw new InvalidInputException("bench: warm-up repetitions " + warmup + " must be >= 0");
+            if (rows < 1 || cols < 1) throw new InvalidInputException("bench: rows " + rows + " and cols " + cols + " must be >= 1");
+            for (GgmlType t : types) {
+                if (!RandomWeights.supports(t) || !GgmlMatmul.SUPPORTED_TYPES.contains(t) || !Kernels.supports(t)) {
+                    throw new InvalidInputException("bench: type " + t + " is not supported for synthetic weights");
+                }
+                if (model == null && cols % t.blockSize != 0) {
+                    throw new InvalidInputException("bench: cols " + cols + " is not a multiple of the " + t
+                            + " block size " + t.blockSize);
+                }
+            }
+        }
+    }
+
+    /** Wall-clock samples of one side, in milliseconds. */
+    public record Timing(double medianMs, double minMs, double maxMs, List<Double> samplesMs) {
+        public Timing {
+            samplesMs = List.copyOf(samplesMs);
+        }
+
+        static Timing of(long[] nanos) {
+            double[] ms = Arrays.stream(nanos).mapToDouble(n -> n / 1e6).toArray();
+            double[] sorted = ms.clone();
+            Arrays.sort(sorted);
+            int n = sorted.length;
+            double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+            return new Timing(median, sorted[0], sorted[n - 1], Arrays.stream(ms).boxed().toList());
+        }
+    }
+
+    /**
+     * One (type, M) measurement.
+     *
+     * @param lens                  the full lens reduction, or null where it was not timed
+     * @param maxRelativeDifference max |y_java - y_ggml| / max |y_java|: ggml quantises the activations, so this is
+     *                              small but not zero for quantised weights
+     */
+    public record Case(GgmlType type, int m, int rows, int cols, long weightBytes, Timing java, Timing ggml, Timing lens,
+                       double maxRelativeDifference) {
+        /** Java median / ggml median: below 1 Java is faster. */
+        public double javaOverGgml() {
+            return java.medianMs() / ggml.medianMs();
+        }
+
+        /** 2·M·rows·cols floating-point operations per product. */
+        public double flops() {
+            return 2.0 * m * rows * cols;
+        }
+
+        public double gflops(Timing t) {
+            return flops() / (t.medianMs() * 1e6);
+        }
+
+        /** Weight bytes read per product (once) over the median time. */
+        public double weightGbPerSecond(Timing t) {
+            return weightBytes / (t.medianMs() * 1e6);
+        }
+
+        /** Lens reduction median / bare Java product median - 1, or NaN without a lens timing. */
+        public double lensOverhead() {
+            return lens == null ? Double.NaN : lens.medianMs() / java.medianMs() - 1;
+        }
+    }
+
+    /**
+     * The whole run.
+     *
+     * @param weightSource       what the weights were: "synthetic ..." or the model file and tensor
+     * @param readBandwidthGbps  this machine's measured read bandwidth (see {@link MachineRoofline}), NaN if not measured
+     * @param peakFmaGflops      measured Java vector FMA peak, NaN if not measured
+     */
+    public record Result(String weightSource, int threads, int reps, int warmup, List<Case> cases, long peakRssBytes,
+                         double readBandwidthGbps, double peakFmaGflops) {
+        public Result {
+            cases = List.copyOf(cases);
+        }
+    }
+
+    /** Runs every (type, M); {@code progress} gets a line per step (may be a no-op). */
+    public static Result run(Settings s, boolean measureMachine, Consumer<String> progress) {
+        Objects.requireNonNull(progress, "progress");
+        List<Case> cases = new ArrayList<>();
+        String source;
+        if (s.model() != null) {
+            if (!Files.isRegularFile(s.model())) throw new InvalidInputException(s.model() + ": no such file");
+            try (GgufFile file = GgufFile.open(s.model())) {
+                GgufTensor t = file.tensor("output.weight").or(() -> file.tensor("token_embd.weight"))
+                        .orElseThrow(() -> new GgufException(file.path(), "neither output.weight nor token_embd.weight is present"));
+                if (!s.types().isEmpty() && !s.types().equals(List.of(t.type()))) {
+                    throw new InvalidInputException("bench: " + s.model() + " tensor " + t.name() + " is " + t.type()
+                            + "; --types cannot choose another type for a model's weight");
+                }
+                Kernels.requireSupported(t.type(), t.name());
+                WeightMatrix w = new WeightMatrix(t.type(), t.data(), Math.toIntExact(t.rowCount()), Math.toIntExact(t.rowLength()));
+                LensHead head = LensHead.fromGguf(file);
+                source = s.model() + " " + t.name() + " (" + t.type() + " " + w.rows() + " x " + w.cols() + ")";
+                for (int m : s.ms()) cases.add(measure(w, head, m, s, progress));
+            }
+        } else {
+            source = "synthetic random valid blocks, " + s.rows() + " x " + s.cols() + " per type";
+            for (GgmlType type : s.types()) {
+                try (Arena arena = Arena.ofShared()) {
+                    progress.accept("generating a " + type + " " + s.rows() + " x " + s.cols() + " weight");
+                    MemorySegment bytes = RandomWeights.allocate(arena, type, s.rows(), s.cols(), s.seed() + type.id);
+                    WeightMatrix w = new WeightMatrix(type, bytes, s.rows(), s.cols());
+                    float[] gamma = new float[s.cols()];
+                    Arrays.fill(gamma, 1f);
+                    LensHead head = new LensHead("qwen3", NormKind.RMS_NORM, gamma, null, 1e-6f, LogitProjection.of(w), null,
+                            OptionalDouble.empty(), OptionalDouble.empty());
+                    for (int m : s.ms()) cases.add(measure(w, head, m, s, progress));
+                }
+            }
+        }
+        double bandwidth = Double.NaN, fma = Double.NaN;
+        if (measureMachine) {
+            progress.accept("measuring read bandwidth and FMA peak with " + s.threads() + " threads");
+            bandwidth = MachineRoofline.readBandwidthGbps(s.threads());
+            fma = MachineRoofline.peakFmaGflops(s.threads());
+        }
+        return new Result(source, s.threads(), s.reps(), s.warmup(), cases, PeakMemory.peakRssBytes(), bandwidth, fma);
+    }
+
+    private static Case measure(WeightMatrix w, LensHead head, int m, Settings s, Consumer<String> progress) {
+        progress.accept("timing " + w.type() + " M=" + m);
+        Random random = new Random(s.seed() * 31 + m);
+        float[] x = new float[m * w.cols()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        float[] yJava = new float[m * w.rows()];
+        boolean withLens = s.lensMs().contains(m);
+        LayerStates states = withLens ? randomStates(m, w.cols(), random) : null;
+        LensRequest request = new LensRequest(LensKind.NORM, 10, new int[] {0}, List.of(new TrackedToken("probe", 0)));
+        try (GgmlMatmul ggml = new GgmlMatmul(w.type(), w.data(), w.rows(), w.cols(), m, s.threads())) {
+            ggml.setInput(x);
+            List<Runnable> sides = new ArrayList<>(List.of(
+                    () -> FusedMatmul.multiply(w, x, m, yJava, s.threads()),
+                    ggml::compute));
+            if (withLens) sides.add(() -> LogitLens.run(head, states, request, s.threads()));
+            long[][] nanos = new long[sides.size()][s.reps()];
+            for (int rep = -s.warmup(); rep < s.reps(); rep++) {
+                // Alternate the sides and rotate who goes first, so neither always follows the other.
+                int first = Math.floorMod(rep, sides.size());
+                for (int k = 0; k < sides.size(); k++) {
+                    int side = (first + k) % sides.size();
+                    long start = System.nanoTime();
+                    sides.get(side).run();
+                    long elapsed = System.nanoTime() - start;
+                    if (rep >= 0) nanos[side][rep] = elapsed;
+                }
+            }
+            float[] yGgml = new float[m * w.rows()];
+            ggml.getOutput(yGgml);
+            double maxDiff = 0, maxAbs = 0;
+            for (int i = 0; i < yJava.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(yJava[i] - yGgml[i]));
+                maxAbs = Math.max(maxAbs, Math.abs(yJava[i]));
+            }
+            return new Case(w.type(), m, w.rows(), w.cols(), w.rows() * w.rowBytes(), Timing.of(nanos[0]),
+                    Timing.of(nanos[1]), withLens ? Timing.of(nanos[2]) : null, maxAbs == 0 ? maxDiff : maxDiff / maxAbs);
+        }
+    }
+
+    /** M layers of residual states at one position; the lens sees them as layers 0..M-1 of the last position. */
+    private static LayerStates randomStates(int layers, int width, Random random) {
+        float[][][] states = new float[layers][1][width];
+        for (float[][] layer : states) {
+            for (int i = 0; i < width; i++) layer[0][i] = (float) (random.nextGaussian() * 4);
+        }
+        return LayerStates.of(states);
+    }
+}
