@@ -135,7 +135,9 @@ public final class ProbeCommand implements Callable<Integer> {
                 try (ProgressBar bar = ProgressBar.start("prompts", mainPrompts.size(), ProgressBar.Unit.COUNT, err,
                         quiet || !promptSet)) {
                     for (PromptSpec p : mainPrompts) {
-                        reports.add(session.probe(p, extras));
+                        ProbeReport report = session.probe(p, extras);
+                        if (timings) report = withBareProductTime(session, report);
+                        reports.add(report);
                         bar.step();
                     }
                 }
@@ -153,6 +155,15 @@ public final class ProbeCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Adds the bare product's time for the lens's M = layers x positions vectors (the NORM lens's last layer is the final row). */
+    private static ProbeReport withBareProductTime(ModelSession session, ProbeReport r) {
+        int positions = r.positions() == null ? 1 : r.positions().size();
+        int vectors = r.layers().size() * positions;
+        ProbeReport.Timings t = r.timings().withBareProductMs(session.bareProductMillis(vectors));
+        return new ProbeReport(r.model(), r.prompt(), r.tokens(), r.lens(), r.layers(), r.positions(), r.finalPrediction(),
+                r.consistency(), r.milestones(), r.extraPrompts(), r.temperatures(), t);
     }
 
     private ProbeSettings settings() {

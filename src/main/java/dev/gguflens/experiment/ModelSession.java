@@ -190,10 +190,30 @@ public final class ModelSession implements AutoCloseable {
                     new ProbeReport.FinalPrediction(finalDistribution.entropyNats(), finalDistribution.entropyBits(),
                             top(finalDistribution.top(settings.topK()))),
                     consistency, milestones(result.milestones()), extraReports, sweep,
-                    new ProbeReport.Timings(loadMillis, forwardMs, lensMs, reportMs, PeakMemory.peakRssBytes()));
+                    new ProbeReport.Timings(loadMillis, forwardMs, lensMs, null, reportMs, PeakMemory.peakRssBytes()));
             return new ProbeRun(report, result.lastPositionLogProbs(), residuals);
         }
     }
+
+    /**
+     * Times the output-weight product alone for {@code vectors} inputs (the lens's M for a report: layers x
+     * positions plus the final rows), so --timings can show what the lens's statistics add on top.
+     */
+    public double bareProductMillis(int vectors) {
+        var projection = head.output();
+        float[] x = new float[vectors * projection.columns()];
+        java.util.Arrays.fill(x, 0.01f);
+        float[] y = new float[vectors * LENS_BLOCK_ROWS];
+        long start = System.nanoTime();
+        for (int row = 0; row < projection.rows(); row += LENS_BLOCK_ROWS) {
+            int end = Math.min(projection.rows(), row + LENS_BLOCK_ROWS);
+            projection.multiply(x, vectors, row, end, y, settings.threads());
+        }
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    /** Vocabulary rows per block of the bare-product timing, like the lens's own streaming blocks. */
+    private static final int LENS_BLOCK_ROWS = 8192;
 
     private ProbeReport.ExtraPrompt extraPrompt(PromptSpec spec) {
         int[] tokens = tokenizePrompt(spec.prompt());

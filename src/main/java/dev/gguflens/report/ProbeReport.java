@@ -100,10 +100,21 @@ public record ProbeReport(
             @SerializedName("entropy_bits") double entropyBits,
             List<TopToken> top) {}
 
+    /**
+     * Where a probe's time went. {@code bareProductMs}: the output-weight product alone for the same vectors
+     * (no norm, softmax or statistics), measured only with {@code --timings}, else null; lens minus it is
+     * what the streaming statistics cost.
+     */
     public record Timings(
             @SerializedName("model_load_ms") double modelLoadMs,
             @SerializedName("forward_ms") double forwardMs,
             @SerializedName("lens_ms") double lensMs,
+            @SerializedName("bare_product_ms") Double bareProductMs,
             @SerializedName("report_ms") double reportMs,
-            @SerializedName("peak_rss_bytes") long peakRssBytes) {}
+            @SerializedName("peak_rss_bytes") long peakRssBytes) {
+
+        public Timings withBareProductMs(double ms) {
+            return new Timings(modelLoadMs, forwardMs, lensMs, ms, reportMs, peakRssBytes);
+        }
+    }
 }

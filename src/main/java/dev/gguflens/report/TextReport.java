@@ -87,8 +87,10 @@ public final class TextReport {
                 m.fileType(), m.fileBytes()));
         if (withTimings && r.timings() != null) {
             ProbeReport.Timings t = r.timings();
-            out.append(fmt("Timings: model load %.1f ms, forward %.1f ms, lens %.1f ms, report %.1f ms, peak RSS %.1f MiB%n",
-                    t.modelLoadMs(), t.forwardMs(), t.lensMs(), t.reportMs(), t.peakRssBytes() / 1048576.0));
+            String bare = t.bareProductMs() == null ? ""
+                    : fmt(" (bare output-weight product for the same vectors: %.1f ms)", t.bareProductMs());
+            out.append(fmt("Timings: model load %.1f ms, forward %.1f ms, lens %.1f ms%s, report %.1f ms, peak RSS %.1f MiB%n",
+                    t.modelLoadMs(), t.forwardMs(), t.lensMs(), bare, t.reportMs(), t.peakRssBytes() / 1048576.0));
         }
         return out.toString();
     }

@@ -107,7 +107,7 @@ class ProbeCommandTest {
     void timingsArePrinted() {
         Result r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--timings");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().matches("(?s).*Timings: model load [0-9.]+ ms, forward [0-9.]+ ms, lens [0-9.]+ ms, report [0-9.]+ ms.*"), r.out());
+        assertTrue(r.out().matches("(?s).*Timings: model load [0-9.]+ ms, forward [0-9.]+ ms, lens [0-9.]+ ms \\(bare output-weight product for the same vectors: [0-9.]+ ms\\), report [0-9.]+ ms, peak RSS [0-9.]+ MiB.*"), r.out());
     }
 
     @Test

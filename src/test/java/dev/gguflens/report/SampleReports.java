@@ -85,7 +85,7 @@ final class SampleReports {
         return new ProbeReport(model, "Once upon a time, there was a little girl named", tokens, "norm+unembed",
                 last, allPositions ? positions : null, fin,
                 new ProbeReport.Consistency(1e-6, 2e-4, true, false), ms, extras, temps,
-                new ProbeReport.Timings(12.5, 3.25, 1.5, 0.75, 123L << 20));
+                new ProbeReport.Timings(12.5, 3.25, 1.5, 1.25, 0.75, 123L << 20));
     }
 
     private static LayerEntry entry(int layer, int pos) {
@@ -131,6 +131,6 @@ final class SampleReports {
                         new Milestone(2, 2 / 3.0), Milestone.never(), Milestone.never(), null),
                 List.of(new ExtraPrompt("Germany's capital is", "Berlin", 13, 1, 0.7, 1.2, List.of(new TopToken(13, " Berlin", 0.7)))),
                 List.of(new TemperaturePoint(0.1, 0.0, List.of(new TopToken(13, " Berlin", 1.0)))),
-                new Timings(1, 2, 3, 4, 5));
+                new Timings(1, 2, 3, null, 4, 5));
     }
 }
