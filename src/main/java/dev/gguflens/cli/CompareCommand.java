@@ -6,7 +6,6 @@ import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.QuantizedVariants;
-import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.ImportanceMatrix;
 import dev.gguflens.report.AtomicFiles;
 import dev.gguflens.report.CompareCsv;
@@ -16,6 +15,7 @@ import dev.gguflens.report.ComparePlot;
 import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareTable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -88,22 +88,14 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     @Option(names = "--suite", paramLabel = "NAME", description = "Built-in prompt suite: capitals (16 'Question: What is the capital of X? Answer:' prompts).")
     String suite;
 
-    @Option(names = "--lens", defaultValue = "norm", paramLabel = "norm|raw|rms", converter = ProbeCommand.LensKindConverter.class,
-            description = "norm: the model's own final norm per layer (default); raw: no norm; rms: RMS scaling without the norm weight.")
-    LensKind lens;
+    @Mixin
+    RunOptions run = new RunOptions();
 
     @Option(names = "--top-k", defaultValue = "10", paramLabel = "N", description = "Top-k set size for the Jaccard overlap (default ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = {"-ngl", "--gpu-layers"}, defaultValue = "99", paramLabel = "N",
-            description = "Layers to offload to the GPU (CUDA/Metal builds; default ${DEFAULT-VALUE} = all).")
-    int gpuLayers;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads for llama.cpp, the quantiser and the lens (default: all cores).")
-    Integer threads;
 
-    @Option(names = {"-c", "--ctx-size"}, defaultValue = "2048", paramLabel = "N", description = "Context size (default ${DEFAULT-VALUE}).")
-    int contextSize;
 
     @Option(names = "--html", paramLabel = "FILE.html", description = "Write the comparison as one self-contained HTML page here.")
     Path htmlFile;
@@ -117,8 +109,8 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
 
     @Override
     public Integer call() throws IOException {
-        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        ProbeSettings settings = new ProbeSettings(lens, topK, false, gpuLayers, nThreads, contextSize, List.of());
+        int nThreads = run.threadCount();
+        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize, List.of());
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
         if (imatrix != null && quantize == null) throw new InvalidInputException("--imatrix goes with --quantize");

@@ -7,7 +7,6 @@ import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.SeedExperiment;
-import dev.gguflens.lens.LensKind;
 import dev.gguflens.report.AtomicFiles;
 import dev.gguflens.report.CsvReports;
 import dev.gguflens.report.HeatmapPng;
@@ -16,6 +15,7 @@ import dev.gguflens.report.JsonReport;
 import dev.gguflens.report.ProbeReport;
 import dev.gguflens.report.TextReport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -67,10 +67,8 @@ public final class ProbeCommand implements Callable<Integer> {
             description = "Prompt set: one JSON object per line with \"prompt\" and optional \"expected\" (string or list).")
     Path promptsFile;
 
-    @Option(names = "--lens", defaultValue = "norm", paramLabel = "norm|raw|rms",
-            converter = LensKindConverter.class,
-            description = "norm: the model's own final norm per layer (default); raw: no norm; rms: RMS scaling without the norm weight.")
-    LensKind lens;
+    @Mixin
+    RunOptions run = new RunOptions();
 
     @Option(names = "--top-k", defaultValue = "10", paramLabel = "N", description = "Top tokens per layer (default ${DEFAULT-VALUE}).")
     int topK;
@@ -80,15 +78,8 @@ public final class ProbeCommand implements Callable<Integer> {
                     + " heatmap is written, i.e. with --html, --png or --out; else last).")
     String positions;
 
-    @Option(names = {"-ngl", "--gpu-layers"}, defaultValue = "99", paramLabel = "N",
-            description = "Layers to offload to the GPU (CUDA/Metal builds; default ${DEFAULT-VALUE} = all).")
-    int gpuLayers;
 
-    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads for llama.cpp and the lens (default: all cores).")
-    Integer threads;
 
-    @Option(names = {"-c", "--ctx-size"}, defaultValue = "2048", paramLabel = "N", description = "Context size (default ${DEFAULT-VALUE}).")
-    int contextSize;
 
     @Option(names = "--temperatures", split = ",", paramLabel = "T[,T...]",
             description = "Temperatures for the sweep over the final logits (default with the seed experiment: 0.1,2.0).")
@@ -175,8 +166,7 @@ public final class ProbeCommand implements Callable<Integer> {
         };
         List<Double> sweep = temperatures != null ? temperatures
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
-        int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        return new ProbeSettings(lens, topK, all, gpuLayers, nThreads, contextSize, sweep);
+        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize, sweep);
     }
 
     private List<PromptSpec> mainPrompts() throws IOException {
@@ -226,14 +216,5 @@ public final class ProbeCommand implements Callable<Integer> {
         String candidate = name;
         for (int i = 2; !used.add(candidate); i++) candidate = name + "-" + i;
         return candidate;
-    }
-
-    /** Accepts norm/raw/rms in any case; anything else is a usage error listing the choices. */
-    static final class LensKindConverter implements picocli.CommandLine.ITypeConverter<LensKind> {
-        @Override
-        public LensKind convert(String value) {
-            for (LensKind k : LensKind.values()) if (k.name().equalsIgnoreCase(value)) return k;
-            throw new picocli.CommandLine.TypeConversionException("unknown lens '" + value + "' (choose norm, raw or rms)");
-        }
     }
 }

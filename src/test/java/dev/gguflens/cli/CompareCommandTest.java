@@ -54,15 +54,9 @@ class CompareCommandTest {
     static String json;
     static double seconds;
 
-    record Result(int code, String out, String err) {}
 
-    static Result run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cli = Main.newCommandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Result(code, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @BeforeAll
@@ -73,7 +67,7 @@ class CompareCommandTest {
         Files.writeString(prompts, "{\"prompt\": \"" + STORY + "\", \"expected\": \"Lily\"}\n\n"
                 + "{\"prompt\": \"One day, the little dog saw a big\", \"expected\": [\"ball\", \"tree\"]}\n");
         long start = System.nanoTime();
-        Result r = run("compare", "-m", model.toString(), "--quantize", "Q8_0,Q4_0", "--cache-dir", dir.resolve("cache").toString(),
+        CliRun r = run("compare", "-m", model.toString(), "--quantize", "Q8_0,Q4_0", "--cache-dir", dir.resolve("cache").toString(),
                 "--prompts", prompts.toString(), "--out", dir.resolve("out").toString(), "-t", "2", "--top-k", "5");
         seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("stories260K compare (2 quantisations, 3 models x 2 prompts): %.2f s%n", seconds);
@@ -270,7 +264,7 @@ class CompareCommandTest {
         Path q8 = dir.resolve("cache/stories260K-Q8_0.gguf");
         FileTime before = Files.getLastModifiedTime(q8);
         Path out = dir.resolve("out2");
-        Result r = run("compare", "-m", stories260K().toString(), "--quantize", "q8_0,Q4_0", "--cache-dir", dir.resolve("cache").toString(),
+        CliRun r = run("compare", "-m", stories260K().toString(), "--quantize", "q8_0,Q4_0", "--cache-dir", dir.resolve("cache").toString(),
                 "-p", STORY, "--expect", "Lily", "--reference", "Q8_0", "--out", out.toString(), "-t", "2", "-q");
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.out(), "-q prints no table");
@@ -284,24 +278,24 @@ class CompareCommandTest {
     @Test
     void badRequestsAreRefusedInOneLine() {
         String model = stories260K().toString();
-        Result imatrix = run("compare", "-m", model, "--quantize", "Q8_0", "--imatrix", "x.dat", "-p", "a");
+        CliRun imatrix = run("compare", "-m", model, "--quantize", "Q8_0", "--imatrix", "x.dat", "-p", "a");
         assertEquals(Main.EXIT_RUNTIME, imatrix.code());
         assertTrue(imatrix.err().startsWith("gguf-lens: x.dat"), imatrix.err());
-        Result stray = run("compare", "-m", model, "-m", model, "--imatrix", "x.dat", "-p", "a");
+        CliRun stray = run("compare", "-m", model, "-m", model, "--imatrix", "x.dat", "-p", "a");
         assertEquals(Main.EXIT_USAGE, stray.code());
         assertTrue(stray.err().startsWith("gguf-lens: --imatrix goes with --quantize"), stray.err());
-        Result type = run("compare", "-m", model, "--quantize", "Q8_0,Q9_X", "-p", "a");
+        CliRun type = run("compare", "-m", model, "--quantize", "Q8_0,Q9_X", "-p", "a");
         assertEquals(Main.EXIT_USAGE, type.code());
         assertTrue(type.err().startsWith("gguf-lens: --quantize: unknown type 'Q9_X' (valid: F32, "), type.err());
-        Result one = run("compare", "-m", model, "-p", "a");
+        CliRun one = run("compare", "-m", model, "-p", "a");
         assertEquals(Main.EXIT_USAGE, one.code());
         assertEquals("gguf-lens: compare needs at least two -m models, or one with --quantize TYPES", one.err().strip());
-        Result ref = run("compare", "-m", model, "-m", model, "-p", "a", "--reference", "nope");
+        CliRun ref = run("compare", "-m", model, "-m", model, "-p", "a", "--reference", "nope");
         assertEquals(Main.EXIT_USAGE, ref.code());
         assertTrue(ref.err().startsWith("gguf-lens: --reference 'nope' is none of the models"), ref.err());
-        Result both = run("compare", "-m", model, "-m", model, "-p", "a", "--suite", "capitals");
+        CliRun both = run("compare", "-m", model, "-m", model, "-p", "a", "--suite", "capitals");
         assertEquals("gguf-lens: give only one of -p, --prompts and --suite", both.err().strip());
-        Result suite = run("compare", "-m", model, "-m", model, "--suite", "rivers");
+        CliRun suite = run("compare", "-m", model, "-m", model, "--suite", "rivers");
         assertEquals("gguf-lens: --suite 'rivers' is unknown (built-in suites: capitals)", suite.err().strip());
         assertEquals(0, run("compare", "--help").code());
     }

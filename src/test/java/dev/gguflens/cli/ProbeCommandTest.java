@@ -26,26 +26,19 @@ class ProbeCommandTest {
     static final String STORY = "Once upon a time, there was a little girl named";
     static final Path GOLDEN = Path.of(System.getProperty("gguflens.project.dir", "."), "src/test/resources/golden/stories260K-probe.txt");
 
-    record Result(int exit, String out, String err) {}
 
     @BeforeAll
     static void nativeLibrary() {
         requireNative();
     }
 
-    static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.newCommandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void textReportMatchesGoldenFile() throws IOException {
-        Result r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--expect", "Lily", "--top-k", "5", "-t", "1");
+        CliRun r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--expect", "Lily", "--top-k", "5", "-t", "1");
         assertEquals(0, r.exit(), r.err());
         if (Boolean.getBoolean("gguflens.golden.update")) {
             Files.createDirectories(GOLDEN.getParent());
@@ -58,7 +51,7 @@ class ProbeCommandTest {
     @Test
     void outDirectoryGetsEveryFileAndTheJsonCarriesEveryField(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("results");
-        Result r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--expect", "Lily", "--out", out.toString(), "-q");
+        CliRun r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--expect", "Lily", "--out", out.toString(), "-q");
         assertEquals(0, r.exit(), r.err());
         assertEquals("", r.out(), "--quiet prints no report");
         try (Stream<Path> files = Files.list(out)) {
@@ -93,7 +86,7 @@ class ProbeCommandTest {
 
     @Test
     void seedExperimentRunsWithoutAPrompt() {
-        Result r = run("probe", "-m", stories260K().toString(), "--top-k", "3");
+        CliRun r = run("probe", "-m", stories260K().toString(), "--top-k", "3");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("Prompt: 'Question: What is the capital of Germany? Answer:'"), r.out());
         assertTrue(r.out().contains("Tracking 'Berlin' as token"), r.out());
@@ -105,14 +98,14 @@ class ProbeCommandTest {
 
     @Test
     void timingsArePrinted() {
-        Result r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--timings");
+        CliRun r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--timings");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().matches("(?s).*Timings: model load [0-9.]+ ms, forward [0-9.]+ ms, lens [0-9.]+ ms \\(bare output-weight product for the same vectors: [0-9.]+ ms\\), report [0-9.]+ ms, peak RSS [0-9.]+ MiB.*"), r.out());
     }
 
     @Test
     void repeatedModelsRunOneAfterAnotherWithTheirOwnOutputs(@TempDir Path dir) throws IOException {
-        Result r = run("probe", "-m", stories260K().toString(), "-m", stories260K().toString(), "-p", STORY, "--out", dir.toString());
+        CliRun r = run("probe", "-m", stories260K().toString(), "-m", stories260K().toString(), "-p", STORY, "--out", dir.toString());
         assertEquals(0, r.exit(), r.err());
         assertEquals(2, r.out().split("=== gguf-lens probe: ").length - 1);
         assertTrue(Files.isRegularFile(dir.resolve("stories260K.json")));
@@ -123,7 +116,7 @@ class ProbeCommandTest {
     void promptSetRunsEveryPrompt(@TempDir Path dir) throws IOException {
         Path prompts = dir.resolve("prompts.jsonl");
         Files.writeString(prompts, "{\"prompt\": \"" + STORY + "\", \"expected\": \"Lily\"}\n\n{\"prompt\": \"Once upon a time\"}\n");
-        Result r = run("probe", "-m", stories260K().toString(), "--prompts", prompts.toString(), "--out", dir.resolve("o").toString());
+        CliRun r = run("probe", "-m", stories260K().toString(), "--prompts", prompts.toString(), "--out", dir.resolve("o").toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(Files.isRegularFile(dir.resolve("o/stories260K-p001.json")));
         assertTrue(Files.isRegularFile(dir.resolve("o/stories260K-p002.json")));
@@ -151,7 +144,7 @@ class ProbeCommandTest {
                 new Case(2, "line 1: not a prompt record", "probe", "-m", model, "--prompts", brokenPrompts.toString()),
                 new Case(1, "not a writable directory", "probe", "-m", model, "-p", STORY, "--out", regularFile.resolve("sub").toString()));
         for (Case c : cases) {
-            Result r = run(c.args());
+            CliRun r = run(c.args());
             String what = String.join(" ", c.args());
             assertEquals(c.exit(), r.exit(), what + " -> " + r.err());
             String firstLine = r.err().lines().findFirst().orElse("");
