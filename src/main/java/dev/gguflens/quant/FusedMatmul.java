@@ -145,7 +145,7 @@ public final class FusedMatmul {
         void run(int from, int to) {
             if (from >= to) return;
             if (m == 1 && RowKernels.handles(type)) {
-                float[] prepared = RowKernels.prepare(type, x, cols);
+                RowKernels.Prepared prepared = RowKernels.prepare(type, x, cols);
                 for (int r = from; r < to; r++) {
                     y[r - rowStart] = RowKernels.dot(type, data, r * rowBytes, x, cols, prepared);
                 }
