@@ -16,8 +16,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 and Q8_0/Q4_K/Q6_K each row
- * is decoded straight from the segment into vector registers ({@link RowKernels}). Otherwise a tile of
+ * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 and Q8_0/Q4_K (and Q6_K with
+ * 512-bit vectors) each row is decoded straight from the segment into vector registers ({@link RowKernels}). Otherwise a tile of
  * rows is decoded once into a float scratch and multiplied against all m vectors: blocked over K with a
  * 4-row x 6-vector register kernel when cols is a multiple of the vector length, else the older 4x3
  * full-K kernel.
@@ -145,7 +145,7 @@ public final class FusedMatmul {
         void run(int from, int to) {
             if (from >= to) return;
             if (m == 1 && RowKernels.handles(type)) {
-                float[] prepared = RowKernels.prepare(type, x, cols);
+                RowKernels.Prepared prepared = RowKernels.prepare(type, x, cols);
                 for (int r = from; r < to; r++) {
                     y[r - rowStart] = RowKernels.dot(type, data, r * rowBytes, x, cols, prepared);
                 }

@@ -6,8 +6,11 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -25,6 +28,10 @@ final class RowKernels {
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    /** L int lanes (the widened form of L packed bytes). */
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
 
     private RowKernels() {
     }
@@ -32,29 +39,61 @@ final class RowKernels {
     /** Types with a kernel here (when SIMD is enabled at all). */
     static boolean handles(GgmlType t) {
         return VectorDecoder.ENABLED && switch (t) {
-            case Q8_0, Q4_K, Q6_K -> true;
+            case Q8_0, Q4_K -> true;
+            case Q6_K -> L == 16;  // its row kernel is laid out for 512-bit vectors; else the tiled path
             default -> false;
         };
     }
 
-    /** Per-call state derived from x (sub-block sums for the min terms of Q4_K). */
-    static float[] prepare(GgmlType t, float[] x, int cols) {
-        if (t != GgmlType.Q4_K) return null;
-        float[] sums = new float[cols / 32];
+    /**
+     * Per-call state derived from x: sums of x over each scale's sub-block (32 elements for Q4_K, 16 for
+     * Q6_K), so a block's constant offset (Q4_K's min, Q6_K's 32) costs one product per sub-block, not per
+     * element; for Q6_K also x reordered to the order in which {@link #q6_k} extracts the weights.
+     */
+    record Prepared(float[] xSums, float[] xOrdered) {}
+
+    static Prepared prepare(GgmlType t, float[] x, int cols) {
+        return switch (t) {
+            case Q4_K -> new Prepared(subBlockSums(x, cols, 32), null);
+            case Q6_K -> new Prepared(subBlockSums(x, cols, 16), q6Order(x, cols));
+            default -> null;
+        };
+    }
+
+    private static float[] subBlockSums(float[] x, int cols, int span) {
+        float[] sums = new float[cols / span];
         for (int s = 0; s < sums.length; s++) {
-            FloatVector acc = FloatVector.fromArray(F, x, 32 * s);
-            for (int l = L; l < 32; l += L) acc = acc.add(FloatVector.fromArray(F, x, 32 * s + l));
+            FloatVector acc = FloatVector.fromArray(F, x, span * s);
+            for (int l = L; l < span; l += L) acc = acc.add(FloatVector.fromArray(F, x, span * s + l));
             sums[s] = FloatLanes.sum(acc);
         }
         return sums;
     }
 
+    /**
+     * x permuted per 256-element block so that {@link #q6_k}'s (group g, byte j) vector of 16 weights meets
+     * 16 consecutive floats: position 64g + 16j + i holds element 128(i/8) + 32g + 4(i%8) + j.
+     */
+    private static float[] q6Order(float[] x, int cols) {
+        float[] xo = new float[cols];
+        for (int base = 0; base < cols; base += 256) {
+            for (int g = 0; g < 4; g++) {
+                for (int j = 0; j < 4; j++) {
+                    for (int i = 0; i < 16; i++) {
+                        xo[base + 64 * g + 16 * j + i] = x[base + 128 * (i / 8) + 32 * g + 4 * (i % 8) + j];
+                    }
+                }
+            }
+        }
+        return xo;
+    }
+
     /** sum_k x[k] * W[row][k] for the row starting at byte {@code off}. */
-    static float dot(GgmlType t, MemorySegment w, long off, float[] x, int cols, float[] prepared) {
+    static float dot(GgmlType t, MemorySegment w, long off, float[] x, int cols, Prepared prepared) {
         return switch (t) {
             case Q8_0 -> q8_0(w, off, x, cols / 32);
-            case Q4_K -> q4_k(w, off, x, cols / 256, prepared);
-            case Q6_K -> q6_k(w, off, x, cols / 256);
+            case Q4_K -> q4_k(w, off, x, cols / 256, prepared.xSums());
+            case Q6_K -> q6_k(w, off, prepared.xOrdered(), cols / 256, prepared.xSums());
             default -> throw new IllegalArgumentException("no row kernel for " + t);
         };
     }
@@ -71,9 +110,6 @@ final class RowKernels {
         return FloatVector.broadcast(F, v);
     }
 
-    private static FloatVector toFloat(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
-    }
 
     private static float q8_0(MemorySegment w, long off, float[] x, int blocks) {
         // Two accumulators (even and odd blocks) so consecutive blocks do not wait on one FMA chain.
@@ -95,96 +131,135 @@ final class RowKernels {
         return p;
     }
 
+    /**
+     * One method for the whole row: every Vector API call in it is inlined and intrinsified, and no vector
+     * crosses a call boundary (a callee compiled on its own first is later refused for inlining as "already
+     * compiled into a big method", and then every vector it takes or returns is boxed).
+     */
     private static float q4_k(MemorySegment w, long off, float[] x, int blocks, float[] xSums) {
-        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        FloatVector acc = FloatVector.zero(F);
         float mins = 0;
         for (int b = 0; b < blocks; b++) {
             long o = off + 144L * b;
-            float d = f16(w, o), dmin = f16(w, o + 2);
+            // The 8 six-bit scales and mins, unpacked from three little-endian words (get_scale_min_k4),
+            // one per byte: scales of sub-blocks 0..7 in bytes 0..7 of sc, mins likewise.
+            int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
+            long sc = (s0 & 0x3F3F3F3FL) | (long) ((s2 & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030)) << 32;
+            long mn = (s1 & 0x3F3F3F3FL) | (long) (((s2 >>> 4) & 0x0F0F0F0F) | ((s1 >>> 2) & 0x30303030)) << 32;
             int k = 256 * b;
-            for (int p = 0; p < 4; p++) {
-                int sm1 = scaleMinK4(w, o + 4, 2 * p);
-                int sm2 = scaleMinK4(w, o + 4, 2 * p + 1);
+            // Four FMA chains (low/high nibbles of two 32-byte groups); q*sc <= 945 is exact in float and the
+            // block scale d is applied once per block.
+            FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+            for (int p = 0; p < 4; p += 2) {
                 long q = o + 16 + 32 * p;
                 int xk = k + 64 * p;
-                ByteVector bytes = ByteVector.fromMemorySegment(B, w, q, LE);
-                FloatVector lo = toFloat(bytes.and((byte) 0x0F)).mul(FloatVector.fromArray(F, x, xk));
-                FloatVector hi = toFloat(bytes.lanewise(VectorOperators.LSHR, 4)).mul(FloatVector.fromArray(F, x, xk + 32));
-                for (int l = L; l < 32; l += L) {
-                    bytes = ByteVector.fromMemorySegment(B, w, q + l, LE);
-                    lo = toFloat(bytes.and((byte) 0x0F)).fma(FloatVector.fromArray(F, x, xk + l), lo);
-                    hi = toFloat(bytes.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xk + 32 + l), hi);
+                IntVector sc0 = IntVector.broadcast(I, (int) (sc >>> (16 * p)) & 0xFF);
+                IntVector sc1 = IntVector.broadcast(I, (int) (sc >>> (16 * p + 8)) & 0xFF);
+                IntVector sc2 = IntVector.broadcast(I, (int) (sc >>> (16 * p + 16)) & 0xFF);
+                IntVector sc3 = IntVector.broadcast(I, (int) (sc >>> (16 * p + 24)) & 0xFF);
+                for (int l = 0; l < 32; l += L) {
+                    // Nibbles split with 32-bit lane shifts and masks on the packed bytes (x86 has no byte shifts).
+                    IntVector u = ByteVector.fromMemorySegment(B, w, q + l, LE).reinterpretAsInts();
+                    IntVector v = ByteVector.fromMemorySegment(B, w, q + 32 + l, LE).reinterpretAsInts();
+                    c0 = toFloat(widen(u.and(0x0F0F0F0F)).mul(sc0)).fma(FloatVector.fromArray(F, x, xk + l), c0);
+                    c1 = toFloat(widen(u.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc1))
+                            .fma(FloatVector.fromArray(F, x, xk + 32 + l), c1);
+                    c2 = toFloat(widen(v.and(0x0F0F0F0F)).mul(sc2)).fma(FloatVector.fromArray(F, x, xk + 64 + l), c2);
+                    c3 = toFloat(widen(v.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc3))
+                            .fma(FloatVector.fromArray(F, x, xk + 96 + l), c3);
                 }
-                // w = d*sc*q - dmin*m, so the sub-block contributes d*sc*sum(q*x) - dmin*m*sum(x).
-                accLo = lo.fma(bc(d * (sm1 & 0xFF)), accLo);
-                accHi = hi.fma(bc(d * (sm2 & 0xFF)), accHi);
-                int s = k / 32 + 2 * p;
-                mins += dmin * (sm1 >> 8) * xSums[s] + dmin * (sm2 >> 8) * xSums[s + 1];
             }
+            acc = c0.add(c1).add(c2.add(c3)).fma(bc(f16(w, o)), acc);
+            // w = d*sc*q - dmin*m: the min part is dmin * sum_j m_j * (sum of x over sub-block j).
+            float t = 0;
+            for (int j = 0; j < 8; j++) t = Math.fma((int) (mn >>> (8 * j)) & 0xFF, xSums[k / 32 + j], t);
+            mins = Math.fma(f16(w, o + 2), t, mins);
         }
-        return FloatLanes.sum(accLo.add(accHi)) - mins;
+        return FloatLanes.sum(acc) - mins;
     }
 
-    private static int u8(MemorySegment w, long off) {
-        return w.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
+    private static FloatVector toFloat(IntVector v) {
+        return (FloatVector) v.convert(VectorOperators.I2F, 0);
     }
 
-    /** {@link BlockDecoder#scaleMinK4} reading the 12 packed scale bytes at {@code q} of the segment. */
-    private static int scaleMinK4(MemorySegment w, long q, int j) {
-        int sc, m;
-        if (j < 4) {
-            sc = u8(w, q + j) & 63;
-            m = u8(w, q + j + 4) & 63;
-        } else {
-            sc = (u8(w, q + j + 4) & 0xF) | ((u8(w, q + j - 4) >> 6) << 4);
-            m = (u8(w, q + j + 4) >> 4) | ((u8(w, q + j) >> 6) << 4);
+    /** L packed bytes (each 0..127) to L int lanes. */
+    private static IntVector widen(IntVector packedBytes) {
+        return (IntVector) packedBytes.reinterpretAsBytes().convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    private static final VectorSpecies<Integer> INT16 = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** Lanes 8..15: where a blend takes the second half block's bytes. */
+    private static final VectorMask<Integer> SECOND_HALF = VectorMask.fromLong(INT16, 0xFF00L);
+    /** Per group g (32 weights of each half block), the scale of each lane: lane i uses scale 8(i/8) + (i%8)/4 + 2g. */
+    private static final VectorShuffle<Integer>[] GROUP_SCALES = groupScaleShuffles();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Integer>[] groupScaleShuffles() {
+        VectorShuffle<Integer>[] shuffles = new VectorShuffle[4];
+        for (int g = 0; g < 4; g++) {
+            int[] idx = new int[16];
+            for (int i = 0; i < 16; i++) idx[i] = 8 * (i / 8) + (i % 8) / 4 + 2 * g;
+            shuffles[g] = VectorShuffle.fromArray(INT16, idx, 0);
         }
-        return sc | (m << 8);
+        return shuffles;
     }
 
-    private static float q6_k(MemorySegment w, long off, float[] x, int blocks) {
-        // Four lane-wise accumulators (one FMA chain per quarter of a half block), kept in a small array
-        // between calls: one half block per call keeps each compiled method under C2's node budget,
-        // so every Vector API call is intrinsified instead of boxed.
-        float[] acc = new float[4 * L];
+    /**
+     * Q6_K with 16 int lanes, both half blocks at once and without any widening conversion: int lane i of
+     * a vector holds 4 packed quant bytes of half block i/8, the 6-bit values (stored as q+32) are assembled
+     * in place with 32-bit shifts and masks, and byte j of every lane is then extracted by a shift and a mask.
+     * That visits the weights in a fixed permuted order, which x was put in beforehand ({@link #q6Order}).
+     * Integer products (q+32)*sc (|.| <= 63*128) are exact in float; the offset 32 and the block scale d are
+     * applied per block.
+     */
+    private static float q6_k(MemorySegment w, long off, float[] xo, int blocks, float[] xSums16) {
+        // Two calls per block, each well under C2's node budget (one method for the whole block exceeds it,
+        // and then Vector API calls stop being inlined); partial sums pass through acc, as a vector cannot
+        // cross a call that is not inlined without being boxed.
+        float[] acc = new float[L];
         for (int b = 0; b < blocks; b++) {
             long o = off + 210L * b;
             float d = f16(w, o + 208);
-            q6Half(w, o, 0, d, x, 256 * b, acc);
-            q6Half(w, o, 1, d, x, 256 * b + 128, acc);
+            q6Groups(w, o, 0, d, xo, 256 * b, acc);
+            q6Groups(w, o, 1, d, xo, 256 * b, acc);
         }
-        FloatVector sum = FloatVector.fromArray(F, acc, 0);
-        for (int i = 1; i < 4; i++) sum = sum.add(FloatVector.fromArray(F, acc, i * L));
-        return FloatLanes.sum(sum);
+        q6Offsets(w, off, blocks, xSums16, acc);
+        return FloatLanes.sum(FloatVector.fromArray(F, acc, 0));
     }
 
-    /** Half block h (0 or 1) of the Q6_K block at byte {@code o}, against x[xk .. xk+128). */
-    private static void q6Half(MemorySegment w, long o, int h, float d, float[] x, int xk, float[] acc) {
-        long ql = o + 64 * h;
-        long qh = o + 128 + 32 * h;
-        long sc = o + 192 + 8 * h;
-        FloatVector a1 = FloatVector.fromArray(F, acc, 0), a2 = FloatVector.fromArray(F, acc, L);
-        FloatVector a3 = FloatVector.fromArray(F, acc, 2 * L), a4 = FloatVector.fromArray(F, acc, 3 * L);
-        for (int l = 0; l < 32; l += L) {
-            int is = l / 16;
-            ByteVector a = ByteVector.fromMemorySegment(B, w, ql + l, LE);
-            ByteVector c = ByteVector.fromMemorySegment(B, w, ql + l + 32, LE);
-            ByteVector hb = ByteVector.fromMemorySegment(B, w, qh + l, LE);
-            // 6-bit q = low nibble | two high bits << 4, stored with an offset of 32 (removed in float lanes:
-            // a byte-lane subtraction here made C2 generate much slower code).
-            ByteVector q1 = a.and((byte) 0x0F).or(hb.lanewise(VectorOperators.LSHL, 4).and((byte) 0x30));
-            ByteVector q2 = c.and((byte) 0x0F).or(hb.lanewise(VectorOperators.LSHL, 2).and((byte) 0x30));
-            ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(hb.and((byte) 0x30));
-            ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30));
-            // Each L-lane chunk (L <= 16) lies in one 16-element sub-block with one int8 scale.
-            a1 = toFloat(q1).sub(32f).mul(FloatVector.fromArray(F, x, xk + l)).fma(bc(d * w.get(ValueLayout.JAVA_BYTE, sc + is)), a1);
-            a2 = toFloat(q2).sub(32f).mul(FloatVector.fromArray(F, x, xk + l + 32)).fma(bc(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2)), a2);
-            a3 = toFloat(q3).sub(32f).mul(FloatVector.fromArray(F, x, xk + l + 64)).fma(bc(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 4)), a3);
-            a4 = toFloat(q4).sub(32f).mul(FloatVector.fromArray(F, x, xk + l + 96)).fma(bc(d * w.get(ValueLayout.JAVA_BYTE, sc + is + 6)), a4);
+    /** The stored offset of 32: acc -= 32 * d * sum_i sc_i * (sum of x over sub-block i), for every block. */
+    private static void q6Offsets(MemorySegment w, long off, int blocks, float[] xSums16, float[] acc) {
+        FloatVector a = FloatVector.fromArray(F, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            long o = off + 210L * b;
+            a = bytesAsFloats(w, o + 192).mul(FloatVector.fromArray(F, xSums16, 16 * b)).fma(bc(-32f * f16(w, o + 208)), a);
         }
-        a1.intoArray(acc, 0);
-        a2.intoArray(acc, L);
-        a3.intoArray(acc, 2 * L);
-        a4.intoArray(acc, 3 * L);
+        a.intoArray(acc, 0);
+    }
+
+    /**
+     * acc += d * sum (q+32)*sc*x over groups t and t+2 (t = 0: ql bytes 0..31 of each half, low nibbles
+     * group 0, high nibbles group 2; t = 1: ql bytes 32..63, groups 1 and 3) of the block at byte {@code o}.
+     */
+    private static void q6Groups(MemorySegment w, long o, int t, float d, float[] xo, int k, float[] acc) {
+        IntVector qh = ByteVector.fromMemorySegment(B64, w, o + 128, LE).reinterpretAsInts();
+        IntVector scales = (IntVector) ByteVector.fromMemorySegment(B16, w, o + 192, LE).convertShape(VectorOperators.B2I, INT16, 0);
+        IntVector ql = ByteVector.fromMemorySegment(B64, w, o + 32 * t, LE).reinterpretAsInts()
+                .blend(ByteVector.fromMemorySegment(B64, w, o + 32 + 32 * t, LE).reinterpretAsInts(), SECOND_HALF);
+        IntVector qa = ql.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4 - 2 * t).and(0x30303030));
+        IntVector qb = ql.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                .or(qh.lanewise(VectorOperators.LSHR, 2 * t).and(0x30303030));
+        IntVector sa = scales.rearrange(GROUP_SCALES[t]), sb = scales.rearrange(GROUP_SCALES[2 + t]);
+        int xa = k + 64 * t, xb = k + 128 + 64 * t;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        for (int j = 0; j < 4; j += 2) {
+            a0 = toFloat(qa.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).mul(sa)).fma(FloatVector.fromArray(F, xo, xa + 16 * j), a0);
+            a1 = toFloat(qa.lanewise(VectorOperators.LSHR, 8 * j + 8).and(0xFF).mul(sa)).fma(FloatVector.fromArray(F, xo, xa + 16 * j + 16), a1);
+            b0 = toFloat(qb.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).mul(sb)).fma(FloatVector.fromArray(F, xo, xb + 16 * j), b0);
+            b1 = toFloat(qb.lanewise(VectorOperators.LSHR, 8 * j + 8).and(0xFF).mul(sb)).fma(FloatVector.fromArray(F, xo, xb + 16 * j + 16), b1);
+        }
+        a0.add(a1).add(b0.add(b1)).fma(bc(d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
     }
 }
