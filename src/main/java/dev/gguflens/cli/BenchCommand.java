@@ -59,7 +59,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "7", paramLabel = "N", description = "Timed repetitions per side (default ${DEFAULT-VALUE}).")
     int reps;
 
-    @Option(names = "--warmup", defaultValue = "2", paramLabel = "N", description = "Untimed warm-up repetitions per side (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "2", paramLabel = "N", description = "Untimed warm-up repetitions per side, and at least 3 s of them (default ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--lens-m", split = ",", paramLabel = "M[,M...]",

@@ -207,7 +207,13 @@ public final class MatmulBench {
                     ggml::compute));
             if (withLens) sides.add(() -> LogitLens.run(head, states, request, s.threads()));
             long[][] nanos = new long[sides.size()][s.reps()];
-            for (int rep = -s.warmup(); rep < s.reps(); rep++) {
+            // Warm up for the given repetitions and at least MIN_WARMUP_NANOS: C2 compiles the big vector
+            // kernels late, and timing them half-compiled measured the JIT, not the kernel (3x at Q4_K M=1).
+            long warmUntil = System.nanoTime() + MIN_WARMUP_NANOS;
+            for (int rep = 0; rep < s.warmup() || (System.nanoTime() < warmUntil && rep < MAX_WARMUP_REPS); rep++) {
+                for (Runnable side : sides) side.run();
+            }
+            for (int rep = 0; rep < s.reps(); rep++) {
                 // Alternate the sides and rotate who goes first, so neither always follows the other.
                 int first = Math.floorMod(rep, sides.size());
                 for (int k = 0; k < sides.size(); k++) {
@@ -215,7 +221,7 @@ public final class MatmulBench {
                     long start = System.nanoTime();
                     sides.get(side).run();
                     long elapsed = System.nanoTime() - start;
-                    if (rep >= 0) nanos[side][rep] = elapsed;
+                    nanos[side][rep] = elapsed;
                 }
             }
             float[] yGgml = new float[m * w.rows()];
@@ -229,6 +235,9 @@ public final class MatmulBench {
                     Timing.of(nanos[1]), withLens ? Timing.of(nanos[2]) : null, maxAbs == 0 ? maxDiff : maxDiff / maxAbs);
         }
     }
+
+    private static final long MIN_WARMUP_NANOS = 3_000_000_000L;
+    private static final int MAX_WARMUP_REPS = 200;
 
     /** M layers of residual states at one position; the lens sees them as layers 0..M-1 of the last position. */
     private static LayerStates randomStates(int layers, int width, Random random) {
