@@ -20,7 +20,7 @@ TABLES = [("uint64_t", "iq2xxs_grid", 256), ("uint64_t", "iq2xs_grid", 512), ("u
 header = Path(sys.argv[1] if len(sys.argv) > 1 else
               Path.home() / ".cache/gguf-lens/llama.cpp-v0.5.0/ggml/src/ggml-common.h").read_text()
 out = Path(sys.argv[2] if len(sys.argv) > 2 else
-           Path(__file__).resolve().parent.parent / "src/main/resources/dev/gguflens/quant/iq-grids.bin")
+           Path(__file__).resolve().parent.parent / "src/main/resources/dev/gguflens/quant/iq-grids.raw")
 
 blob = bytearray()
 for ctype, name, count in TABLES:

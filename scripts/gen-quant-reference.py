@@ -2,11 +2,11 @@
 """Reference data for the dev.gguflens.quant tests, produced by gguf-py of the pinned llama.cpp.
 
 For every type the Java kernels support:
-  <TYPE>.blocks.bin   random raw blocks (little-endian, as in a GGUF file) with edge-case scales
+  <TYPE>.blocks.raw   random raw blocks (little-endian, as in a GGUF file) with edge-case scales
   <TYPE>.dequant.f32  gguf.quants.dequantize of those blocks, float32 little-endian
 For every type gguf-py can quantise (and gguf-lens' Quantizer implements):
   <TYPE>.input.f32    float32 inputs (rows of 256 values, edge cases included)
-  <TYPE>.quant.bin    gguf.quants.quantize of those inputs
+  <TYPE>.quant.raw    gguf.quants.quantize of those inputs
 Random bytes are free except for the floating scale fields, which are drawn from a list of edge cases
 (+-0, f16 max/min normal/min subnormal, subnormals, ordinary values) so that the output is NaN/Inf-free.
 Usage: PYTHONPATH=<llama.cpp>/gguf-py scripts/gen-quant-reference.py [output-dir]
@@ -109,7 +109,7 @@ def main():
     for qtype in [T.F32, T.F16, T.BF16]:
         raw = scalar_values(qtype, 512)
         deq = quants.dequantize(raw.view(np.float32) if qtype == T.F32 else raw, qtype).astype(np.float32)
-        write(f"{qtype.name}.blocks.bin", raw)
+        write(f"{qtype.name}.blocks.raw", raw)
         write(f"{qtype.name}.dequant.f32", deq.astype("<f4"))
         total += raw.nbytes + deq.nbytes
     for qtype in F16_FIELDS:
@@ -118,14 +118,14 @@ def main():
         raw = raw_blocks(qtype, n_blocks)
         deq = quants.dequantize(raw, qtype)
         assert deq.dtype == np.float32 and np.isfinite(deq).all(), qtype.name
-        write(f"{qtype.name}.blocks.bin", raw)
+        write(f"{qtype.name}.blocks.raw", raw)
         write(f"{qtype.name}.dequant.f32", deq.astype("<f4"))
         total += raw.nbytes + deq.nbytes
     for qtype in [T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.TQ1_0, T.TQ2_0]:
         x = quant_inputs(12)
         q = quants.quantize(x, qtype)
         write(f"{qtype.name}.input.f32", x.astype("<f4"))
-        write(f"{qtype.name}.quant.bin", q.view(np.uint8))
+        write(f"{qtype.name}.quant.raw", q.view(np.uint8))
         total += x.nbytes + q.nbytes
     print(f"wrote {total} bytes to {OUT}")
 

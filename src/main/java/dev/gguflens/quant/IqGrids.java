@@ -19,7 +19,7 @@ final class IqGrids {
     /** ksigns_iq2xs: 7 sign bits plus an 8th that makes the parity even. */
     static final int[] KSIGNS = new int[128];
 
-    private static final String RESOURCE = "iq-grids.bin";
+    private static final String RESOURCE = "iq-grids.raw";
 
     static {
         byte[] blob;

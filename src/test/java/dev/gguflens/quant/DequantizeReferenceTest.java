@@ -32,7 +32,7 @@ class DequantizeReferenceTest {
     @ParameterizedTest
     @MethodSource("requiredTypes")
     void bitwiseEqualToGgufPy(GgmlType type) {
-        byte[] blocks = QuantTestData.resource(type + ".blocks.bin");
+        byte[] blocks = QuantTestData.resource(type + ".blocks.raw");
         float[] expected = QuantTestData.floats(QuantTestData.resource(type + ".dequant.f32"));
         assertEquals(blocks.length / type.typeSize * type.blockSize, expected.length, "reference file sizes");
 
@@ -44,7 +44,7 @@ class DequantizeReferenceTest {
     @ParameterizedTest
     @MethodSource("requiredTypes")
     void offsetsAndRowsSelectTheRightBlocks(GgmlType type) {
-        byte[] blocks = QuantTestData.resource(type + ".blocks.bin");
+        byte[] blocks = QuantTestData.resource(type + ".blocks.raw");
         float[] expected = QuantTestData.floats(QuantTestData.resource(type + ".dequant.f32"));
         // Skip the first two blocks in the source and write at offset 5 of a larger array.
         int skip = 2 * type.blockSize;
@@ -85,7 +85,7 @@ class DequantizeReferenceTest {
 
     @Test
     void weightMatrixFromGgufTensor() {
-        byte[] blocks = QuantTestData.resource("Q6_K.blocks.bin");
+        byte[] blocks = QuantTestData.resource("Q6_K.blocks.raw");
         var seg = MemorySegment.ofArray(blocks);
         var t = new dev.gguflens.gguf.GgufTensor("blk.0.ffn_down.weight", GgmlType.Q6_K, new long[] {512, 5}, 0, blocks.length, seg);
         WeightMatrix w = WeightMatrix.of(t);

@@ -24,7 +24,7 @@ class QuantizerReferenceTest {
     @EnumSource(names = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "TQ1_0", "TQ2_0"})
     void byteEqualToGgufPy(GgmlType type) {
         float[] input = QuantTestData.floats(QuantTestData.resource(type + ".input.f32"));
-        byte[] expected = QuantTestData.resource(type + ".quant.bin");
+        byte[] expected = QuantTestData.resource(type + ".quant.raw");
         byte[] actual = Quantizer.quantize(type, input, COLS);
         assertEquals(expected.length, actual.length, "encoded size");
         for (int b = 0; b < expected.length / type.typeSize; b++) {
