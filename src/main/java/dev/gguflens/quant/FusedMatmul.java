@@ -1,6 +1,7 @@
 package dev.gguflens.quant;
 
 import dev.gguflens.gguf.GgmlType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -17,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 and Q8_0/Q4_K (and Q6_K with
- * 512-bit vectors) each row is decoded straight from the segment into vector registers ({@link RowKernels}). Otherwise a tile of
+ * 512-bit vectors) each row is decoded straight from native memory into vector registers ({@link RowKernels}). Otherwise a tile of
  * rows is decoded once into a float scratch and multiplied against all m vectors: blocked over K with a
  * 4-row x 6-vector register kernel when cols is a multiple of the vector length, else the older 4x3
  * full-K kernel.
@@ -31,6 +32,8 @@ public final class FusedMatmul {
     static final int BLOCKED_TILE = 8;
     /** Columns per K block: 4 weight rows plus 6 vectors of this many floats stay well inside L1. */
     static final int K_CHUNK = 256;
+    /** Bytes of heap weight rows copied at once into native scratch for the m = 1 row kernels. */
+    static final int ROW_CHUNK_BYTES = 16 * 1024;
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -145,9 +148,22 @@ public final class FusedMatmul {
         void run(int from, int to) {
             if (from >= to) return;
             if (m == 1 && RowKernels.handles(type)) {
+                // Native weights (mapped files, arena allocations) are read in place; others are copied a few
+                // rows at a time into a native scratch, as the kernels address raw memory (see dotRows for why).
                 RowKernels.Prepared prepared = RowKernels.prepare(type, x, cols);
-                for (int r = from; r < to; r++) {
-                    y[r - rowStart] = RowKernels.dot(type, data, r * rowBytes, x, cols, prepared);
+                if (data.isNative()) {
+                    RowKernels.dotRows(type, data.address() + from * rowBytes, to - from, rowBytes, x, cols, prepared,
+                            y, from - rowStart);
+                } else {
+                    int chunkRows = (int) Math.max(1, ROW_CHUNK_BYTES / rowBytes);
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment scratch = arena.allocate(chunkRows * rowBytes, 64);
+                        for (int r = from; r < to; r += chunkRows) {
+                            int nr = Math.min(chunkRows, to - r);
+                            MemorySegment.copy(data, r * rowBytes, scratch, 0, nr * rowBytes);
+                            RowKernels.dotRows(type, scratch.address(), nr, rowBytes, x, cols, prepared, y, r - rowStart);
+                        }
+                    }
                 }
                 return;
             }

@@ -47,4 +47,30 @@ class RowKernelsTest {
             assertArrayEquals(cold, warm, type + ": first call and after warm-up differ");
         }
     }
+
+    /**
+     * Weights on the heap take another route (copied a few rows at a time into native scratch); every row,
+     * including those of a partial last chunk and of each thread's range, must come out bit for bit as from
+     * native memory, with a row range that starts mid-matrix.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K"})
+    void heapWeightsGiveTheSameBitsAsNativeWeights(GgmlType type) {
+        int rows = 3 * (int) (FusedMatmul.ROW_CHUNK_BYTES / (COLS / type.blockSize * type.typeSize)) + 5;
+        Random rnd = new Random(23 + type.ordinal());
+        byte[] raw = QuantTestData.randomBlocks(type, rows * COLS / type.blockSize, rnd);
+        float[] x = QuantTestData.gaussian(COLS, rnd);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(raw.length);
+            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            WeightMatrix nativeW = new WeightMatrix(type, data, rows, COLS);
+            WeightMatrix heapW = new WeightMatrix(type, MemorySegment.ofArray(raw), rows, COLS);
+            for (int threads = 1; threads <= 3; threads++) {
+                float[] fromNative = new float[rows - 3], fromHeap = new float[rows - 3];
+                FusedMatmul.multiply(nativeW, x, 1, 3, rows, fromNative, threads);
+                FusedMatmul.multiply(heapW, x, 1, 3, rows, fromHeap, threads);
+                assertArrayEquals(fromNative, fromHeap, type + " with " + threads + " threads");
+            }
+        }
+    }
 }
