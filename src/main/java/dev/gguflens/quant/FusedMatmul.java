@@ -167,6 +167,13 @@ public final class FusedMatmul {
                 }
                 return;
             }
+            if (m == 1 && type == GgmlType.F16 && !VectorDecoder.ENABLED) {
+                // One row at a time through L1: halves copied, widened by the auto-vectorised exact
+                // float16ToFloat loop (vcvtph2ps), then a 4-chain dot. The tiled path's 8-row float tile
+                // spills to L2 and its K-blocked partial sums cost more than the product itself at m = 1.
+                f16Rows(data, rowBytes, from, to, x, cols, y, from - rowStart);
+                return;
+            }
             tile = new float[tileRows * cols];
             if (type == GgmlType.F16) halves = new short[tileRows * cols];
             else if (type != GgmlType.F32) raw = new byte[(int) (tileRows * rowBytes)];
@@ -329,6 +336,35 @@ public final class FusedMatmul {
         a30.intoArray(acc, b3); a31.intoArray(acc, b3 + l1); a32.intoArray(acc, b3 + l2); a33.intoArray(acc, b3 + l3);
         a40.intoArray(acc, b4); a41.intoArray(acc, b4 + l1); a42.intoArray(acc, b4 + l2); a43.intoArray(acc, b4 + l3);
         a50.intoArray(acc, b5); a51.intoArray(acc, b5 + l1); a52.intoArray(acc, b5 + l2); a53.intoArray(acc, b5 + l3);
+    }
+
+    /** y[yo + r - from] = row r of an F16 matrix times x, for from <= r < to (its own method: a small compile). */
+    static void f16Rows(MemorySegment data, long rowBytes, int from, int to, float[] x, int cols, float[] y, int yo) {
+        short[] h = new short[cols];
+        float[] row = new float[cols];
+        for (int r = from; r < to; r++) {
+            MemorySegment.copy(data, I16_LE, r * rowBytes, h, 0, cols);
+            for (int i = 0; i < cols; i++) row[i] = Float.float16ToFloat(h[i]);
+            y[yo + r - from] = dotRow(row, x, cols);
+        }
+    }
+
+    /** sum_k w[k] * x[k] with four independent FMA chains (one chain would wait on FMA latency). */
+    static float dotRow(float[] w, float[] x, int n) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (; k + 4 * LANES <= n; k += 4 * LANES) {
+            a0 = FloatVector.fromArray(SPECIES, w, k).fma(FloatVector.fromArray(SPECIES, x, k), a0);
+            a1 = FloatVector.fromArray(SPECIES, w, k + LANES).fma(FloatVector.fromArray(SPECIES, x, k + LANES), a1);
+            a2 = FloatVector.fromArray(SPECIES, w, k + 2 * LANES).fma(FloatVector.fromArray(SPECIES, x, k + 2 * LANES), a2);
+            a3 = FloatVector.fromArray(SPECIES, w, k + 3 * LANES).fma(FloatVector.fromArray(SPECIES, x, k + 3 * LANES), a3);
+        }
+        for (; k + LANES <= n; k += LANES) {
+            a0 = FloatVector.fromArray(SPECIES, w, k).fma(FloatVector.fromArray(SPECIES, x, k), a0);
+        }
+        float sum = FloatLanes.sum(a0.add(a1).add(a2.add(a3)));
+        for (; k < n; k++) sum = Math.fma(w[k], x[k], sum);
+        return sum;
     }
 
     static float dot1x1(float[] a, int ao, float[] b, int bo, int n) {

@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
@@ -39,7 +40,7 @@ final class RowKernels {
     /** Types with a kernel here (when SIMD is enabled at all). */
     static boolean handles(GgmlType t) {
         return VectorDecoder.ENABLED && switch (t) {
-            case Q8_0, Q4_K -> true;
+            case Q8_0, Q4_K, F16 -> true;
             case Q6_K -> L == 16;  // its row kernel is laid out for 512-bit vectors; else the tiled path
             default -> false;
         };
@@ -102,6 +103,7 @@ final class RowKernels {
         // types in one process that runs past C2's node budget (Q8_0 at 86 ms instead of 17 after a Q6_K run).
         switch (t) {
             case Q8_0 -> q8_0Rows(address, nr, rowBytes, x, cols / 32, y, yo);
+            case F16 -> f16Rows(address, nr, rowBytes, x, cols, y, yo);
             case Q4_K -> q4_kRows(address, nr, rowBytes, x, cols / 256, prepared.xSums(), y, yo);
             case Q6_K -> q6_kRows(address, nr, rowBytes, prepared.xOrdered(), cols / 256, prepared.xSums(), y, yo);
             default -> throw new IllegalArgumentException("no row kernel for " + t);
@@ -110,6 +112,43 @@ final class RowKernels {
 
     private static void q8_0Rows(long address, int nr, long rowBytes, float[] x, int blocks, float[] y, int yo) {
         for (int j = 0; j < nr; j++) y[yo + j] = q8_0(address + j * rowBytes, rowBytes, x, blocks);
+    }
+
+    private static void f16Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
+        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, x, cols);
+    }
+
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+
+    /**
+     * An F16 row times x, the halves widened to floats in registers with integer operations (exact): the
+     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127; this also
+     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead,
+     * and the sign bit copied. Two FMA chains (the conversion, not FMA latency, is the limit; four chains
+     * ran past C2's inlining node budget); the tail (cols not a multiple of 2L) in scalar code.
+     */
+    private static float f16Row(long address, float[] x, int cols) {
+        MemorySegment w = view(address, 2L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int k = 0;
+        for (; k + 2 * L <= cols; k += 2 * L) {
+            a0 = halves(w, k).fma(FloatVector.fromArray(F, x, k), a0);
+            a1 = halves(w, k + L).fma(FloatVector.fromArray(F, x, k + L), a1);
+        }
+        float sum = FloatLanes.sum(a0.add(a1));
+        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), x[k], sum);
+        return sum;
+    }
+
+    /** L halves at element k of w, as floats (see {@link #f16Row}). */
+    private static FloatVector halves(MemorySegment w, int k) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, 2L * k, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+        IntVector scaled = ((FloatVector) magnitude.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+        IntVector special = magnitude.add(0x70000000);
+        IntVector bits = scaled.blend(special, magnitude.compare(VectorOperators.GE, 0x7C00 << 13))
+                .or(h.and(0x80000000));
+        return bits.reinterpretAsFloats();
     }
 
     private static void q4_kRows(long address, int nr, long rowBytes, float[] x, int blocks, float[] xSums, float[] y, int yo) {
