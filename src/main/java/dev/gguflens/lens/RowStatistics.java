@@ -95,9 +95,17 @@ final class RowStatistics {
         zz += fold(vzz);
         ff += fold(vff);
         mad = Math.max(mad, vmad.reduceLanes(VectorOperators.MAX));  // max: the order does not matter
-        for (j = 0; j < n; j++) {
-            double zj = z[zOff + j];
-            if (top.mayEnter(zj)) top.offer(zj, rowStart + j);
+        // Top-k: once the heap is full only a logit >= its root can enter, and the root only rises, so whole
+        // vectors whose largest lane cannot enter are skipped (the same tokens are offered as one by one).
+        j = 0;
+        for (; j < n && top.mayEnter(Double.NEGATIVE_INFINITY); j++) top.offer(z[zOff + j], rowStart + j);
+        while (j < n) {
+            int end = Math.min(j + D.length(), n);
+            if (end - j == D.length() && !top.mayEnter(DoubleVector.fromArray(D, z, zOff + j).reduceLanes(VectorOperators.MAX))) {
+                j = end;
+                continue;
+            }
+            for (; j < end; j++) if (top.mayEnter(z[zOff + j])) top.offer(z[zOff + j], rowStart + j);
         }
         // Ranks of the tracked tokens: counted lane-wise without a data-dependent branch per token (about half
         // of all comparisons go either way, so a branch mispredicts constantly).
