@@ -1,5 +1,10 @@
 package dev.gguflens.lens;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Running statistics of one logit row z compared with a row f (the final logits), fed one vocabulary
  * block at a time. Keeps the online log-sum-exp (max m, S = sum e^(z-m)) and, with weights w = e^(z-m):
@@ -21,6 +26,8 @@ final class RowStatistics {
     private final double[] trackedLogits;
     private final int[] trackedIds;
     private final long[] greaterThanTracked;
+    /** e^(z-m) of the current block (scratch). */
+    private double[] weights = new double[0];
 
     RowStatistics(int topCapacity, int[] trackedIds, double[] trackedLogits) {
         this.top = new TopK(topCapacity);
@@ -32,7 +39,13 @@ final class RowStatistics {
     /** Adds z[zOff .. zOff+n) compared with f[fOff .. fOff+n), for vocabulary ids starting at rowStart. */
     void accept(double[] z, int zOff, double[] f, int fOff, int n, int rowStart) {
         double blockMax = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) blockMax = Math.max(blockMax, z[zOff + j]);
+        int jm = 0;
+        if (n >= D.length()) {
+            DoubleVector mx = DoubleVector.broadcast(D, Double.NEGATIVE_INFINITY);
+            for (int bound = D.loopBound(n); jm < bound; jm += D.length()) mx = mx.max(DoubleVector.fromArray(D, z, zOff + jm));
+            blockMax = mx.reduceLanes(VectorOperators.MAX);  // max: the order does not matter
+        }
+        for (; jm < n; jm++) blockMax = Math.max(blockMax, z[zOff + jm]);
         if (blockMax > max) {
             if (sumExp > 0) {
                 double shift = max - blockMax;      // < 0
@@ -46,28 +59,68 @@ final class RowStatistics {
         double m = max;
         double s = 0, u = 0, t = 0, d = 0, zz = 0, ff = 0, mad = maxAbsDiff;
         int tracked = trackedIds.length;
-        double lowestTracked = Double.POSITIVE_INFINITY;
-        for (double v : trackedLogits) lowestTracked = Math.min(lowestTracked, v);
-        for (int j = 0; j < n; j++) {
-            double zj = z[zOff + j];
-            double fj = f[fOff + j];
-            double w = Math.exp(zj - m);
+        if (weights.length < n) weights = new double[n];
+        double[] ws = weights;
+        expOfDifference(z, zOff, m, ws, n);
+        // The sums lane-wise (each lane its own running sums, folded in a fixed order at the end), so this
+        // pass runs at vector speed instead of waiting on six chains of dependent double additions.
+        DoubleVector vs = DoubleVector.zero(D), vu = vs, vt = vs, vd = vs, vzz = vs, vff = vs, vmad = vs;
+        DoubleVector mv = bc(m);
+        int j = 0;
+        for (int bound = D.loopBound(n); j < bound; j += D.length()) {
+            DoubleVector zv = DoubleVector.fromArray(D, z, zOff + j), fv = DoubleVector.fromArray(D, f, fOff + j);
+            DoubleVector w = DoubleVector.fromArray(D, ws, j), diff = zv.sub(fv);
+            vs = vs.add(w);
+            vu = w.fma(zv.sub(mv), vu);
+            vt = w.fma(diff, vt);
+            vmad = vmad.max(diff.abs());
+            vd = zv.fma(fv, vd);
+            vzz = zv.fma(zv, vzz);
+            vff = fv.fma(fv, vff);
+        }
+        for (; j < n; j++) {
+            double zj = z[zOff + j], fj = f[fOff + j], w = ws[j], diff = zj - fj;
             s += w;
-            u += w * (zj - m);
-            double diff = zj - fj;
-            t += w * diff;
+            u = Math.fma(w, zj - m, u);
+            t = Math.fma(w, diff, t);
             mad = Math.max(mad, Math.abs(diff));
-            d += zj * fj;
-            zz += zj * zj;
-            ff += fj * fj;
-            int id = rowStart + j;
-            if (top.mayEnter(zj)) top.offer(zj, id);
-            if (zj > lowestTracked) {
-                for (int k = 0; k < tracked; k++) {
-                    // The tracked token itself never counts, so its rank does not depend on rounding between passes.
-                    if (zj > trackedLogits[k] && id != trackedIds[k]) greaterThanTracked[k]++;
-                }
+            d = Math.fma(zj, fj, d);
+            zz = Math.fma(zj, zj, zz);
+            ff = Math.fma(fj, fj, ff);
+        }
+        s += fold(vs);
+        u += fold(vu);
+        t += fold(vt);
+        d += fold(vd);
+        zz += fold(vzz);
+        ff += fold(vff);
+        mad = Math.max(mad, vmad.reduceLanes(VectorOperators.MAX));  // max: the order does not matter
+        // Top-k: once the heap is full only a logit >= its root can enter, and the root only rises, so whole
+        // vectors whose largest lane cannot enter are skipped (the same tokens are offered as one by one).
+        j = 0;
+        for (; j < n && top.mayEnter(Double.NEGATIVE_INFINITY); j++) top.offer(z[zOff + j], rowStart + j);
+        while (j < n) {
+            int end = Math.min(j + D.length(), n);
+            if (end - j == D.length() && !top.mayEnter(DoubleVector.fromArray(D, z, zOff + j).reduceLanes(VectorOperators.MAX))) {
+                j = end;
+                continue;
             }
+            for (; j < end; j++) if (top.mayEnter(z[zOff + j])) top.offer(z[zOff + j], rowStart + j);
+        }
+        // Ranks of the tracked tokens: counted lane-wise without a data-dependent branch per token (about half
+        // of all comparisons go either way, so a branch mispredicts constantly).
+        for (int k = 0; k < tracked; k++) {
+            double tk = trackedLogits[k];
+            long greater = 0;
+            int i = 0;
+            for (int bound = D.loopBound(n); i < bound; i += D.length()) {
+                greater += DoubleVector.fromArray(D, z, zOff + i).compare(VectorOperators.GT, tk).trueCount();
+            }
+            for (; i < n; i++) if (z[zOff + i] > tk) greater++;
+            // The tracked token itself never counts, so its rank does not depend on rounding between passes.
+            int own = trackedIds[k] - rowStart;
+            if (own >= 0 && own < n && z[zOff + own] > tk) greater--;
+            greaterThanTracked[k] += greater;
         }
         sumExp += s;
         sumExpShifted += u;
@@ -76,6 +129,65 @@ final class RowStatistics {
         squares += zz;
         finalSquares += ff;
         maxAbsDiff = mad;
+    }
+
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final double INV_LN2 = 1.4426950408889634;
+    private static final double LN2_HI = 0.6931471803691238;       // 33 significant bits: k * LN2_HI is exact
+    private static final double LN2_LO = 1.9082149292705877e-10;   // ln 2 - LN2_HI
+    private static final double ROUNDER = 0x1.8p52;                // adding and subtracting it rounds to an integer
+    /** Below this e^x is subnormal (or 0) and the 2^k scaling by exponent bits would be wrong. */
+    private static final double SMALLEST_NORMAL_ARG = -708.0;
+    /** 1/i! for i = 13 down to 2: the Taylor polynomial of e^r, |r| <= ln2/2, truncation error < 1e-17. */
+    private static final double[] INV_FACT = {
+            1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+            1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
+
+    /**
+     * out[j] = e^(z[zOff+j] - m) for j < n, with z - m <= 0. Math.exp is a call per element, the largest cost of
+     * the statistics pass; this is e^x = 2^k e^r (k = round(x / ln 2), r = x - k ln 2 in two parts) with r's
+     * Taylor polynomial in Horner form, vectorised. Only adds, multiplies and fused multiply-adds, each lane on
+     * its own, so the scalar tail and a lane give identical bits and nothing depends on JIT state, block size or
+     * thread count. Within about 2 ulp of e^x; arguments below -708 (weights under 1e-307) use Math.exp.
+     */
+    static void expOfDifference(double[] z, int zOff, double m, double[] out, int n) {
+        int j = 0;
+        for (int bound = D.loopBound(n); j < bound; j += D.length()) {
+            DoubleVector x = DoubleVector.fromArray(D, z, zOff + j).sub(m);
+            DoubleVector k = x.fma(INV_LN2, ROUNDER).sub(ROUNDER);
+            DoubleVector r = k.fma(bc(-LN2_HI), x).add(k.mul(-LN2_LO));
+            DoubleVector p = DoubleVector.broadcast(D, INV_FACT[0]);
+            for (int i = 1; i < INV_FACT.length; i++) p = p.fma(r, bc(INV_FACT[i]));
+            p = p.fma(r, bc(1.0)).fma(r, bc(1.0));
+            LongVector bits = ((LongVector) k.convert(VectorOperators.D2L, 0)).add(1023).lanewise(VectorOperators.LSHL, 52);
+            p.mul(bits.reinterpretAsDoubles()).intoArray(out, j);
+            if (x.compare(VectorOperators.LT, SMALLEST_NORMAL_ARG).anyTrue()) {
+                for (int i = j; i < j + D.length(); i++) if (z[zOff + i] - m < SMALLEST_NORMAL_ARG) out[i] = Math.exp(z[zOff + i] - m);
+            }
+        }
+        for (; j < n; j++) out[j] = exp(z[zOff + j] - m);
+    }
+
+    /** Lanes summed in index order (reduceLanes leaves the order open, and the interpreter and C2 differ). */
+    private static double fold(DoubleVector v) {
+        double sum = 0;
+        for (int i = 0; i < v.length(); i++) sum += v.lane(i);
+        return sum;
+    }
+
+    private static DoubleVector bc(double v) {
+        return DoubleVector.broadcast(D, v);
+    }
+
+    /** The same steps as one lane of {@link #expOfDifference}. */
+    static double exp(double x) {
+        if (!(x >= SMALLEST_NORMAL_ARG)) return Math.exp(x);
+        double k = Math.fma(x, INV_LN2, ROUNDER) - ROUNDER;
+        double r = Math.fma(k, -LN2_HI, x) + k * -LN2_LO;
+        double p = INV_FACT[0];
+        for (int i = 1; i < INV_FACT.length; i++) p = Math.fma(p, r, INV_FACT[i]);
+        p = Math.fma(Math.fma(p, r, 1.0), r, 1.0);
+        return p * Double.longBitsToDouble(((long) k + 1023) << 52);
     }
 
     double logSumExp() {

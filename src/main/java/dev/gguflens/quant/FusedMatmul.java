@@ -1,6 +1,7 @@
 package dev.gguflens.quant;
 
 import dev.gguflens.gguf.GgmlType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -17,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 and Q8_0/Q4_K (and Q6_K with
- * 512-bit vectors) each row is decoded straight from the segment into vector registers ({@link RowKernels}). Otherwise a tile of
+ * 512-bit vectors) each row is decoded straight from native memory into vector registers ({@link RowKernels}). Otherwise a tile of
  * rows is decoded once into a float scratch and multiplied against all m vectors: blocked over K with a
  * 4-row x 6-vector register kernel when cols is a multiple of the vector length, else the older 4x3
  * full-K kernel.
@@ -31,6 +32,8 @@ public final class FusedMatmul {
     static final int BLOCKED_TILE = 8;
     /** Columns per K block: 4 weight rows plus 6 vectors of this many floats stay well inside L1. */
     static final int K_CHUNK = 256;
+    /** Bytes of heap weight rows copied at once into native scratch for the m = 1 row kernels. */
+    static final int ROW_CHUNK_BYTES = 16 * 1024;
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -145,10 +148,30 @@ public final class FusedMatmul {
         void run(int from, int to) {
             if (from >= to) return;
             if (m == 1 && RowKernels.handles(type)) {
+                // Native weights (mapped files, arena allocations) are read in place; others are copied a few
+                // rows at a time into a native scratch, as the kernels address raw memory (see dotRows for why).
                 RowKernels.Prepared prepared = RowKernels.prepare(type, x, cols);
-                for (int r = from; r < to; r++) {
-                    y[r - rowStart] = RowKernels.dot(type, data, r * rowBytes, x, cols, prepared);
+                if (data.isNative()) {
+                    RowKernels.dotRows(type, data.address() + from * rowBytes, to - from, rowBytes, x, cols, prepared,
+                            y, from - rowStart);
+                } else {
+                    int chunkRows = (int) Math.max(1, ROW_CHUNK_BYTES / rowBytes);
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment scratch = arena.allocate(chunkRows * rowBytes, 64);
+                        for (int r = from; r < to; r += chunkRows) {
+                            int nr = Math.min(chunkRows, to - r);
+                            MemorySegment.copy(data, r * rowBytes, scratch, 0, nr * rowBytes);
+                            RowKernels.dotRows(type, scratch.address(), nr, rowBytes, x, cols, prepared, y, r - rowStart);
+                        }
+                    }
                 }
+                return;
+            }
+            if (m == 1 && type == GgmlType.F16 && !VectorDecoder.ENABLED) {
+                // One row at a time through L1: halves copied, widened by the auto-vectorised exact
+                // float16ToFloat loop (vcvtph2ps), then a 4-chain dot. The tiled path's 8-row float tile
+                // spills to L2 and its K-blocked partial sums cost more than the product itself at m = 1.
+                f16Rows(data, rowBytes, from, to, x, cols, y, from - rowStart);
                 return;
             }
             tile = new float[tileRows * cols];
@@ -313,6 +336,35 @@ public final class FusedMatmul {
         a30.intoArray(acc, b3); a31.intoArray(acc, b3 + l1); a32.intoArray(acc, b3 + l2); a33.intoArray(acc, b3 + l3);
         a40.intoArray(acc, b4); a41.intoArray(acc, b4 + l1); a42.intoArray(acc, b4 + l2); a43.intoArray(acc, b4 + l3);
         a50.intoArray(acc, b5); a51.intoArray(acc, b5 + l1); a52.intoArray(acc, b5 + l2); a53.intoArray(acc, b5 + l3);
+    }
+
+    /** y[yo + r - from] = row r of an F16 matrix times x, for from <= r < to (its own method: a small compile). */
+    static void f16Rows(MemorySegment data, long rowBytes, int from, int to, float[] x, int cols, float[] y, int yo) {
+        short[] h = new short[cols];
+        float[] row = new float[cols];
+        for (int r = from; r < to; r++) {
+            MemorySegment.copy(data, I16_LE, r * rowBytes, h, 0, cols);
+            for (int i = 0; i < cols; i++) row[i] = Float.float16ToFloat(h[i]);
+            y[yo + r - from] = dotRow(row, x, cols);
+        }
+    }
+
+    /** sum_k w[k] * x[k] with four independent FMA chains (one chain would wait on FMA latency). */
+    static float dotRow(float[] w, float[] x, int n) {
+        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (; k + 4 * LANES <= n; k += 4 * LANES) {
+            a0 = FloatVector.fromArray(SPECIES, w, k).fma(FloatVector.fromArray(SPECIES, x, k), a0);
+            a1 = FloatVector.fromArray(SPECIES, w, k + LANES).fma(FloatVector.fromArray(SPECIES, x, k + LANES), a1);
+            a2 = FloatVector.fromArray(SPECIES, w, k + 2 * LANES).fma(FloatVector.fromArray(SPECIES, x, k + 2 * LANES), a2);
+            a3 = FloatVector.fromArray(SPECIES, w, k + 3 * LANES).fma(FloatVector.fromArray(SPECIES, x, k + 3 * LANES), a3);
+        }
+        for (; k + LANES <= n; k += LANES) {
+            a0 = FloatVector.fromArray(SPECIES, w, k).fma(FloatVector.fromArray(SPECIES, x, k), a0);
+        }
+        float sum = FloatLanes.sum(a0.add(a1).add(a2.add(a3)));
+        for (; k < n; k++) sum = Math.fma(w[k], x[k], sum);
+        return sum;
     }
 
     static float dot1x1(float[] a, int ao, float[] b, int bo, int n) {

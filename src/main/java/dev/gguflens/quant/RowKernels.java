@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
@@ -39,7 +40,7 @@ final class RowKernels {
     /** Types with a kernel here (when SIMD is enabled at all). */
     static boolean handles(GgmlType t) {
         return VectorDecoder.ENABLED && switch (t) {
-            case Q8_0, Q4_K -> true;
+            case Q8_0, Q4_K, F16 -> true;
             case Q6_K -> L == 16;  // its row kernel is laid out for 512-bit vectors; else the tiled path
             default -> false;
         };
@@ -88,14 +89,79 @@ final class RowKernels {
         return xo;
     }
 
-    /** sum_k x[k] * W[row][k] for the row starting at byte {@code off}. */
-    static float dot(GgmlType t, MemorySegment w, long off, float[] x, int cols, Prepared prepared) {
-        return switch (t) {
-            case Q8_0 -> q8_0(w, off, x, cols / 32);
-            case Q4_K -> q4_k(w, off, x, cols / 256, prepared.xSums());
-            case Q6_K -> q6_k(w, off, prepared.xOrdered(), cols / 256, prepared.xSums());
+    /**
+     * y[yo + j] = sum_k x[k] * W_j[k] for the {@code nr} rows stored back to back from native address
+     * {@code address}. Every kernel reads its row through a segment it creates itself with
+     * {@link #view}: C2 then knows the segment's exact class, so every vector load from it is intrinsified.
+     * A segment that arrives as a parameter leaves that to the receiver-type profile inside the JDK's shared
+     * segment-access code, which other segment users (heap, mapped) pollute or which is simply empty when C2
+     * compiles; then every load is a call and every vector is boxed, 2-3x slower, differently from run to run.
+     */
+    static void dotRows(GgmlType t, long address, int nr, long rowBytes, float[] x, int cols, Prepared prepared,
+                        float[] y, int yo) {
+        // One row loop per type: a shared loop would inline whichever kernels its profile saw, and with several
+        // types in one process that runs past C2's node budget (Q8_0 at 86 ms instead of 17 after a Q6_K run).
+        switch (t) {
+            case Q8_0 -> q8_0Rows(address, nr, rowBytes, x, cols / 32, y, yo);
+            case F16 -> f16Rows(address, nr, rowBytes, x, cols, y, yo);
+            case Q4_K -> q4_kRows(address, nr, rowBytes, x, cols / 256, prepared.xSums(), y, yo);
+            case Q6_K -> q6_kRows(address, nr, rowBytes, prepared.xOrdered(), cols / 256, prepared.xSums(), y, yo);
             default -> throw new IllegalArgumentException("no row kernel for " + t);
-        };
+        }
+    }
+
+    private static void q8_0Rows(long address, int nr, long rowBytes, float[] x, int blocks, float[] y, int yo) {
+        for (int j = 0; j < nr; j++) y[yo + j] = q8_0(address + j * rowBytes, rowBytes, x, blocks);
+    }
+
+    private static void f16Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
+        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, x, cols);
+    }
+
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+
+    /**
+     * An F16 row times x, the halves widened to floats in registers with integer operations (exact): the
+     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127; this also
+     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead,
+     * and the sign bit copied. Two FMA chains (the conversion, not FMA latency, is the limit; four chains
+     * ran past C2's inlining node budget); the tail (cols not a multiple of 2L) in scalar code.
+     */
+    private static float f16Row(long address, float[] x, int cols) {
+        MemorySegment w = view(address, 2L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int k = 0;
+        for (; k + 2 * L <= cols; k += 2 * L) {
+            a0 = halves(w, k).fma(FloatVector.fromArray(F, x, k), a0);
+            a1 = halves(w, k + L).fma(FloatVector.fromArray(F, x, k + L), a1);
+        }
+        float sum = FloatLanes.sum(a0.add(a1));
+        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), x[k], sum);
+        return sum;
+    }
+
+    /** L halves at element k of w, as floats (see {@link #f16Row}). */
+    private static FloatVector halves(MemorySegment w, int k) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, 2L * k, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+        IntVector scaled = ((FloatVector) magnitude.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+        IntVector special = magnitude.add(0x70000000);
+        IntVector bits = scaled.blend(special, magnitude.compare(VectorOperators.GE, 0x7C00 << 13))
+                .or(h.and(0x80000000));
+        return bits.reinterpretAsFloats();
+    }
+
+    private static void q4_kRows(long address, int nr, long rowBytes, float[] x, int blocks, float[] xSums, float[] y, int yo) {
+        for (int j = 0; j < nr; j++) y[yo + j] = q4_k(address + j * rowBytes, x, blocks, xSums);
+    }
+
+    private static void q6_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] xSums16, float[] y, int yo) {
+        for (int j = 0; j < nr; j++) y[yo + j] = q6_k(address + j * rowBytes, xo, blocks, xSums16);
+    }
+
+    /** The bytes [address, address + size) as a segment whose class C2 sees (see {@link #dotRows}). */
+    private static MemorySegment view(long address, long size) {
+        return MemorySegment.ofAddress(address).reinterpret(size);
     }
 
     private static float f16(MemorySegment w, long off) {
@@ -111,7 +177,9 @@ final class RowKernels {
     }
 
 
-    private static float q8_0(MemorySegment w, long off, float[] x, int blocks) {
+    private static float q8_0(long address, long size, float[] x, int blocks) {
+        MemorySegment w = view(address, size);
+        long off = 0;
         // Two accumulators (even and odd blocks) so consecutive blocks do not wait on one FMA chain.
         FloatVector even = FloatVector.zero(F), odd = even;
         int b = 0;
@@ -132,50 +200,62 @@ final class RowKernels {
     }
 
     /**
-     * One method for the whole row: every Vector API call in it is inlined and intrinsified, and no vector
-     * crosses a call boundary (a callee compiled on its own first is later refused for inlining as "already
-     * compiled into a big method", and then every vector it takes or returns is boxed).
+     * Per block: the scales and mins are unpacked here and the 256 nibbles go to {@link #q4Half}. That split
+     * keeps each compiled method well under C2's inlining node budget (NodeCountInliningCutoff): with the whole
+     * row in one method the budget ran out in some compilations and not in others, and past it the small
+     * Vector API helpers stop being inlined and every vector is boxed (Q4_K m=1 at 30 or 100 ms by chance).
+     * q4Half is above the hot-inlining size, so it is always compiled on its own; partial sums pass through
+     * acc, as a vector cannot cross a call that is not inlined without being boxed.
      */
-    private static float q4_k(MemorySegment w, long off, float[] x, int blocks, float[] xSums) {
-        FloatVector acc = FloatVector.zero(F);
+    private static float q4_k(long address, float[] x, int blocks, float[] xSums) {
+        MemorySegment w = view(address, 144L * blocks);
+        float[] acc = new float[L];
         float mins = 0;
         for (int b = 0; b < blocks; b++) {
-            long o = off + 144L * b;
+            long o = 144L * b;
             // The 8 six-bit scales and mins, unpacked from three little-endian words (get_scale_min_k4),
             // one per byte: scales of sub-blocks 0..7 in bytes 0..7 of sc, mins likewise.
             int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
             long sc = (s0 & 0x3F3F3F3FL) | (long) ((s2 & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030)) << 32;
             long mn = (s1 & 0x3F3F3F3FL) | (long) (((s2 >>> 4) & 0x0F0F0F0F) | ((s1 >>> 2) & 0x30303030)) << 32;
             int k = 256 * b;
-            // Four FMA chains (low/high nibbles of two 32-byte groups); q*sc <= 945 is exact in float and the
-            // block scale d is applied once per block.
-            FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-            for (int p = 0; p < 4; p += 2) {
-                long q = o + 16 + 32 * p;
-                int xk = k + 64 * p;
-                IntVector sc0 = IntVector.broadcast(I, (int) (sc >>> (16 * p)) & 0xFF);
-                IntVector sc1 = IntVector.broadcast(I, (int) (sc >>> (16 * p + 8)) & 0xFF);
-                IntVector sc2 = IntVector.broadcast(I, (int) (sc >>> (16 * p + 16)) & 0xFF);
-                IntVector sc3 = IntVector.broadcast(I, (int) (sc >>> (16 * p + 24)) & 0xFF);
-                for (int l = 0; l < 32; l += L) {
-                    // Nibbles split with 32-bit lane shifts and masks on the packed bytes (x86 has no byte shifts).
-                    IntVector u = ByteVector.fromMemorySegment(B, w, q + l, LE).reinterpretAsInts();
-                    IntVector v = ByteVector.fromMemorySegment(B, w, q + 32 + l, LE).reinterpretAsInts();
-                    c0 = toFloat(widen(u.and(0x0F0F0F0F)).mul(sc0)).fma(FloatVector.fromArray(F, x, xk + l), c0);
-                    c1 = toFloat(widen(u.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc1))
-                            .fma(FloatVector.fromArray(F, x, xk + 32 + l), c1);
-                    c2 = toFloat(widen(v.and(0x0F0F0F0F)).mul(sc2)).fma(FloatVector.fromArray(F, x, xk + 64 + l), c2);
-                    c3 = toFloat(widen(v.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc3))
-                            .fma(FloatVector.fromArray(F, x, xk + 96 + l), c3);
-                }
-            }
-            acc = c0.add(c1).add(c2.add(c3)).fma(bc(f16(w, o)), acc);
+            float d = f16(w, o);
+            q4Half(address + o, 0, (int) sc, d, x, k, acc);
+            q4Half(address + o, 1, (int) (sc >>> 32), d, x, k, acc);
             // w = d*sc*q - dmin*m: the min part is dmin * sum_j m_j * (sum of x over sub-block j).
             float t = 0;
             for (int j = 0; j < 8; j++) t = Math.fma((int) (mn >>> (8 * j)) & 0xFF, xSums[k / 32 + j], t);
             mins = Math.fma(f16(w, o + 2), t, mins);
         }
-        return FloatLanes.sum(acc) - mins;
+        return FloatLanes.sum(FloatVector.fromArray(F, acc, 0)) - mins;
+    }
+
+    /**
+     * acc += d * sum_i sc_i * q_i * x_i over half h (128 weights: two 32-byte groups, low and high nibbles)
+     * of the Q4_K block at {@code address}; sc holds that half's four scales, one per byte. A half rather than
+     * a whole block per call: a whole block still ran past the node budget in its last few helpers.
+     */
+    private static void q4Half(long address, int h, int sc, float d, float[] x, int k, float[] acc) {
+        MemorySegment w = view(address + 16 + 64 * h, 64);
+        // Four FMA chains; q*sc <= 945 is exact in float and d is applied once per half block.
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        IntVector sc0 = IntVector.broadcast(I, sc & 0xFF);
+        IntVector sc1 = IntVector.broadcast(I, (sc >>> 8) & 0xFF);
+        IntVector sc2 = IntVector.broadcast(I, (sc >>> 16) & 0xFF);
+        IntVector sc3 = IntVector.broadcast(I, sc >>> 24);
+        int xk = k + 128 * h;
+        for (int l = 0; l < 32; l += L) {
+            // Nibbles split with 32-bit lane shifts and masks on the packed bytes (x86 has no byte shifts).
+            IntVector u = ByteVector.fromMemorySegment(B, w, l, LE).reinterpretAsInts();
+            IntVector v = ByteVector.fromMemorySegment(B, w, 32 + l, LE).reinterpretAsInts();
+            c0 = toFloat(widen(u.and(0x0F0F0F0F)).mul(sc0)).fma(FloatVector.fromArray(F, x, xk + l), c0);
+            c1 = toFloat(widen(u.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc1))
+                    .fma(FloatVector.fromArray(F, x, xk + 32 + l), c1);
+            c2 = toFloat(widen(v.and(0x0F0F0F0F)).mul(sc2)).fma(FloatVector.fromArray(F, x, xk + 64 + l), c2);
+            c3 = toFloat(widen(v.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc3))
+                    .fma(FloatVector.fromArray(F, x, xk + 96 + l), c3);
+        }
+        c0.add(c1).add(c2.add(c3)).fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
     }
 
     private static FloatVector toFloat(IntVector v) {
@@ -214,23 +294,28 @@ final class RowKernels {
      * Integer products (q+32)*sc (|.| <= 63*128) are exact in float; the offset 32 and the block scale d are
      * applied per block.
      */
-    private static float q6_k(MemorySegment w, long off, float[] xo, int blocks, float[] xSums16) {
-        // Two calls per block, each well under C2's node budget (one method for the whole block exceeds it,
-        // and then Vector API calls stop being inlined); partial sums pass through acc, as a vector cannot
-        // cross a call that is not inlined without being boxed.
+    private static float q6_k(long address, float[] xo, int blocks, float[] xSums16) {
+        // Four calls per block, each well under C2's node budget (one method for the whole block, or for two
+        // groups, exceeds it, and then Vector API calls stop being inlined); partial sums pass through acc, as
+        // a vector cannot cross a call that is not inlined without being boxed.
+        MemorySegment w = view(address, 210L * blocks);
         float[] acc = new float[L];
         for (int b = 0; b < blocks; b++) {
-            long o = off + 210L * b;
+            long o = 210L * b;
             float d = f16(w, o + 208);
-            q6Groups(w, o, 0, d, xo, 256 * b, acc);
-            q6Groups(w, o, 1, d, xo, 256 * b, acc);
+            q6Group(address + o, 0, false, d, xo, 256 * b, acc);
+            q6Group(address + o, 0, true, d, xo, 256 * b, acc);
+            q6Group(address + o, 1, false, d, xo, 256 * b, acc);
+            q6Group(address + o, 1, true, d, xo, 256 * b, acc);
         }
-        q6Offsets(w, off, blocks, xSums16, acc);
+        q6Offsets(address, blocks, xSums16, acc);
         return FloatLanes.sum(FloatVector.fromArray(F, acc, 0));
     }
 
     /** The stored offset of 32: acc -= 32 * d * sum_i sc_i * (sum of x over sub-block i), for every block. */
-    private static void q6Offsets(MemorySegment w, long off, int blocks, float[] xSums16, float[] acc) {
+    private static void q6Offsets(long address, int blocks, float[] xSums16, float[] acc) {
+        MemorySegment w = view(address, 210L * blocks);
+        long off = 0;
         FloatVector a = FloatVector.fromArray(F, acc, 0);
         for (int b = 0; b < blocks; b++) {
             long o = off + 210L * b;
@@ -240,26 +325,26 @@ final class RowKernels {
     }
 
     /**
-     * acc += d * sum (q+32)*sc*x over groups t and t+2 (t = 0: ql bytes 0..31 of each half, low nibbles
-     * group 0, high nibbles group 2; t = 1: ql bytes 32..63, groups 1 and 3) of the block at byte {@code o}.
+     * acc += d * sum (q+32)*sc*x over group t (high = false) or t+2 (high = true) of the block at
+     * {@code address}: t = 0 uses ql bytes 0..31 of each half, t = 1 bytes 32..63; group t is their low
+     * nibbles, group t+2 their high nibbles.
      */
-    private static void q6Groups(MemorySegment w, long o, int t, float d, float[] xo, int k, float[] acc) {
-        IntVector qh = ByteVector.fromMemorySegment(B64, w, o + 128, LE).reinterpretAsInts();
-        IntVector scales = (IntVector) ByteVector.fromMemorySegment(B16, w, o + 192, LE).convertShape(VectorOperators.B2I, INT16, 0);
-        IntVector ql = ByteVector.fromMemorySegment(B64, w, o + 32 * t, LE).reinterpretAsInts()
-                .blend(ByteVector.fromMemorySegment(B64, w, o + 32 + 32 * t, LE).reinterpretAsInts(), SECOND_HALF);
-        IntVector qa = ql.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4 - 2 * t).and(0x30303030));
-        IntVector qb = ql.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                .or(qh.lanewise(VectorOperators.LSHR, 2 * t).and(0x30303030));
-        IntVector sa = scales.rearrange(GROUP_SCALES[t]), sb = scales.rearrange(GROUP_SCALES[2 + t]);
-        int xa = k + 64 * t, xb = k + 128 + 64 * t;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+    private static void q6Group(long address, int t, boolean high, float d, float[] xo, int k, float[] acc) {
+        MemorySegment w = view(address, 210);
+        IntVector qh = ByteVector.fromMemorySegment(B64, w, 128, LE).reinterpretAsInts();
+        IntVector scales = (IntVector) ByteVector.fromMemorySegment(B16, w, 192, LE).convertShape(VectorOperators.B2I, INT16, 0);
+        IntVector ql = ByteVector.fromMemorySegment(B64, w, 32 * t, LE).reinterpretAsInts()
+                .blend(ByteVector.fromMemorySegment(B64, w, 32 + 32 * t, LE).reinterpretAsInts(), SECOND_HALF);
+        IntVector q = high
+                ? ql.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHR, 2 * t).and(0x30303030))
+                : ql.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4 - 2 * t).and(0x30303030));
+        IntVector sc = scales.rearrange(GROUP_SCALES[high ? 2 + t : t]);
+        int xk = k + (high ? 128 : 0) + 64 * t;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int j = 0; j < 4; j += 2) {
-            a0 = toFloat(qa.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).mul(sa)).fma(FloatVector.fromArray(F, xo, xa + 16 * j), a0);
-            a1 = toFloat(qa.lanewise(VectorOperators.LSHR, 8 * j + 8).and(0xFF).mul(sa)).fma(FloatVector.fromArray(F, xo, xa + 16 * j + 16), a1);
-            b0 = toFloat(qb.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).mul(sb)).fma(FloatVector.fromArray(F, xo, xb + 16 * j), b0);
-            b1 = toFloat(qb.lanewise(VectorOperators.LSHR, 8 * j + 8).and(0xFF).mul(sb)).fma(FloatVector.fromArray(F, xo, xb + 16 * j + 16), b1);
+            a0 = toFloat(q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).mul(sc)).fma(FloatVector.fromArray(F, xo, xk + 16 * j), a0);
+            a1 = toFloat(q.lanewise(VectorOperators.LSHR, 8 * j + 8).and(0xFF).mul(sc)).fma(FloatVector.fromArray(F, xo, xk + 16 * j + 16), a1);
         }
-        a0.add(a1).add(b0.add(b1)).fma(bc(d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
+        a0.add(a1).fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
     }
 }

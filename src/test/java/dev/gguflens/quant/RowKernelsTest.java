@@ -20,7 +20,7 @@ class RowKernelsTest {
     private static final int ROWS = 24, COLS = 4096;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K", "F16"})
     void longRowsMatchDoubleReferenceAndDoNotDependOnJitState(GgmlType type) {
         Random rnd = new Random(11 + type.ordinal());
         byte[] raw = QuantTestData.randomBlocks(type, ROWS * COLS / type.blockSize, rnd);
@@ -45,6 +45,60 @@ class RowKernelsTest {
             float[] warm = new float[ROWS];
             for (int rep = 0; rep < 4000; rep++) FusedMatmul.multiply(w, x, 1, warm, rep % 2 + 1);
             assertArrayEquals(cold, warm, type + ": first call and after warm-up differ");
+        }
+    }
+
+    /**
+     * Weights on the heap take another route (copied a few rows at a time into native scratch); every row,
+     * including those of a partial last chunk and of each thread's range, must come out bit for bit as from
+     * native memory, with a row range that starts mid-matrix.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K", "F16"})
+    void heapWeightsGiveTheSameBitsAsNativeWeights(GgmlType type) {
+        int rows = 3 * (int) (FusedMatmul.ROW_CHUNK_BYTES / (COLS / type.blockSize * type.typeSize)) + 5;
+        Random rnd = new Random(23 + type.ordinal());
+        byte[] raw = QuantTestData.randomBlocks(type, rows * COLS / type.blockSize, rnd);
+        float[] x = QuantTestData.gaussian(COLS, rnd);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(raw.length);
+            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            WeightMatrix nativeW = new WeightMatrix(type, data, rows, COLS);
+            WeightMatrix heapW = new WeightMatrix(type, MemorySegment.ofArray(raw), rows, COLS);
+            for (int threads = 1; threads <= 3; threads++) {
+                float[] fromNative = new float[rows - 3], fromHeap = new float[rows - 3];
+                FusedMatmul.multiply(nativeW, x, 1, 3, rows, fromNative, threads);
+                FusedMatmul.multiply(heapW, x, 1, 3, rows, fromHeap, threads);
+                assertArrayEquals(fromNative, fromHeap, type + " with " + threads + " threads");
+            }
+        }
+    }
+
+    /**
+     * The F16 row kernel widens halves with integer operations in registers: every one of the 65536 half
+     * patterns (zeros, subnormals, normals, infinities, NaNs), each filling one 32-column row, times x = 1
+     * must give 32 * Float.float16ToFloat(pattern) exactly (each partial sum is a power-of-two multiple).
+     */
+    @org.junit.jupiter.api.Test
+    void f16RowKernelWidensEveryHalfPatternExactly() {
+        int rows = 65536, cols = 32;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(2L * rows * cols);
+            for (int p = 0; p < rows; p++) {
+                for (int k = 0; k < cols; k++) data.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * (p * cols + k), (short) p);
+            }
+            float[] x = new float[cols];
+            java.util.Arrays.fill(x, 1f);
+            float[] y = new float[rows];
+            FusedMatmul.multiply(new WeightMatrix(GgmlType.F16, data, rows, cols), x, 1, y, 2);
+            for (int p = 0; p < rows; p++) {
+                float expected = 32f * Float.float16ToFloat((short) p) + 0f;  // + 0f: the sum of -0s starts at +0
+                if (Float.isNaN(expected)) {
+                    assertTrue(Float.isNaN(y[p]), "pattern 0x" + Integer.toHexString(p) + " gave " + y[p]);
+                } else {
+                    org.junit.jupiter.api.Assertions.assertEquals(expected, y[p], "pattern 0x" + Integer.toHexString(p));
+                }
+            }
         }
     }
 }
