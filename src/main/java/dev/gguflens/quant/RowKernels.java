@@ -237,25 +237,24 @@ final class RowKernels {
      */
     private static void q4Half(long address, int h, int sc, float d, float[] x, int k, float[] acc) {
         MemorySegment w = view(address + 16 + 64 * h, 64);
-        // Four FMA chains; q*sc <= 945 is exact in float and d is applied once per half block.
+        // Four FMA chains, one per sub-block, summing q*x; each sub-block's scale then multiplies its partial
+        // sums once (an integer multiply per element, vpmulld, cost more than the rest of the decode).
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        IntVector sc0 = IntVector.broadcast(I, sc & 0xFF);
-        IntVector sc1 = IntVector.broadcast(I, (sc >>> 8) & 0xFF);
-        IntVector sc2 = IntVector.broadcast(I, (sc >>> 16) & 0xFF);
-        IntVector sc3 = IntVector.broadcast(I, sc >>> 24);
         int xk = k + 128 * h;
         for (int l = 0; l < 32; l += L) {
             // Nibbles split with 32-bit lane shifts and masks on the packed bytes (x86 has no byte shifts).
             IntVector u = ByteVector.fromMemorySegment(B, w, l, LE).reinterpretAsInts();
             IntVector v = ByteVector.fromMemorySegment(B, w, 32 + l, LE).reinterpretAsInts();
-            c0 = toFloat(widen(u.and(0x0F0F0F0F)).mul(sc0)).fma(FloatVector.fromArray(F, x, xk + l), c0);
-            c1 = toFloat(widen(u.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc1))
+            c0 = toFloat(widen(u.and(0x0F0F0F0F))).fma(FloatVector.fromArray(F, x, xk + l), c0);
+            c1 = toFloat(widen(u.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)))
                     .fma(FloatVector.fromArray(F, x, xk + 32 + l), c1);
-            c2 = toFloat(widen(v.and(0x0F0F0F0F)).mul(sc2)).fma(FloatVector.fromArray(F, x, xk + 64 + l), c2);
-            c3 = toFloat(widen(v.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)).mul(sc3))
+            c2 = toFloat(widen(v.and(0x0F0F0F0F))).fma(FloatVector.fromArray(F, x, xk + 64 + l), c2);
+            c3 = toFloat(widen(v.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)))
                     .fma(FloatVector.fromArray(F, x, xk + 96 + l), c3);
         }
-        c0.add(c1).add(c2.add(c3)).fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
+        FloatVector scaled = c0.mul(sc & 0xFF).add(c1.mul((sc >>> 8) & 0xFF))
+                .add(c2.mul((sc >>> 16) & 0xFF).add(c3.mul(sc >>> 24)));
+        scaled.fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
     }
 
     private static FloatVector toFloat(IntVector v) {
@@ -291,8 +290,8 @@ final class RowKernels {
      * a vector holds 4 packed quant bytes of half block i/8, the 6-bit values (stored as q+32) are assembled
      * in place with 32-bit shifts and masks, and byte j of every lane is then extracted by a shift and a mask.
      * That visits the weights in a fixed permuted order, which x was put in beforehand ({@link #q6Order}).
-     * Integer products (q+32)*sc (|.| <= 63*128) are exact in float; the offset 32 and the block scale d are
-     * applied per block.
+     * Each lane sums (q+32)*x over a group and its sub-block scale multiplies that sum once; the offset 32 and
+     * the block scale d are applied per block.
      */
     private static float q6_k(long address, float[] xo, int blocks, float[] xSums16) {
         // Four calls per block, each well under C2's node budget (one method for the whole block, or for two
@@ -342,9 +341,10 @@ final class RowKernels {
         int xk = k + (high ? 128 : 0) + 64 * t;
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         for (int j = 0; j < 4; j += 2) {
-            a0 = toFloat(q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).mul(sc)).fma(FloatVector.fromArray(F, xo, xk + 16 * j), a0);
-            a1 = toFloat(q.lanewise(VectorOperators.LSHR, 8 * j + 8).and(0xFF).mul(sc)).fma(FloatVector.fromArray(F, xo, xk + 16 * j + 16), a1);
+            a0 = toFloat(q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF)).fma(FloatVector.fromArray(F, xo, xk + 16 * j), a0);
+            a1 = toFloat(q.lanewise(VectorOperators.LSHR, 8 * j + 8).and(0xFF)).fma(FloatVector.fromArray(F, xo, xk + 16 * j + 16), a1);
         }
-        a0.add(a1).fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
+        // Every lane keeps one scale for the whole group, so it multiplies the lane's partial sum once.
+        a0.add(a1).mul(toFloat(sc)).fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
     }
 }

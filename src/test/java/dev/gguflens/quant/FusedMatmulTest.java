@@ -71,6 +71,39 @@ class FusedMatmulTest {
         }
     }
 
+    /**
+     * K longer than one K block and not a multiple of it, so the lane-wise partial sums cross block boundaries
+     * (the other tests' K fits in one block); rows and m leave remainders of both register-tile dimensions.
+     */
+    @ParameterizedTest
+    @MethodSource("requiredTypes")
+    void crossesKBlocks(GgmlType type) {
+        int cols = FusedMatmul.K_CHUNK + 256, rows = FusedMatmul.BLOCKED_TILE + 3, m = 7;
+        Random rnd = new Random(type.ordinal() * 17L + 5);
+        WeightMatrix w = new WeightMatrix(type,
+                MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
+        float[] dense = Kernels.dequantizeRows(w, 0, rows);
+        float[] x = QuantTestData.gaussian(m * cols, rnd);
+        float[] y = new float[m * rows];
+        FusedMatmul.multiply(w, x, m, y, 1);
+        for (int i = 0; i < m; i++) {
+            for (int r = 0; r < rows; r++) {
+                double exact = 0, magnitude = 0;
+                for (int k = 0; k < cols; k++) {
+                    double term = (double) x[i * cols + k] * dense[r * cols + k];
+                    exact += term;
+                    magnitude += Math.abs(term);
+                }
+                double err = Math.abs(y[i * rows + r] - exact) / magnitude;
+                assertTrue(err <= TOLERANCE, type + " vector " + i + " row " + r + ": got " + y[i * rows + r]
+                        + ", exact " + exact + ", relative error " + err);
+            }
+        }
+        float[] split = new float[m * rows];
+        FusedMatmul.multiply(w, x, m, split, 3);
+        assertArrayEquals(y, split, type + ": threads=3 differs from threads=1");
+    }
+
     @Test
     void allRowsOverloadAndManyThreads() {
         GgmlType type = GgmlType.Q4_K;
