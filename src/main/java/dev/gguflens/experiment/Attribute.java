@@ -43,23 +43,18 @@ public final class Attribute {
         int answerId = session.trackedToken(prompt, tokens, answer).id();
         int otherId = other == null ? -1 : session.trackedToken(prompt, tokens, other).id();
         if (otherId == answerId) {
-            throw new InvalidInputException("--vs '" + other + "' starts with the same token as the answer '" + answer + "' ("
+            throw new InvalidInputException("other", other, "starts with the same token as the answer '" + answer + "' ("
                     + answerId + "); nothing to compare");
         }
         int pos = position == null ? tokens.length - 1 : position;
         if (pos < 0 || pos >= tokens.length) {
-            throw new InvalidInputException("--position " + pos + " is outside the prompt's " + tokens.length + " tokens (0.."
+            throw new InvalidInputException("position", pos, "is outside the prompt's " + tokens.length + " tokens (0.."
                     + (tokens.length - 1) + ")");
         }
         LensHead head = session.head();
         int blocks = session.model().layerCount();
         try (Capture capture = session.capture(tokens, SublayerSites.request(blocks, true))) {
-            ResidualSites sites;
-            try {
-                sites = SublayerSites.at(capture, pos, session.model().architecture());
-            } catch (UnsupportedOperationException e) {
-                throw new InvalidInputException(e.getMessage());
-            }
+            ResidualSites sites = SublayerSites.at(capture, pos, session.model().architecture());
             float[] logits = capture.logitsArray(pos);
             Attribution a = LogitAttribution.compute(head, attention, sites, answerId, otherId, logits,
                     session.settings().threads());
@@ -83,7 +78,7 @@ public final class Attribute {
                 + quoted(session.tokenText(a.otherId())) : "the logit of " + quoted(session.tokenText(a.answerId()));
         String decomposed = a.hasSoftcap() ? what + " before the final softcap (z, with logit = "
                 + fmt("%.4g", a.softcap()) + " * tanh(z / " + fmt("%.4g", a.softcap()) + "))" : what;
-        return new AttributionReport(session.modelInfo(), prompt, tokenInfos, pos, session.tokenText(tokens[pos]), answer,
+        return new AttributionReport(Probe.modelInfo(session), prompt, tokenInfos, pos, session.tokenText(tokens[pos]), answer,
                 a.answerId(), session.tokenText(a.answerId()), logits[a.answerId()], vs, decomposed, a.reference(),
                 a.embedding(), blocks, a.constant(), a.sumOfParts(), identity, a.frozenNormScale(), attention.headCount(),
                 notes(a, head, identity));

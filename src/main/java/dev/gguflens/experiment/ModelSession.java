@@ -182,20 +182,6 @@ public final class ModelSession implements AutoCloseable {
         };
     }
 
-    /** The lens head (final norm, output weight, head transform) read from the GGUF. */
-    public LensHead head() {
-        return head;
-    }
-
-    public ProbeSettings settings() {
-        return settings;
-    }
-
-    /** Runs {@code tokens} through llama.cpp, keeping what {@code request} asks for; close the capture after use. */
-    public Capture capture(int[] tokens, CaptureRequest request) {
-        return context.capture(tokens, request);
-    }
-
     @Override
     public void close() {
         try {
