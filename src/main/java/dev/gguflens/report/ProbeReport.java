@@ -111,10 +111,5 @@ public record ProbeReport(
             @SerializedName("lens_ms") double lensMs,
             @SerializedName("bare_product_ms") Double bareProductMs,
             @SerializedName("report_ms") double reportMs,
-            @SerializedName("peak_rss_bytes") long peakRssBytes) {
-
-        public Timings withBareProductMs(double ms) {
-            return new Timings(modelLoadMs, forwardMs, lensMs, ms, reportMs, peakRssBytes);
-        }
-    }
+            @SerializedName("peak_rss_bytes") long peakRssBytes) {}
 }
