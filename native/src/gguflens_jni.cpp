@@ -9,9 +9,10 @@
 #include "dev_gguflens_llama_Native.h"
 
 #include "ggml-backend.h"
-#include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -156,6 +158,8 @@ struct CaptureState {
     bool layer0_found = false;
     std::vector<bool> layer_seen;      // blocks 0..n_layer-1 whose l_out arrived this ubatch
     bool norm_seen = false;
+    bool flash_attn_seen = false;      // a FLASH_ATTN_EXT node ran: what the context really used
+    int flash_attn_used = -1;          // after a capture: 1/0; -1 before the first one
     std::string error;                 // first problem; the callback then stops the graph
 };
 
@@ -202,6 +206,7 @@ struct ContextHandle {
     llama_context * ctx = nullptr;
     const llama_model * model = nullptr;
     int n_batch = 0;
+    llama_context_params params{};     // as passed to llama.cpp (KV types, flash attention request)
     CaptureState state;
     InterventionState interventions;
 };
@@ -332,6 +337,8 @@ bool eval_callback(ggml_tensor * t, bool ask, void * user_data) {
     InterventionState & iv = handle->interventions;
     if (!s.active && iv.list.empty()) return !ask;  // want nothing, never stop the graph
     if (!s.error.empty() || !iv.error.empty()) return false;  // a problem was recorded: stop computing
+    // llama.cpp resolves flash attention "auto" per backend and exposes no getter: watch the graph instead.
+    if (ask && t->op == GGML_OP_FLASH_ATTN_EXT) s.flash_attn_seen = true;
     const char * name = ggml_get_name(t);
     if (name == nullptr || name[0] == '\0') return ask ? false : true;
 
@@ -482,13 +489,30 @@ GL_FN(jobjectArray, recentLog)(JNIEnv * env, jclass) {
     return out;
 }
 
+// devices: indices into ggml's device list (LlamaBackend.devices()) that may hold layers, in order; null =
+// llama.cpp's own choice. Java chooses, so the report names exactly the devices llama.cpp was given.
 GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, jboolean mmap,
-                        jboolean vocab_only, jobject listener) {
+                        jboolean vocab_only, jobject listener, jintArray devices) {
     const uint64_t mark = log_mark();
     GL_TRY
     std::string file = from_bytes(env, path);
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = gpu_layers;
+    std::vector<ggml_backend_dev_t> device_list;
+    if (devices != nullptr) {
+        const jsize n = env->GetArrayLength(devices);
+        std::vector<jint> indices(static_cast<size_t>(n));
+        env->GetIntArrayRegion(devices, 0, n, indices.data());
+        for (jint i : indices) {
+            if (i < 0 || static_cast<size_t>(i) >= ggml_backend_dev_count()) {
+                throw_llama(env, "no backend device " + std::to_string(i), mark);
+                return 0;
+            }
+            device_list.push_back(ggml_backend_dev_get(static_cast<size_t>(i)));
+        }
+        device_list.push_back(nullptr);  // llama.cpp reads up to the terminator
+        params.devices = device_list.data();
+    }
     params.load_mode = mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
     params.vocab_only = vocab_only;
     ProgressBridge bridge{env, listener};
@@ -602,6 +626,7 @@ GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_ba
     params.cb_eval = eval_callback;
     params.cb_eval_user_data = handle;
     params.no_perf = true;
+    handle->params = params;
     handle->ctx = llama_init_from_model(model_of(h), params);
     if (handle->ctx == nullptr) {
         delete handle;
@@ -621,12 +646,15 @@ GL_FN(void, contextFree)(JNIEnv *, jclass, jlong h) {
     delete handle;
 }
 
-// {n_ctx_seq, n_batch}
+// {n_ctx_seq, n_batch, type_k, type_v (ggml_type), flash attention requested (llama_flash_attn_type),
+//  flash attention used by the last capture (1/0, -1 before the first)}
 GL_FN(jintArray, contextInfo)(JNIEnv * env, jclass, jlong h) {
     ContextHandle * handle = context_of(h);
-    jint info[2] = {static_cast<jint>(llama_n_ctx_seq(handle->ctx)), handle->n_batch};
-    jintArray out = env->NewIntArray(2);
-    if (out != nullptr) env->SetIntArrayRegion(out, 0, 2, info);
+    const llama_context_params & p = handle->params;
+    jint info[6] = {static_cast<jint>(llama_n_ctx_seq(handle->ctx)), handle->n_batch, static_cast<jint>(p.type_k),
+                    static_cast<jint>(p.type_v), static_cast<jint>(p.flash_attn_type), handle->state.flash_attn_used};
+    jintArray out = env->NewIntArray(6);
+    if (out != nullptr) env->SetIntArrayRegion(out, 0, 6, info);
     return out;
 }
 
@@ -656,6 +684,7 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
     float * logits_out = reinterpret_cast<float *>(logits_addr);
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(handle->model));
 
+    s.flash_attn_seen = false;
     llama_memory_clear(llama_get_memory(handle->ctx), true);
     llama_batch batch = llama_batch_init(handle->n_batch, 0, 1);
     std::string failure;
@@ -707,6 +736,7 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
     }
     llama_batch_free(batch);
     if (failure.empty()) failure = interventions_unseen(handle->interventions);
+    if (failure.empty()) s.flash_attn_used = s.flash_attn_seen ? 1 : 0;
     s.active = false;
     s.layers = nullptr;
     s.result_norm = nullptr;
@@ -900,8 +930,10 @@ GL_FN(jlong, matmulCreate)(JNIEnv * env, jclass, jint type, jlong rows, jlong co
     const uint64_t mark = log_mark();
     GL_TRY
     const auto ggml_t = static_cast<ggml_type>(type);
-    if (ggml_get_type_traits_cpu(ggml_t)->vec_dot == nullptr) {
-        throw_llama(env, std::string("ggml's CPU backend has no matmul kernel for type ") + ggml_type_name(ggml_t), mark);
+    // The CPU backend is a module loaded at run time (GGML_BACKEND_DL): reach it through the registry.
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    if (cpu == nullptr) {
+        throw_llama(env, "no ggml CPU backend is loaded", mark);
         return 0;
     }
     auto * h = new MatmulHandle();
@@ -922,15 +954,22 @@ GL_FN(jlong, matmulCreate)(JNIEnv * env, jclass, jint type, jlong rows, jlong co
         throw_llama(env, "ggml could not place the matmul tensors on the given memory", mark);
         return 0;
     }
+    if (!ggml_backend_dev_supports_op(cpu, y)) {
+        delete h;
+        throw_llama(env, std::string("ggml's CPU backend has no matmul kernel for type ") + ggml_type_name(ggml_t), mark);
+        return 0;
+    }
     h->graph = ggml_new_graph(h->ctx);
     ggml_build_forward_expand(h->graph, y);
-    h->backend = ggml_backend_cpu_init();
+    h->backend = ggml_backend_dev_init(cpu, nullptr);
     if (h->backend == nullptr) {
         delete h;
         throw_llama(env, "ggml could not start its CPU backend", mark);
         return 0;
     }
-    ggml_backend_cpu_set_n_threads(h->backend, threads);
+    auto set_threads = reinterpret_cast<ggml_backend_set_n_threads_t>(
+        ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(cpu), "ggml_backend_set_n_threads"));
+    if (set_threads != nullptr) set_threads(h->backend, threads);
     return reinterpret_cast<jlong>(h);
     GL_CATCH(env, mark, 0)
 }
@@ -946,3 +985,125 @@ GL_FN(void, matmulCompute)(JNIEnv * env, jclass, jlong handle) {
 }
 
 GL_FN(void, matmulFree)(JNIEnv *, jclass, jlong handle) { delete reinterpret_cast<MatmulHandle *>(handle); }
+
+// ---- backends: ggml's modules in the native folder, the devices they offer, RPC servers ----
+
+namespace {
+
+const char * device_type_name(enum ggml_backend_dev_type type) {
+    switch (type) {
+        case GGML_BACKEND_DEVICE_TYPE_CPU: return "cpu";
+        case GGML_BACKEND_DEVICE_TYPE_GPU: return "gpu";
+        case GGML_BACKEND_DEVICE_TYPE_IGPU: return "igpu";
+        case GGML_BACKEND_DEVICE_TYPE_ACCEL: return "accel";
+        default: return "other";
+    }
+}
+
+jobjectArray to_byte_arrays(JNIEnv * env, const std::vector<std::string> & lines) {
+    jclass byte_array = env->FindClass("[B");
+    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
+    if (out == nullptr) return nullptr;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
+        if (b == nullptr) return nullptr;
+        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
+        env->DeleteLocalRef(b);
+    }
+    return out;
+}
+
+}  // namespace
+
+// Loads every backend module in dir that works here (the best CPU variant, CUDA where a driver and GPU are,
+// RPC, Metal). Returns one "name<TAB>reason" per module file that did not give a usable backend.
+GL_FN(jobjectArray, backendsLoad)(JNIEnv * env, jclass, jbyteArray dir) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    const std::string path = from_bytes(env, dir);
+    ggml_backend_load_all_from_path(path.c_str());
+    std::vector<std::string> problems;
+    std::error_code ec;
+    for (const auto & entry : std::filesystem::directory_iterator(path, ec)) {
+        // Modules are lib ggml-<name>[-<variant>].so on every OS; libggml.so / libggml-base.so are not modules.
+        const std::string file = entry.path().filename().string();
+        if (file.rfind("libggml-", 0) != 0 || entry.path().extension() != ".so") continue;
+        std::string name = file.substr(8, file.size() - 8 - 3);
+        name = name.substr(0, name.find('-'));
+        if (name == "base" || name == "cpu") continue;  // CPU variants that lost to a better one are not failures
+        // Registry names match the file names but for Metal's ("MTL").
+        ggml_backend_reg_t reg = ggml_backend_reg_by_name(name == "metal" ? "MTL" : name.c_str());
+        if (reg != nullptr) {
+            if (ggml_backend_reg_dev_count(reg) == 0 && name != "rpc") problems.push_back(name + "\tno device found");
+            continue;
+        }
+        // Loading it again outside the silent bulk load logs the loader's reason (e.g. a missing libcuda.so.1).
+        const uint64_t before = log_mark();
+        if (ggml_backend_load(entry.path().string().c_str()) != nullptr) continue;
+        std::string why = problems_since(before);
+        problems.push_back(name + "\t" + (why.empty() ? "the module did not load" : why));
+    }
+    if (ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) == nullptr) {
+        throw_llama(env, "no ggml CPU backend could be loaded from " + path, mark);
+        return nullptr;
+    }
+    return to_byte_arrays(env, problems);
+    GL_CATCH(env, mark, nullptr)
+}
+
+// One "backend<TAB>type<TAB>name<TAB>description<TAB>total bytes" per device ggml knows, in ggml's order.
+GL_FN(jobjectArray, devices)(JNIEnv * env, jclass) {
+    std::vector<std::string> lines;
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        const std::string backend = ggml_backend_reg_name(ggml_backend_dev_backend_reg(dev));
+        size_t free = 0, total = 0;
+        // Asking an RPC device goes over the network, and ggml aborts when its server is gone: not here.
+        if (backend != "RPC") ggml_backend_dev_memory(dev, &free, &total);
+        lines.push_back(backend + "\t" +
+                        device_type_name(ggml_backend_dev_type(dev)) + "\t" + ggml_backend_dev_name(dev) + "\t" +
+                        ggml_backend_dev_description(dev) + "\t" + std::to_string(total));
+    }
+    return to_byte_arrays(env, lines);
+}
+
+// Registers the devices of an rpc-server at host:port (llama.cpp's --rpc); returns how many it offers.
+GL_FN(jint, rpcAddServer)(JNIEnv * env, jclass, jbyteArray endpoint) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    const std::string where = from_bytes(env, endpoint);
+    ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
+    if (rpc == nullptr) {
+        throw_llama(env, "this build has no RPC backend (libggml-rpc.so did not load)", mark);
+        return 0;
+    }
+    using add_server_t = ggml_backend_reg_t (*)(const char *);
+    auto add_server = reinterpret_cast<add_server_t>(ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_add_server"));
+    if (add_server == nullptr) {
+        throw_llama(env, "the RPC backend has no ggml_backend_rpc_add_server", mark);
+        return 0;
+    }
+    ggml_backend_reg_t server = add_server(where.c_str());
+    if (server == nullptr) {
+        throw_llama(env, "no rpc-server answered at " + where, mark);
+        return 0;
+    }
+    // add_server returns the same registry for an endpoint seen before: register it once.
+    for (size_t i = 0; i < ggml_backend_reg_count(); ++i) {
+        if (ggml_backend_reg_get(i) == server) return static_cast<jint>(ggml_backend_reg_dev_count(server));
+    }
+    ggml_backend_register(server);
+    return static_cast<jint>(ggml_backend_reg_dev_count(server));
+    GL_CATCH(env, mark, 0)
+}
+
+// The process's peak resident set size in bytes (getrusage: KiB on Linux, bytes on macOS); -1 if unknown.
+GL_FN(jlong, peakRssBytes)(JNIEnv *, jclass) {
+    struct rusage usage {};
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return -1;
+#ifdef __APPLE__
+    return static_cast<jlong>(usage.ru_maxrss);
+#else
+    return static_cast<jlong>(usage.ru_maxrss) * 1024;
+#endif
+}

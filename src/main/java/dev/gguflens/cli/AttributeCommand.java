@@ -70,6 +70,7 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        run.connectRpcServers();
         if (top < 1) throw new InvalidInputException("--top " + top + " must be at least 1");
         if (prompt.isEmpty()) throw new InvalidInputException("the prompt (-p) is empty");
         if (outDir != null) ProbeCommand.prepareOutDir(outDir);

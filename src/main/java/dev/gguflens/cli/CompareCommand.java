@@ -109,6 +109,7 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
 
     @Override
     public Integer call() throws IOException {
+        run.connectRpcServers();
         int nThreads = run.threadCount();
         ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize, List.of());
         List<PromptSpec> prompts = prompts();

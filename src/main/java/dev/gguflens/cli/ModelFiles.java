@@ -40,12 +40,16 @@ final class ModelFiles {
 
     /** Opens a model session, drawing llama.cpp's load progress as a bar on a terminal. */
     static ModelSession open(Path model, ProbeSettings settings, PrintWriter err, boolean quiet) {
+        ModelSession session;
         try (ProgressBar bar = ProgressBar.start("loading " + model.getFileName(), 1000, ProgressBar.Unit.COUNT, err, quiet)) {
             ProgressListener progress = fraction -> {
                 bar.update(Math.round(fraction * 1000));
                 return true;
             };
-            return ModelSession.open(model, settings, bar.enabled() ? progress : null);
+            session = ModelSession.open(model, settings, bar.enabled() ? progress : null);
         }
+        String warning = session.model().offload().warning();
+        if (warning != null) err.println("gguf-lens: warning: " + warning);
+        return session;
     }
 }

@@ -105,6 +105,7 @@ public final class ProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        run.connectRpcServers();
         ProbeSettings settings = settings();
         List<PromptSpec> mainPrompts = mainPrompts();
         List<PromptSpec> extras = prompt == null && promptsFile == null ? SeedExperiment.EXTRA_PROMPTS : List.of();

@@ -10,6 +10,7 @@ import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
 import dev.gguflens.llama.ContextParams;
+import dev.gguflens.llama.ContextSetup;
 import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.ModelParams;
@@ -71,6 +72,11 @@ public final class ModelSession implements AutoCloseable {
 
     public LlamaModel model() {
         return model;
+    }
+
+    /** The context's KV cache types and flash attention (as the last capture ran it). */
+    public ContextSetup contextSetup() {
+        return context.setup();
     }
 
     /** The lens head (final norm, output weight, head transform) read from the GGUF. */

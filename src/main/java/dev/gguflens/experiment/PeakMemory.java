@@ -1,14 +1,25 @@
 package dev.gguflens.experiment;
 
+import dev.gguflens.llama.LlamaBackend;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The process's peak resident set size, from /proc/self/status (VmHWM); -1 where the OS has no such file. */
+/**
+ * The process's peak resident set size: getrusage through the native library (Linux and macOS; ru_maxrss is
+ * KiB on Linux, bytes on macOS, the shim converts), else Linux's /proc/self/status (VmHWM); -1 when neither works.
+ */
 public final class PeakMemory {
     private PeakMemory() {}
 
     public static long peakRssBytes() {
+        try {
+            long bytes = LlamaBackend.peakRssBytes();
+            if (bytes > 0) return bytes;
+        } catch (RuntimeException | LinkageError e) {
+            // no native library here (a Java-only build): fall back to the proc filesystem
+        }
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmHWM:")) {
@@ -17,7 +28,7 @@ public final class PeakMemory {
                 }
             }
         } catch (IOException | RuntimeException ignored) {
-            // not Linux: no cheap way to read the peak
+            // neither getrusage nor /proc
         }
         return -1;
     }

@@ -71,7 +71,7 @@ public final class Probe {
             List<ProbeReport.TemperaturePoint> sweep = settings.temperatures().stream()
                     .map(t -> mapper.temperaturePoint(t, LogitDistribution.of(finalLogits, t))).toList();
             ProbeReport.FinalPrediction finalPrediction = mapper.finalPrediction(LogitDistribution.of(finalLogits));
-            ProbeReport.ModelInfo modelInfo = ProbeReportMapper.modelInfo(session.file(), session.model());
+            ProbeReport.ModelInfo modelInfo = ProbeReportMapper.modelInfo(session.file(), session.model(), session.contextSetup());
             List<ProbeReport.TokenInfo> tokenInfos = mapper.tokens(tokens);
             List<ProbeReport.LayerEntry> layers = mapper.layerEntries(result, last);
             ProbeReport.Milestones milestones = mapper.milestones(result.milestones());
@@ -89,7 +89,7 @@ public final class Probe {
 
     /** The report's model description for a session (what compare lists per variant). */
     public static ProbeReport.ModelInfo modelInfo(ModelSession session) {
-        return ProbeReportMapper.modelInfo(session.file(), session.model());
+        return ProbeReportMapper.modelInfo(session.file(), session.model(), session.contextSetup());
     }
 
     private static float[][] lastResiduals(Capture capture, int position) {

@@ -10,7 +10,11 @@ import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.LensResult;
 import dev.gguflens.lens.LogitDistribution;
 import dev.gguflens.lens.NormKind;
+import dev.gguflens.llama.BackendDevice;
+import dev.gguflens.llama.ContextSetup;
+import dev.gguflens.llama.LlamaBackend;
 import dev.gguflens.llama.LlamaModel;
+import dev.gguflens.llama.Offload;
 import dev.gguflens.report.ProbeReport;
 
 import java.util.ArrayList;
@@ -113,7 +117,7 @@ final class ProbeReportMapper {
     }
 
     /** The report's model description, from the GGUF's metadata and llama.cpp's loaded model. */
-    static ProbeReport.ModelInfo modelInfo(GgufFile file, LlamaModel model) {
+    static ProbeReport.ModelInfo modelInfo(GgufFile file, LlamaModel model, ContextSetup setup) {
         var hp = file.hyperparameters();
         String arch = hp.architecture();
         long params = file.tensors().stream().mapToLong(GgufTensor::elementCount).sum();
@@ -123,7 +127,26 @@ final class ProbeReportMapper {
         String name = file.path().getFileName().toString().replaceFirst("(?i)(-\\d{5}-of-\\d{5})?\\.gguf$", "");
         return new ProbeReport.ModelInfo(name, file.path().toString(), arch, hp.blockCount(), hp.embeddingLength(),
                 model.vocabSize(), scalar(file, arch + ".attention.head_count"), scalar(file, arch + ".attention.head_count_kv"),
-                model.trainedContextLength(), fileType, outputType, params, file.fileSize());
+                model.trainedContextLength(), fileType, outputType, params, file.fileSize(), backend(model.offload(), setup));
+    }
+
+    /** The devices that held layers (the CPU always computes the rest, and the lens), KV cache and flash attention. */
+    static ProbeReport.Backend backend(Offload offload, ContextSetup setup) {
+        List<String> backends = new ArrayList<>();
+        List<String> devices = new ArrayList<>();
+        if (offload.offloaded() > 0) {
+            for (BackendDevice d : offload.devices()) {
+                if (!backends.contains(d.backend())) backends.add(d.backend());
+                devices.add(d.label());
+            }
+        }
+        backends.add("CPU");
+        devices.add(LlamaBackend.devices().stream().filter(d -> d.type().equals("cpu")).map(BackendDevice::label)
+                .findFirst().orElse("CPU"));
+        String flash = setup.flashAttnUsed() == null ? "not run yet" : setup.flashAttnUsed() ? "on" : "off";
+        if (setup.flashAttnRequested().equals("auto")) flash += " (auto)";
+        return new ProbeReport.Backend(backends, devices, offload.requested(), offload.offloaded(), offload.total(),
+                setup.kvType(), flash, offload.warning());
     }
 
     /** Without general.file_type: the type most of the 2-D weights use, marked as a guess. */

@@ -59,6 +59,12 @@ public final class LlamaContext implements AutoCloseable {
     public int contextSize() { return contextSize; }
     public int batchSize() { return batchSize; }
     public int sequences() { return sequences; }
+    /** KV cache types and flash attention (used: as observed in the last capture's graph). */
+    public ContextSetup setup() {
+        long h = handle;
+        if (h == 0) throw new IllegalStateException("context is closed");
+        return ContextSetup.of(Native.contextInfo(h));
+    }
 
     /**
      * Runs {@code tokens} from an empty KV cache and returns what {@code what} asks for, at every position.

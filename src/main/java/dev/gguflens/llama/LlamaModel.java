@@ -5,6 +5,7 @@ import dev.gguflens.gguf.GgufFile;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -18,10 +19,11 @@ public final class LlamaModel implements AutoCloseable {
     private final boolean vocabOnly;
     private final String architecture;
     private final int layerCount, embeddingLength, vocabSize, trainedContextLength, bos, eos;
+    private final Offload offload;
     private final AtomicInteger openContexts = new AtomicInteger();
     private volatile long handle;
 
-    private LlamaModel(Path path, long handle, boolean vocabOnly) {
+    private LlamaModel(Path path, long handle, boolean vocabOnly, List<BackendDevice> devices, int gpuLayers) {
         this.path = path;
         this.handle = handle;
         this.vocabOnly = vocabOnly;
@@ -34,6 +36,7 @@ public final class LlamaModel implements AutoCloseable {
         eos = info[5];
         byte[] arch = Native.modelMeta(handle, "general.architecture".getBytes(StandardCharsets.UTF_8));
         architecture = arch == null ? "" : new String(arch, StandardCharsets.UTF_8);
+        offload = Offload.of(devices, gpuLayers, layerCount);
     }
 
     public static LlamaModel load(Path gguf, ModelParams params) throws LlamaException, GgufException {
@@ -50,9 +53,12 @@ public final class LlamaModel implements AutoCloseable {
         // Java validation first: llama.cpp's own checks are less thorough, and some failures abort there.
         GgufFile.open(file).close();
         LlamaBackend.init();
+        // -ngl 0 means the CPU alone: llama.cpp would otherwise still send large batches to a GPU (op offload).
+        List<BackendDevice> devices = vocabOnly || params.gpuLayers() == 0 ? List.of() : LlamaBackend.offloadDevices();
+        int[] indices = devices.stream().mapToInt(BackendDevice::index).toArray();
         long handle = Native.modelLoad(file.toString().getBytes(StandardCharsets.UTF_8), params.gpuLayers(),
-                params.useMmap(), vocabOnly, params.progress());
-        return new LlamaModel(file, handle, vocabOnly);
+                params.useMmap(), vocabOnly, params.progress(), indices);
+        return new LlamaModel(file, handle, vocabOnly, devices, params.gpuLayers());
     }
 
     public Path path() { return path; }
@@ -67,6 +73,8 @@ public final class LlamaModel implements AutoCloseable {
     public int bosToken() { return bos; }
     /** -1 when the vocabulary has none. */
     public int eosToken() { return eos; }
+    /** The devices the layers went to and how many. */
+    public Offload offload() { return offload; }
 
     public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
         return Native.tokenize(handle(), text.getBytes(StandardCharsets.UTF_8), addSpecial, parseSpecial);

@@ -8,7 +8,18 @@ final class Native {
     static native void setVerbose(boolean verbose);
     static native byte[][] recentLog();
 
-    static native long modelLoad(byte[] path, int gpuLayers, boolean mmap, boolean vocabOnly, ProgressListener listener);
+    /** Loads the ggml backend modules in a folder; one "name TAB reason" per module that gave no usable backend. */
+    static native byte[][] backendsLoad(byte[] directory);
+    /** One "backend TAB type TAB name TAB description TAB total bytes" per ggml device, in ggml's order. */
+    static native byte[][] devices();
+    /** Registers an rpc-server's devices (host:port); returns how many it offers. */
+    static native int rpcAddServer(byte[] endpoint);
+    /** Peak resident set size of the process in bytes (getrusage), -1 if unknown. */
+    static native long peakRssBytes();
+
+    /** devices: indices into {@link #devices()} that may hold layers; null = llama.cpp's own choice. */
+    static native long modelLoad(byte[] path, int gpuLayers, boolean mmap, boolean vocabOnly, ProgressListener listener,
+                                 int[] devices);
     static native void modelFree(long model);
     /** {n_layer, n_embd, n_vocab, n_ctx_train, bos, eos}. */
     static native int[] modelInfo(long model);
@@ -20,7 +31,10 @@ final class Native {
 
     static native long contextCreate(long model, int contextSize, int batchSize, int threads, int sequences);
     static native void contextFree(long context);
-    /** {n_ctx per sequence, n_batch}. */
+    /**
+     * {n_ctx per sequence, n_batch, type_k, type_v (ggml types), flash attention requested (llama_flash_attn_type:
+     * -1 auto, 0 off, 1 on), flash attention used by the last capture (1/0, -1 before the first)}.
+     */
     static native int[] contextInfo(long context);
     static native void capture(long context, int[] tokens, long layers, long resultNorm, long logits, byte[][] extraNames);
     static native long extraWidth(long context, int index);

@@ -30,6 +30,7 @@ public final class CompareHtml {
                 .append("</code> &middot; lens: ").append(Html.escape(report.lens()))
                 .append(" &middot; ").append(report.prompts().size()).append(" prompts &middot; top-k ")
                 .append(report.topK()).append("</p>\n");
+        for (String line : report.backendLines()) h.append("<p>Backend: ").append(Html.escape(line)).append("</p>\n");
 
         h.append("<h2>Milestones per variant</h2>\n<p>Layers (0 = embeddings): median [q1-q3] over the prompts; "
                 + "shift = variant layer - reference layer; KL = KL(variant || reference) of the lens, bits.</p>\n");

@@ -34,7 +34,14 @@ public record CompareReport(
             @SerializedName("n_params") long nParams,
             @SerializedName("bits_per_weight") double bitsPerWeight,
             @SerializedName("model_load_ms") double modelLoadMs,
-            List<PromptResult> prompts) {}
+            List<PromptResult> prompts,
+            ProbeReport.Backend backend) {}
+
+    /** The variants' backend lines, each once (the variants normally share one), with any warning. */
+    public List<String> backendLines() {
+        return variants.stream().map(Variant::backend).filter(java.util.Objects::nonNull)
+                .map(b -> b.line() + (b.warning() == null ? "" : " (warning: " + b.warning() + ")")).distinct().toList();
+    }
 
     /** One prompt through one model: the probe's per-layer entries, each with its comparison to the reference. */
     public record PromptResult(

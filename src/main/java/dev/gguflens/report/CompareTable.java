@@ -16,6 +16,7 @@ public final class CompareTable {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "Reference: %s   lens: %s   prompts: %d   top-k: %d%n", report.reference(),
                 report.lens(), report.prompts().size(), report.topK()));
+        for (String line : report.backendLines()) out.append("Backend: ").append(line).append('\n');
         out.append("Milestones are layers (0 = embeddings): median [q1-q3] over the prompts; 'never' when the median\n"
                 + "is not reached. Shift = variant layer - reference layer. KL = KL(variant || reference) of the lens, bits.\n\n");
         List<String[]> rows = rows(report);

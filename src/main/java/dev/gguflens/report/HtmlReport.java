@@ -56,6 +56,11 @@ public final class HtmlReport {
         h.append("<p>Prompt: <code class=\"tok\">").append(Html.escape(TokenDisplay.quoted(r.prompt()))).append("</code>")
                 .append(" <span class=\"muted\">(").append(r.tokens().size()).append(" tokens; lens: ")
                 .append(Html.escape(r.lens())).append(")</span></p>\n");
+        if (m.backend() != null) {
+            h.append("<p class=\"muted\">Backend: ").append(Html.escape(m.backend().line()));
+            if (m.backend().warning() != null) h.append(" &middot; warning: ").append(Html.escape(m.backend().warning()));
+            h.append("</p>\n");
+        }
         List<Expected> tracked = r.layers().getFirst().expected() == null ? List.of() : r.layers().getFirst().expected();
         for (Expected e : tracked) {
             h.append("<p>Expected answer: <code class=\"tok\">").append(VisibleText.html(e.text()))

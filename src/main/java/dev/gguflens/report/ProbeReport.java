@@ -35,7 +35,44 @@ public record ProbeReport(
             @SerializedName("file_type") String fileType,
             @SerializedName("output_weight_type") String outputWeightType,
             @SerializedName("n_params") long nParams,
-            @SerializedName("file_bytes") long fileBytes) {}
+            @SerializedName("file_bytes") long fileBytes,
+            Backend backend) {}
+
+    /**
+     * Where llama.cpp ran the model and how it computed attention.
+     *
+     * @param backends           ggml backends that held layers or computed, e.g. [CUDA, CPU]
+     * @param devices            those devices, e.g. "CUDA0 (NVIDIA H200)", the CPU last
+     * @param gpuLayersRequested -ngl as asked (-1 = all)
+     * @param layersOffloaded    layers llama.cpp put on non-CPU devices, of {@code layersTotal} = n_layer + 1
+     *                           (llama.cpp counts the output layer)
+     * @param kvType             KV cache type(s), e.g. f16
+     * @param flashAttn          on/off as the graph ran it, with the request when that was auto, e.g. "on (auto)"
+     * @param warning            e.g. -ngl asked for layers but no GPU backend is loaded; null when none
+     */
+    public record Backend(
+            List<String> backends,
+            List<String> devices,
+            @SerializedName("gpu_layers_requested") int gpuLayersRequested,
+            @SerializedName("layers_offloaded") int layersOffloaded,
+            @SerializedName("layers_total") int layersTotal,
+            @SerializedName("kv_type") String kvType,
+            @SerializedName("flash_attn") String flashAttn,
+            String warning) {
+        public Backend {
+            backends = List.copyOf(backends);
+            devices = List.copyOf(devices);
+            if (layersOffloaded < 0 || layersOffloaded > layersTotal) {
+                throw new IllegalArgumentException("layers offloaded " + layersOffloaded + " outside 0.." + layersTotal);
+            }
+        }
+
+        /** "CUDA0 (NVIDIA H200) + CPU (...); 9/9 layers offloaded; KV cache f16; flash attention on (auto)". */
+        public String line() {
+            return String.join(" + ", devices) + "; " + layersOffloaded + "/" + layersTotal + " layers offloaded; KV cache "
+                    + kvType + "; flash attention " + flashAttn;
+        }
+    }
 
     public record TokenInfo(int id, String text) {}
 

@@ -23,6 +23,10 @@ public final class TextReport {
         out.append("=== gguf-lens probe: ").append(m.name()).append(" ===\n");
         out.append(fmt("Model: %s, %d blocks, n_embd %d, vocab %d, file type %s, output weight %s%n",
                 m.architecture(), m.nLayer(), m.nEmbd(), m.nVocab(), m.fileType(), m.outputWeightType()));
+        if (m.backend() != null) {
+            out.append("Backend: ").append(m.backend().line()).append('\n');
+            if (m.backend().warning() != null) out.append("Warning: ").append(m.backend().warning()).append('\n');
+        }
         out.append("Prompt: ").append(TokenDisplay.quoted(r.prompt())).append('\n');
         out.append("Tokens (").append(r.tokens().size()).append("):");
         for (ProbeReport.TokenInfo t : r.tokens()) out.append(' ').append(t.id()).append('=').append(TokenDisplay.quoted(t.text()));

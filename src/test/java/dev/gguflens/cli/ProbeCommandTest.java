@@ -40,11 +40,15 @@ class ProbeCommandTest {
     void textReportMatchesGoldenFile() throws IOException {
         CliRun r = run("probe", "-m", stories260K().toString(), "-p", STORY, "--expect", "Lily", "--top-k", "5", "-t", "1");
         assertEquals(0, r.exit(), r.err());
+        // The backend line names this machine's CPU: checked here, left out of the golden file.
+        assertTrue(r.out().matches("(?s).*\nBackend: CPU .*; 0/6 layers offloaded; KV cache f16; flash attention o(n|ff) \\(auto\\)\n.*"),
+                r.out());
+        String out = r.out().replaceAll("(?m)^Backend: .*\n", "");
         if (Boolean.getBoolean("gguflens.golden.update")) {
             Files.createDirectories(GOLDEN.getParent());
-            Files.writeString(GOLDEN, r.out(), StandardCharsets.UTF_8);
+            Files.writeString(GOLDEN, out, StandardCharsets.UTF_8);
         }
-        assertEquals(Files.readString(GOLDEN, StandardCharsets.UTF_8), r.out(),
+        assertEquals(Files.readString(GOLDEN, StandardCharsets.UTF_8), out,
                 "text report differs from " + GOLDEN + " (rerun with -Dgguflens.golden.update=true if intended)");
     }
 
@@ -63,7 +67,7 @@ class ProbeCommandTest {
                 "milestones", "extra_prompts", "temperatures", "timings")) {
             assertTrue(json.has(key), "JSON lacks " + key);
         }
-        for (String key : List.of("architecture", "n_layer", "n_embd", "n_vocab", "file_type")) {
+        for (String key : List.of("architecture", "n_layer", "n_embd", "n_vocab", "file_type", "backend")) {
             assertTrue(json.getAsJsonObject("model").has(key), "model lacks " + key);
         }
         JsonObject layer = json.getAsJsonArray("layers").get(5).getAsJsonObject();

@@ -51,7 +51,7 @@ class ComparisonQuantisationTest {
         assertTrue(lines.getFirst().startsWith("quantising "), lines.getFirst());
         List<Path> models = new ArrayList<>(List.of(f32, f32));
         models.addAll(quantised);
-        ProbeSettings settings = new ProbeSettings(LensKind.NORM, 10, false, 0, 2, 128, List.of());
+        ProbeSettings settings = new ProbeSettings(LensKind.NORM, 10, false, testGpuLayers(), 2, 128, List.of());
         long[] last = {0};
         report = Comparison.run(models, 0, PROMPTS, settings, (done, total) -> {
             assertEquals(last[0] + 1, done);

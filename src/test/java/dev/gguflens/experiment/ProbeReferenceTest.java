@@ -66,7 +66,7 @@ class ProbeReferenceTest {
     }
 
     static ProbeSettings settings(LensKind kind) {
-        return new ProbeSettings(kind, 5, true, 0, 2, 256, List.of());
+        return new ProbeSettings(kind, 5, true, testGpuLayers(), 2, 256, List.of());
     }
 
     static ProbeReport probe(Path model, LensKind kind, PromptSpec prompt) {

@@ -34,6 +34,14 @@ public final class NativeTestSupport {
         }
     }
 
+    /**
+     * -ngl for the tests that run whole probes and comparisons: 0 (the CPU) unless
+     * -Dgguflens.test.gpuLayers=N asks for a device (scripts/gpu-check.sh runs them with 0 and 99).
+     */
+    public static int testGpuLayers() {
+        return Integer.getInteger("gguflens.test.gpuLayers", 0);
+    }
+
     public static Path stories260K() {
         Path p = Path.of(System.getProperty("gguflens.project.dir", ".")).resolve("../shared/models/stories260K.gguf").normalize();
         if (!Files.isRegularFile(p)) requireOrSkip("test model not found: " + p);

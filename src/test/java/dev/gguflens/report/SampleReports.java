@@ -72,7 +72,7 @@ final class SampleReports {
         }
         List<LayerEntry> last = positions.getLast().layers();
         ProbeReport.ModelInfo model = new ProbeReport.ModelInfo("tiny <test> & \"model\"", "/models/tiny.gguf", "llama",
-                N_LAYER, 64, 512, 8, 4, 512, "ALL_F32", "F32", 260_000, 1_185_000);
+                N_LAYER, 64, 512, 8, 4, 512, "ALL_F32", "F32", 260_000, 1_185_000, backend());
         ProbeReport.FinalPrediction fin = new ProbeReport.FinalPrediction(1.2, 1.2 / Math.log(2), last.getLast().top());
         ProbeReport.Milestones ms = new ProbeReport.Milestones(new ProbeReport.Milestone(4, 0.8), new ProbeReport.Milestone(3, 0.6),
                 new ProbeReport.Milestone(2, 0.4), new ProbeReport.Milestone(4, 0.8), ProbeReport.Milestone.never(),
@@ -123,7 +123,7 @@ final class SampleReports {
             positions.add(new PositionEntry(p, tokens.get(p).id(), tokens.get(p).text(), layers));
         }
         return new ProbeReport(
-                new ModelInfo("tiny", "/tmp/tiny.gguf", "llama", 3, 8, 128, 2, 1, 256, "MOSTLY_Q8_0", "Q8_0", 4096, 12345),
+                new ModelInfo("tiny", "/tmp/tiny.gguf", "llama", 3, 8, 128, 2, 1, 256, "MOSTLY_Q8_0", "Q8_0", 4096, 12345, backend()),
                 "Question: a,b \"c\"\n", tokens, "norm", layers, positions,
                 new FinalPrediction(0.5, 0.5 / Math.log(2), List.of(new TopToken(13, " Berlin", 0.8))),
                 new Consistency(1e-9, 2e-6, true, false),
@@ -132,5 +132,11 @@ final class SampleReports {
                 List.of(new ExtraPrompt("Germany's capital is", "Berlin", 13, 1, 0.7, 1.2, List.of(new TopToken(13, " Berlin", 0.7)))),
                 List.of(new TemperaturePoint(0.1, 0.0, List.of(new TopToken(13, " Berlin", 1.0)))),
                 new Timings(1, 2, 3, null, 4, 5));
+    }
+
+    /** A CPU run that was asked for GPU layers: the report shows the line and the warning. */
+    static ProbeReport.Backend backend() {
+        return new ProbeReport.Backend(List.of("CPU"), List.of("CPU (Test <CPU> & co)"), 99, 0, 5, "f16", "off (auto)",
+                "-ngl 99 asks for layers on a GPU, but no GPU or RPC backend is loaded");
     }
 }
