@@ -8,7 +8,7 @@
 # The library lands in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/native/<key>/, key = hash of the llama.cpp
 # commit, native/ sources, this script, the options and OS/arch (and the CPU's features for native builds);
 # a cached library is reused as is. The CMake build tree is shared by every key with the same llama.cpp and
-# options, so a change to the shim recompiles only the shim. Prints the library's path on stdout.
+# options, so a change to the shim recompiles only the shim. Without --install-into it prints the library's path.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -69,12 +69,15 @@ if [ ! -f "$out_dir/complete" ]; then
     exec 9>"$build_dir.lock"
     if command -v flock >/dev/null 2>&1; then flock 9; fi
     if [ ! -f "$out_dir/complete" ]; then
-        java_home="${JAVA_HOME:-}"
-        if [ -z "$java_home" ] || [ ! -f "$java_home/include/jni.h" ]; then
-            # shellcheck source=find-java.sh
-            . "$root/scripts/find-java.sh"
-            gguflens_find_java
-            java_home="$JAVA_HOME"
+        # Any JDK's jni.h serves (the shim asks for JNI 1.8). Maven passes the JDK its toolchain selected as
+        # TOOLCHAIN_JAVA_HOME; run by hand, JAVA_HOME or the javac on PATH.
+        java_home="${TOOLCHAIN_JAVA_HOME:-${JAVA_HOME:-}}"
+        if [ ! -f "$java_home/include/jni.h" ] && command -v javac >/dev/null 2>&1; then
+            java_home=$(cd "$(dirname "$(readlink -f "$(command -v javac)" 2>/dev/null || command -v javac)")/.." && pwd)
+        fi
+        if [ ! -f "$java_home/include/jni.h" ]; then
+            echo "build-native: no JDK with include/jni.h found (looked at \$TOOLCHAIN_JAVA_HOME, \$JAVA_HOME, javac on PATH); set JAVA_HOME to a JDK" >&2
+            exit 1
         fi
         generator=()
         command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
@@ -107,5 +110,6 @@ if [ -n "$install_into" ]; then
     dest="$install_into/native/$os-$arch"
     mkdir -p "$dest"
     cp "$lib" "$dest/libgguflens.$ext"
+else
+    echo "$lib"
 fi
-echo "$lib"
