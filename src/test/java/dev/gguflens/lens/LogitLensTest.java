@@ -6,7 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.gguf.GgufFile;
-import dev.gguflens.gguf.TestModels;
+import dev.gguflens.testmodels.Fixtures;
 import dev.gguflens.quant.Quantizer;
 import dev.gguflens.quant.WeightMatrix;
 import org.junit.jupiter.api.Test;
@@ -74,7 +74,7 @@ class LogitLensTest {
     /** The real model's head (F32 through the fused kernels) on random states. */
     @Test
     void stories260KHeadMatchesReference() {
-        try (GgufFile model = GgufFile.open(TestModels.stories260K())) {
+        try (GgufFile model = GgufFile.open(Fixtures.stories260K())) {
             LensHead head = LensHead.fromGguf(model);
             float[][][] states = TestHeads.randomStates(new Random(260), 6, POSITIONS, head.embeddingLength());
             assertMatchesReference(head, states, LensKind.NORM, 0, 2);
