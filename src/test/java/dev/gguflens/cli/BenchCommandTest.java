@@ -145,8 +145,8 @@ class BenchCommandTest {
     void badUsageIsOneLineExitTwo() {
         String[][] cases = {
             {"--types", "Q9_9", "--no-machine"}, "unknown ggml type 'Q9_9'".split("\0"),
-            {"--m", "0", "--no-machine"}, "batch size M 0 must be >= 1".split("\0"),
-            {"--types", "Q4_K", "--cols", "100", "--no-machine"}, "cols 100 is not a multiple of the Q4_K block size 256".split("\0"),
+            {"--m", "0", "--no-machine"}, "--m 0 must be >= 1".split("\0"),
+            {"--types", "Q4_K", "--cols", "100", "--no-machine"}, "--cols 100 is not a multiple of the Q4_K block size 256".split("\0"),
             {"--model", "/no/such.gguf", "--rows", "8"}, "--rows/--cols shape synthetic weights".split("\0"),
             {"--model", "/no/such.gguf", "--no-machine"}, "/no/such.gguf: no such file".split("\0"),
         };

@@ -103,7 +103,7 @@ class ConvertScriptTest {
         }
         Result bad = run(Map.of("GGUF_LENS", tool), "--quantize", "Q9_X", stories260K().toString(), out.toString());
         assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("--quantize: unknown type 'Q9_X'") && bad.err().contains("convert.sh: quantisation to Q9_X failed"),
+        assertTrue(bad.err().contains("TYPE 'Q9_X' is not a known type") && bad.err().contains("convert.sh: quantisation to Q9_X failed"),
                 bad.err());
     }
 }

@@ -141,7 +141,9 @@ class ProbeCommandTest {
                 new Case(2, "unknown lens 'logit'", "probe", "-m", model, "-p", STORY, "--lens", "logit"),
                 new Case(2, "--top-k 0 must be at least 1", "probe", "-m", model, "-p", STORY, "--top-k", "0"),
                 new Case(2, "--top-k -3 must be at least 1", "probe", "-m", model, "-p", STORY, "--top-k=-3"),
-                new Case(2, "longer than the context size", "probe", "-m", model, "-p", longPrompt, "-c", "64", "--out", out.toString()),
+                new Case(2, "is too small: the prompt has", "probe", "-m", model, "-p", longPrompt, "-c", "64", "--out", out.toString()),
+                new Case(2, "-t 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-t", "0"),
+                new Case(2, "-c 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-c", "0"),
                 new Case(2, "line 1: not a prompt record", "probe", "-m", model, "--prompts", brokenPrompts.toString()),
                 new Case(1, "not a writable directory", "probe", "-m", model, "-p", STORY, "--out", regularFile.resolve("sub").toString()));
         for (Case c : cases) {

@@ -71,7 +71,7 @@ class ProbeReferenceTest {
 
     static ProbeReport probe(Path model, LensKind kind, PromptSpec prompt) {
         try (ModelSession session = ModelSession.open(model, settings(kind), null)) {
-            return session.probe(prompt, List.of());
+            return Probe.report(session, prompt, List.of(), false);
         }
     }
 

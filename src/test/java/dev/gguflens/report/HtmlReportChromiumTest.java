@@ -136,7 +136,8 @@ class HtmlReportChromiumTest {
         ProbeReport report;
         var settings = new dev.gguflens.experiment.ProbeSettings(dev.gguflens.lens.LensKind.NORM, 5, true, 0, 2, 256, List.of());
         try (var session = dev.gguflens.experiment.ModelSession.open(Fixtures.stories260K(), settings, null)) {
-            report = session.probe(new dev.gguflens.experiment.PromptSpec("Once upon a time, there was a little girl named", "Lily"), List.of());
+            report = dev.gguflens.experiment.Probe.report(session,
+                    new dev.gguflens.experiment.PromptSpec("Once upon a time, there was a little girl named", "Lily"), List.of(), false);
         }
         Path file = outDir.resolve("stories260K.html");
         Files.writeString(file, HtmlReport.render(report), StandardCharsets.UTF_8);
