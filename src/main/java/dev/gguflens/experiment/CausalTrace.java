@@ -53,8 +53,8 @@ public final class CausalTrace {
      */
     public record Settings(Site site, int threads, int batchSize, boolean timings) {
         public Settings {
-            if (threads < 1) throw new InvalidInputException("threads " + threads + " must be at least 1");
-            if (batchSize < 1) throw new InvalidInputException("batch size " + batchSize + " must be at least 1");
+            if (threads < 1) throw new InvalidInputException("threads", threads, "must be at least 1");
+            if (batchSize < 1) throw new InvalidInputException("batch_size", batchSize, "must be at least 1");
         }
     }
 
@@ -80,7 +80,7 @@ public final class CausalTrace {
         int n = clean.length;
         int blocks = model.layerCount();
         int batch = Math.max(settings.batchSize(), n);
-        ProbeReport.ModelInfo info = session.modelInfo();
+        ProbeReport.ModelInfo info = Probe.modelInfo(session);
 
         int sequences = Math.min(LlamaContext.MAX_SEQUENCES, batch);
         try (LlamaContext ctx = LlamaContext.create(model, new ContextParams(n + batch, batch, settings.threads()), sequences);

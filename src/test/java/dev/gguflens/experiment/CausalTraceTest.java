@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
+import static dev.gguflens.testmodels.Fixtures.stories260K;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
