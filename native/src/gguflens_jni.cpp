@@ -4,6 +4,10 @@
 // dev.gguflens.llama.LlamaException (never an abort).
 #include <jni.h>
 
+// Written by `javac -h` from dev/gguflens/llama/Native.java at build time (scripts/build-native.sh): every
+// GL_FN below must match its declaration there, so a Java/C signature mismatch fails the build.
+#include "dev_gguflens_llama_Native.h"
+
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
 #include "ggml.h"
@@ -420,6 +424,7 @@ ContextHandle * context_of(jlong h) { return reinterpret_cast<ContextHandle *>(h
 
 }  // namespace
 
+// Defines the JNI entry point declared by the generated header for Native.name.
 #define GL_FN(ret, name) extern "C" JNIEXPORT ret JNICALL Java_dev_gguflens_llama_Native_##name
 
 // Every entry point converts C++ exceptions (std::bad_alloc, llama.cpp's std::runtime_error) into a Java one.

@@ -18,6 +18,8 @@ final class FlagNames {
             Map.entry("prompt", "the prompt"),
             Map.entry("prompts", "--prompts"),
             Map.entry("expected", "--expect"),
+            Map.entry("other", "--vs"),
+            Map.entry("position", "--position"),
             Map.entry("suite", "--suite"),
             Map.entry("quantize_types", "--quantize"),
             Map.entry("weight_types", "--types"),

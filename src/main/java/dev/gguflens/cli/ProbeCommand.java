@@ -95,6 +95,10 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--png", paramLabel = "FILE.png", description = "Write the heatmap as a PNG image here (one model, one prompt).")
     Path pngFile;
 
+    @Option(names = "--sublayers",
+            description = "Also lens the residual after each block's attention (before its MLP): one more row per block.")
+    boolean sublayers;
+
     @Option(names = "--timings", description = "Print model load, forward pass, lens and report times and peak RSS.")
     boolean timings;
 
@@ -124,7 +128,7 @@ public final class ProbeCommand implements Callable<Integer> {
                 try (ProgressBar bar = ProgressBar.start("prompts", mainPrompts.size(), ProgressBar.Unit.COUNT, err,
                         quiet || !promptSet)) {
                     for (PromptSpec p : mainPrompts) {
-                        reports.add(Probe.report(session, p, extras, timings));
+                        reports.add(Probe.report(session, p, extras, timings, sublayers));
                         bar.step();
                     }
                 }
