@@ -112,8 +112,13 @@ public final class OutputSet implements AutoCloseable {
 
     /** Writes one text file through the same rule. */
     public static void writeText(Path file, String text) throws IOException {
+        writeText(file, out -> out.write(text));
+    }
+
+    /** Writes one text file through the same rule. */
+    public static void writeText(Path file, TextContent content) throws IOException {
         try (OutputSet set = in(parentOf(file))) {
-            set.text(file.getFileName().toString(), out -> out.write(text));
+            set.text(file.getFileName().toString(), content);
             set.publish();
         }
     }
