@@ -11,7 +11,7 @@
 # key with the same llama.cpp, options and native/CMakeLists.txt (a CMake change gets a tree of its own, so
 # checkouts with different CMake files never reconfigure each other's tree), so a change to the shim recompiles
 # only the shim. The shim includes the header `javac -h` writes for llama/Native.java: a Java/C signature
-# mismatch fails the build. Prints the library's path on stdout.
+# mismatch fails the build. Without --install-into it prints the library's path.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -75,12 +75,15 @@ if [ ! -f "$out_dir/complete" ]; then
     exec 9>"$build_dir.lock"
     if command -v flock >/dev/null 2>&1; then flock 9; fi
     if [ ! -f "$out_dir/complete" ]; then
-        java_home="${JAVA_HOME:-}"
-        if [ -z "$java_home" ] || [ ! -f "$java_home/include/jni.h" ]; then
-            # shellcheck source=find-java.sh
-            . "$root/scripts/find-java.sh"
-            gguflens_find_java
-            java_home="$JAVA_HOME"
+        # The JDK that gives jni.h and compiles Native.java for its header: Maven passes the JDK 25 its toolchain
+        # selected as TOOLCHAIN_JAVA_HOME (one JDK search, Maven's); run by hand, $JAVA_HOME or the javac on PATH.
+        java_home="${TOOLCHAIN_JAVA_HOME:-${JAVA_HOME:-}}"
+        if [ ! -f "$java_home/include/jni.h" ] && command -v javac >/dev/null 2>&1; then
+            java_home=$(cd "$(dirname "$(readlink -f "$(command -v javac)" 2>/dev/null || command -v javac)")/.." && pwd)
+        fi
+        if [ ! -f "$java_home/include/jni.h" ]; then
+            echo "build-native: no JDK with include/jni.h found (looked at \$TOOLCHAIN_JAVA_HOME, \$JAVA_HOME, javac on PATH); set JAVA_HOME to a JDK" >&2
+            exit 1
         fi
         generator=()
         command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
@@ -127,5 +130,6 @@ if [ -n "$install_into" ]; then
     dest="$install_into/native/$os-$arch"
     mkdir -p "$dest"
     cp "$lib" "$dest/libgguflens.$ext"
+else
+    echo "$lib"
 fi
-echo "$lib"
