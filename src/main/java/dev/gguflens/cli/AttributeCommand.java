@@ -4,8 +4,8 @@ import dev.gguflens.experiment.Attribute;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
-import dev.gguflens.report.AtomicFiles;
 import dev.gguflens.report.AttributionHtml;
+import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.AttributionJson;
 import dev.gguflens.report.AttributionOutputs;
 import dev.gguflens.report.AttributionReport;
@@ -78,10 +78,9 @@ public final class AttributeCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (top < 1) throw new InvalidInputException("--top " + top + " must be at least 1");
         if (prompt.isEmpty()) throw new InvalidInputException("the prompt (-p) is empty");
-        if (outDir != null) ProbeCommand.prepareOutDir(outDir);
-        for (Path single : java.util.Arrays.asList(jsonFile, htmlFile)) {
-            if (single != null) ProbeCommand.prepareOutDir(single.toAbsolutePath().getParent());
-        }
+        if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
+        if (jsonFile != null) OutputTargets.requireFile("--json", jsonFile);
+        if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
@@ -93,8 +92,8 @@ public final class AttributeCommand implements Callable<Integer> {
                 out.flush();
             }
             if (outDir != null) AttributionOutputs.write(outDir, report.model().name(), report, top);
-            if (jsonFile != null) AtomicFiles.write(jsonFile, AttributionJson.render(report));
-            if (htmlFile != null) AtomicFiles.write(htmlFile, AttributionHtml.render(report));
+            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> AttributionJson.write(report, w));
+            if (htmlFile != null) OutputSet.writeText(htmlFile, w -> AttributionHtml.write(report, w));
         }
         return 0;
     }

@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The attribution's output set in --out: {@code <name>-attribution.txt}, {@code .json}, {@code .csv} and
- * {@code .html}, written together (staged, then renamed into place; a failed run leaves nothing).
+ * {@code .html}, written as one {@link OutputSet}.
  */
 public final class AttributionOutputs {
     private AttributionOutputs() {}
@@ -20,12 +20,12 @@ public final class AttributionOutputs {
     /** Writes the set for {@code report} into {@code dir}; {@code top} is the text table's list length. */
     public static void write(Path dir, String name, AttributionReport report, int top) throws IOException {
         List<String> names = fileNames(name);
-        try (AtomicFiles files = new AtomicFiles()) {
-            files.stage(dir.resolve(names.get(0)), w -> AttributionText.write(report, top, w));
-            files.stage(dir.resolve(names.get(1)), w -> AttributionJson.write(report, w));
-            files.stage(dir.resolve(names.get(2)), w -> AttributionCsv.write(report, w));
-            files.stage(dir.resolve(names.get(3)), w -> AttributionHtml.write(report, w));
-            files.commit();
+        try (OutputSet files = OutputSet.in(dir)) {
+            files.text(names.get(0), w -> AttributionText.write(report, top, w));
+            files.text(names.get(1), w -> AttributionJson.write(report, w));
+            files.text(names.get(2), w -> AttributionCsv.write(report, w));
+            files.text(names.get(3), w -> AttributionHtml.write(report, w));
+            files.publish();
         }
     }
 }

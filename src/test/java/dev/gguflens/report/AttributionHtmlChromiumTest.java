@@ -97,10 +97,10 @@ class AttributionHtmlChromiumTest {
     /** The page of a real run: stories260K's Lily, attributed through llama.cpp. */
     @Test
     void realStories260KPage() throws Exception {
-        dev.gguflens.llama.NativeTestSupport.requireNative();
+        dev.gguflens.testmodels.Fixtures.requireNative();
         AttributionReport r;
         var settings = new dev.gguflens.experiment.ProbeSettings(dev.gguflens.lens.LensKind.NORM, 5, false, 0, 2, 256, List.of());
-        try (var session = dev.gguflens.experiment.ModelSession.open(dev.gguflens.llama.NativeTestSupport.stories260K(), settings, null)) {
+        try (var session = dev.gguflens.experiment.ModelSession.open(dev.gguflens.testmodels.Fixtures.stories260K(), settings, null)) {
             r = new dev.gguflens.experiment.Attribute(session).run("Once upon a time, there was a little girl named", "Lily",
                     null, null);
         }
