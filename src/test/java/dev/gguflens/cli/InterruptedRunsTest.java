@@ -18,8 +18,8 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import static dev.gguflens.llama.NativeTestSupport.requireNative;
-import static dev.gguflens.llama.NativeTestSupport.stories260K;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
+import static dev.gguflens.testmodels.Fixtures.stories260K;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
