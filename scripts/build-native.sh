@@ -22,7 +22,7 @@
 # key with the same llama.cpp, options and native/CMakeLists.txt (a CMake change gets a tree of its own, so
 # checkouts with different CMake files never reconfigure each other's tree), so a change to the shim recompiles
 # only the shim. The shim includes the header `javac -h` writes for llama/Native.java: a Java/C signature
-# mismatch fails the build. Prints the path of libgguflens in the cached folder on stdout.
+# mismatch fails the build. Without --install-into it prints the path of libgguflens in the cached folder.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -135,12 +135,15 @@ if [ ! -f "$out_dir/complete" ]; then
     exec 9>"$build_dir.lock"
     if command -v flock >/dev/null 2>&1; then flock 9; fi
     if [ ! -f "$out_dir/complete" ]; then
-        java_home="${JAVA_HOME:-}"
-        if [ -z "$java_home" ] || [ ! -f "$java_home/include/jni.h" ] || [ ! -x "$java_home/bin/javac" ]; then
-            # shellcheck source=find-java.sh
-            . "$root/scripts/find-java.sh"
-            gguflens_find_java
-            java_home="$JAVA_HOME"
+        # The JDK that gives jni.h and compiles Native.java for its header (javac -h): Maven passes the JDK 25 its toolchain
+        # selected as TOOLCHAIN_JAVA_HOME (one JDK search, Maven's); run by hand, $JAVA_HOME or the javac on PATH.
+        java_home="${TOOLCHAIN_JAVA_HOME:-${JAVA_HOME:-}}"
+        if [ ! -f "$java_home/include/jni.h" ] && command -v javac >/dev/null 2>&1; then
+            java_home=$(cd "$(dirname "$(readlink -f "$(command -v javac)" 2>/dev/null || command -v javac)")/.." && pwd)
+        fi
+        if [ ! -f "$java_home/include/jni.h" ]; then
+            echo "build-native: no JDK with include/jni.h found (looked at \$TOOLCHAIN_JAVA_HOME, \$JAVA_HOME, javac on PATH); set JAVA_HOME to a JDK" >&2
+            exit 1
         fi
         generator=()
         command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
@@ -208,5 +211,6 @@ if [ -n "$install_into" ]; then
     mkdir -p "$dest"
     while read -r _ _ name; do cp "$out_dir/$name" "$dest/$name"; done < "$out_dir/files.txt"
     cp "$out_dir/files.txt" "$dest/files.txt"
+else
+    echo "$lib"
 fi
-echo "$lib"

@@ -11,7 +11,7 @@
 #      GPU run's per-layer lens equals the CPU run's within KL <= 1e-4 bits at every layer and the GPU run's
 #      last layer equals llama.cpp's GPU logits within the same bound;
 #   3. prints a summary table, and exits non-zero unless everything passed (and the GPU checks really ran).
-# Needs: JDK 25, cmake, a C++ compiler, the CUDA toolkit with cuBLAS (nvcc on PATH or in /usr/local/cuda/bin),
+# Needs: a JDK 25 (JAVA_HOME or javac on PATH), cmake, a C++ compiler, the CUDA toolkit with cuBLAS (nvcc on PATH or in /usr/local/cuda/bin),
 # an NVIDIA driver; Maven's dependencies and the pinned llama.cpp are fetched unless already cached
 # (~/.m2, ~/.cache/gguf-lens, or LLAMA_CPP_DIR).
 #   scripts/gpu-check.sh            the check
@@ -24,9 +24,11 @@ cd "$root"
 dry_run=false
 [ "${1:-}" = --dry-run ] && dry_run=true
 
-# shellcheck source=find-java.sh
-. scripts/find-java.sh
-gguflens_find_java
+# Maven finds the JDK 25 itself (toolchains); the native build needs $JAVA_HOME or a javac on PATH.
+if [ -z "${JAVA_HOME:-}" ] && ! command -v javac >/dev/null 2>&1; then
+    echo "gpu-check: set JAVA_HOME to a JDK 25 (or put its javac on PATH)" >&2
+    exit 1
+fi
 log_dir="$root/target/gpu-check"
 rm -rf "$log_dir"
 mkdir -p "$log_dir"
@@ -58,8 +60,7 @@ if ! bash scripts/build-native.sh --install-into target/classes > "$log_dir/buil
     exit 1
 fi
 build_s=$(( $(date +%s) - build_start ))
-folder=$(dirname "$(tail -n 1 "$log_dir/build.log")")
-ls "$folder" > "$log_dir/folder.txt"
+ls target/classes/native/*/ > "$log_dir/folder.txt"
 
 # GPU_CHECK_TESTS narrows the list (e.g. a quick --dry-run of this script with OffloadConsistencyTest alone).
 tests="${GPU_CHECK_TESTS:-ProbeReferenceTest,ComparisonQuantisationTest,RandomArchitecturesTest,OffloadConsistencyTest}"

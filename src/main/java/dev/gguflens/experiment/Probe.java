@@ -3,6 +3,7 @@ package dev.gguflens.experiment;
 import dev.gguflens.lens.LensRequest;
 import dev.gguflens.lens.LensResult;
 import dev.gguflens.lens.LogitDistribution;
+import dev.gguflens.lens.LogitLens;
 import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
@@ -31,7 +32,22 @@ public final class Probe {
 
     /** The report of one probe; with {@code timeBareProduct} its timings include the bare output-weight product. */
     public static ProbeReport report(ModelSession session, PromptSpec main, List<PromptSpec> extras, boolean timeBareProduct) {
-        return run(session, main, extras, false, timeBareProduct).report();
+        return run(session, main, extras, false, timeBareProduct, false).report();
+    }
+
+    /**
+     * As {@link #report(ModelSession, PromptSpec, List, boolean)}; with {@code sublayers} every block also gets a
+     * row for the residual after its attention (site {@code mid}) between its input and output rows. Milestones
+     * and the consistency check stay on the residual layers.
+     */
+    public static ProbeReport report(ModelSession session, PromptSpec main, List<PromptSpec> extras, boolean timeBareProduct,
+                                     boolean sublayers) {
+        return run(session, main, extras, false, timeBareProduct, sublayers).report();
+    }
+
+    public static Run run(ModelSession session, PromptSpec main, List<PromptSpec> extras, boolean keepLastPosition,
+                          boolean timeBareProduct) {
+        return run(session, main, extras, keepLastPosition, timeBareProduct, false);
     }
 
     /**
@@ -39,8 +55,8 @@ public final class Probe {
      * @param timeBareProduct  also time the output-weight product alone for the lens's M (layers x positions)
      *                         vectors, after the lens ({@link ModelSession#bareProductMillis})
      */
-    public static Run run(ModelSession session, PromptSpec main, List<PromptSpec> extras, boolean keepLastPosition,
-                          boolean timeBareProduct) {
+    private static Run run(ModelSession session, PromptSpec main, List<PromptSpec> extras, boolean keepLastPosition,
+                           boolean timeBareProduct, boolean sublayers) {
         ProbeSettings settings = session.settings();
         ProbeReportMapper mapper = new ProbeReportMapper(session.texts(), settings.topK());
         int[] tokens = session.tokenizePrompt(main.prompt());
@@ -49,7 +65,9 @@ public final class Probe {
         int[] positions = settings.allPositions() ? IntStream.range(0, n).toArray() : new int[] {n - 1};
 
         long forwardStart = System.nanoTime();
-        try (Capture capture = session.capture(tokens, new CaptureRequest(true, false, true, List.of()))) {
+        CaptureRequest what = sublayers ? SublayerSites.request(session.model().layerCount(), false)
+                : new CaptureRequest(true, false, true, List.of());
+        try (Capture capture = session.capture(tokens, what)) {
             double forwardMs = (System.nanoTime() - forwardStart) / 1e6;
 
             long lensStart = System.nanoTime();
@@ -59,6 +77,8 @@ public final class Probe {
             if (keepLastPosition) request = request.keepingLastPositionLogProbs();
             float[][] residuals = keepLastPosition ? lastResiduals(capture, n - 1) : null;
             LensResult result = session.lens(capture, request);
+            LensResult mid = sublayers ? LogitLens.run(session.head(), SublayerSites.midStates(capture,
+                    session.model().architecture()), request, settings.threads()) : null;
             double lensMs = (System.nanoTime() - lensStart) / 1e6;
             Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers() * positions.length) : null;
 
@@ -66,14 +86,14 @@ public final class Probe {
             float[] finalLogits = reference[reference.length - 1];
             int last = positions.length - 1;
             List<ProbeReport.PositionEntry> positionEntries =
-                    settings.allPositions() ? mapper.positionEntries(result, positions, tokens) : null;
+                    settings.allPositions() ? mapper.positionEntries(result, mid, positions, tokens) : null;
             List<ProbeReport.ExtraPrompt> extraReports = extras.stream().map(e -> extraPrompt(session, mapper, e)).toList();
             List<ProbeReport.TemperaturePoint> sweep = settings.temperatures().stream()
                     .map(t -> mapper.temperaturePoint(t, LogitDistribution.of(finalLogits, t))).toList();
             ProbeReport.FinalPrediction finalPrediction = mapper.finalPrediction(LogitDistribution.of(finalLogits));
             ProbeReport.ModelInfo modelInfo = ProbeReportMapper.modelInfo(session.file(), session.model(), session.contextSetup());
             List<ProbeReport.TokenInfo> tokenInfos = mapper.tokens(tokens);
-            List<ProbeReport.LayerEntry> layers = mapper.layerEntries(result, last);
+            List<ProbeReport.LayerEntry> layers = mapper.layerEntries(result, mid, last);
             ProbeReport.Milestones milestones = mapper.milestones(result.milestones());
             double reportMs = (System.nanoTime() - reportStart) / 1e6;
 

@@ -63,10 +63,31 @@ final class ProbeReportMapper {
 
     /** With every position requested: one entry per position, each with all its layers. */
     List<ProbeReport.PositionEntry> positionEntries(LensResult result, int[] positions, int[] tokens) {
+        return positionEntries(result, null, positions, tokens);
+    }
+
+    /** As above; with {@code mid} (the lens over the mid-block states) each block's mid row sits between its layers. */
+    List<ProbeReport.PositionEntry> positionEntries(LensResult result, LensResult mid, int[] positions, int[] tokens) {
         List<ProbeReport.PositionEntry> out = new ArrayList<>(positions.length);
         for (int i = 0; i < positions.length; i++) {
             int pos = positions[i];
-            out.add(new ProbeReport.PositionEntry(pos, tokens[pos], texts.text(tokens[pos]), layerEntries(result, i)));
+            out.add(new ProbeReport.PositionEntry(pos, tokens[pos], texts.text(tokens[pos]), layerEntries(result, mid, i)));
+        }
+        return out;
+    }
+
+    /**
+     * Layer 0, block 0's mid row, layer 1, block 1's mid row, ... layer n; without {@code mid} the residual layers
+     * alone. A mid row carries the layer it starts from (block i's input, layer i) and site {@code mid}.
+     */
+    List<ProbeReport.LayerEntry> layerEntries(LensResult result, LensResult mid, int positionIndex) {
+        List<ProbeReport.LayerEntry> residual = layerEntries(result, positionIndex);
+        if (mid == null) return residual;
+        List<ProbeReport.LayerEntry> mids = layerEntries(mid, positionIndex);
+        List<ProbeReport.LayerEntry> out = new ArrayList<>(residual.size() + mids.size());
+        for (int layer = 0; layer < residual.size(); layer++) {
+            out.add(residual.get(layer));
+            if (layer < mids.size()) out.add(mids.get(layer).asMid());
         }
         return out;
     }

@@ -4,28 +4,26 @@ import dev.gguflens.gguf.FileType;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.llama.ImportanceMatrix;
 import dev.gguflens.llama.LlamaQuantizer;
+import dev.gguflens.report.OutputSet;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Quantised copies of a base model made with llama.cpp's quantiser, cached as {@code <stem>-<TYPE>.gguf}
- * and reused while they are newer than the base and carry the requested file type. Each is written to a
- * hidden temporary file and renamed into place only when complete, so an interrupted run never leaves a
- * truncated GGUF that a later run would take for a finished one.
+ * Quantised copies of a base model made with llama.cpp's quantiser. By default they live in a cache this tool
+ * owns, ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/variants/&lt;SHA-256 of the base's bytes&gt;/&lt;stem&gt;-&lt;TYPE&gt;.gguf
+ * (an importance matrix adds a level keyed by its own hash), never beside the base, whose folder may be read-only
+ * or shared; {@code --cache-dir} puts them in a folder of the user's choosing instead, as &lt;stem&gt;-&lt;TYPE&gt;.gguf.
+ * A cached copy is reused while it carries the requested file type (in --cache-dir: and is newer than the base).
+ * Each is written through {@link OutputSet} (staged, renamed into place only when complete, removed on failure or
+ * interruption), so an interrupted run never leaves a truncated GGUF that a later run would take for a finished one.
  */
 public final class QuantizedVariants {
-    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
-
     private QuantizedVariants() {}
 
     /** The canonical type names (Q4_K_M, ...) for the user's list; refuses unknown names and duplicates. */
@@ -45,39 +43,54 @@ public final class QuantizedVariants {
         return out;
     }
 
-    /**
-     * Where the {@code type} copy of {@code base} is cached: in {@code cacheDir} when given, else beside the
-     * base when that directory is writable, else in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/quantized.
-     */
+    /** ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/variants: where variants go without --cache-dir. */
+    public static Path defaultCacheRoot() {
+        String cache = System.getenv("GGUF_LENS_CACHE");
+        Path root = cache != null && !cache.isBlank() ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "gguf-lens");
+        return root.resolve("variants");
+    }
+
+    /** Where the {@code type} copy of {@code base} is cached: in {@code cacheDir} when given, else under {@link #defaultCacheRoot()}. */
     public static Path cachedPath(Path base, String type, Path cacheDir) {
         return cachedPath(base, type, cacheDir, null);
     }
 
-    /** As {@link #cachedPath(Path, String, Path)}; a variant made with an importance matrix is named after it too. */
+    /** As {@link #cachedPath(Path, String, Path)}; a variant made with an importance matrix is named and keyed after it too. */
     public static Path cachedPath(Path base, String type, Path cacheDir, ImportanceMatrix imatrix) {
+        return cachedPath(base, type, cacheDir, imatrix, defaultCacheRoot());
+    }
+
+    static Path cachedPath(Path base, String type, Path cacheDir, ImportanceMatrix imatrix, Path cacheRoot) {
         String stem = base.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         String guide = imatrix == null ? ""
                 : "-imatrix-" + imatrix.file().getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         String name = stem + "-" + type + guide + ".gguf";
         if (cacheDir != null) return cacheDir.resolve(name);
-        Path beside = base.toAbsolutePath().getParent();
-        if (beside != null && Files.isWritable(beside)) return beside.resolve(name);
-        String cache = System.getenv("GGUF_LENS_CACHE");
-        Path root = cache != null && !cache.isBlank() ? Path.of(cache)
-                : Path.of(System.getProperty("user.home"), ".cache", "gguf-lens");
-        return root.resolve("quantized").resolve(name);
+        // 16 hex digits (64 bits) of each hash name a folder: plenty to tell one user's models apart.
+        Path hashes = cacheRoot.resolve("hashes");
+        Path dir = cacheRoot.resolve(ContentHash.of(base, hashes).substring(0, 16));
+        if (imatrix != null) dir = dir.resolve("imatrix-" + ContentHash.of(imatrix.file(), hashes).substring(0, 16));
+        return dir.resolve(name);
     }
 
     /** Whether {@code cached} can be reused for {@code type}: a readable GGUF of that file type, newer than the base. */
     public static boolean reusable(Path base, Path cached, String type) {
-        if (!Files.isRegularFile(cached)) return false;
         try {
-            if (Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(base)) < 0) return false;
-            try (GgufFile file = GgufFile.open(cached)) {
-                var fileType = file.hyperparameters().fileType();
-                return fileType.isPresent() && FileType.name(fileType.getAsInt()).equals(type);
-            }
-        } catch (IOException | RuntimeException e) {
+            return Files.isRegularFile(cached) && Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(base)) >= 0
+                    && hasType(cached, type);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code cached} is a readable GGUF of file type {@code type} (in the content-keyed cache that suffices). */
+    static boolean hasType(Path cached, String type) {
+        if (!Files.isRegularFile(cached)) return false;
+        try (GgufFile file = GgufFile.open(cached)) {
+            var fileType = file.hyperparameters().fileType();
+            return fileType.isPresent() && FileType.name(fileType.getAsInt()).equals(type);
+        } catch (RuntimeException e) {
             return false;   // unreadable or not a GGUF: make it again
         }
     }
@@ -101,7 +114,10 @@ public final class QuantizedVariants {
         int done = 0;
         for (String type : types) {
             Path target = cachedPath(base, type, cacheDir, imatrix);
-            if (reusable(base, target, type) && (imatrix == null || reusable(imatrix.file(), target, type))) {
+            // In the default cache the folder is the base's (and matrix's) content, so a copy there is current.
+            boolean current = cacheDir == null ? hasType(target, type)
+                    : reusable(base, target, type) && (imatrix == null || reusable(imatrix.file(), target, type));
+            if (current) {
                 if (log != null) log.accept("using cached " + type + " variant " + target);
             } else {
                 if (log != null) log.accept("quantising " + base.getFileName() + " to " + type + " -> " + target);
@@ -118,48 +134,13 @@ public final class QuantizedVariants {
         quantizeAtomically(in, target, type, threads, null);
     }
 
-    /** As above, guided by an importance matrix (null for none). */
+    /** As above, guided by an importance matrix (null for none); staged and published through {@link OutputSet}. */
     public static void quantizeAtomically(Path in, Path target, String type, int threads, ImportanceMatrix imatrix) {
-        Path temp = null;
         try {
-            Path dir = target.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".partial");
-            IN_PROGRESS.add(temp);
-            LlamaQuantizer.quantize(in, temp, type, threads, imatrix);
-            try {
-                // createTempFile makes it private (0600); a model file is normally world-readable.
-                Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system
-            }
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            Files.createDirectories(OutputSet.parentOf(target));
+            OutputSet.writeFile(target, staged -> LlamaQuantizer.quantize(in, staged, type, threads, imatrix));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
-        } finally {
-            if (temp != null) {
-                try {
-                    Files.deleteIfExists(temp);
-                } catch (IOException ignored) {
-                    // hidden and marked .partial
-                }
-                IN_PROGRESS.remove(temp);
-            }
-        }
-    }
-
-    /** Deletes the temporary files of quantisations still running; for a shutdown hook (Ctrl-C). */
-    public static void deleteInProgress() {
-        for (Path p : IN_PROGRESS) {
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException ignored) {
-                // best effort while the JVM exits
-            }
         }
     }
 }

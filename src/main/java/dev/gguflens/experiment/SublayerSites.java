@@ -1,5 +1,6 @@
 package dev.gguflens.experiment;
 
+import dev.gguflens.lens.LayerStates;
 import dev.gguflens.lens.ResidualSites;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
@@ -66,6 +67,43 @@ public final class SublayerSites {
                             + " names no " + HEADS_NAME + "-" + block + "; attribution needs the heads' outputs"));
         }
         return new ResidualSites(residual, mid, heads);
+    }
+
+    /**
+     * The mid-block states of a capture as lens input: row i is block i's residual after its attention (n_layer
+     * rows, every position); fails naming the architecture when its graph has no such tensor.
+     */
+    public static LayerStates midStates(Capture capture, String architecture) {
+        int blocks = capture.layers() - 1;
+        for (int i = 0; i < blocks; i++) {
+            if (mid(capture, i, 0).isEmpty()) {
+                throw new UnsupportedOperationException("the llama.cpp graph for architecture " + architecture
+                        + " names no mid-block residual (" + String.join("-" + i + ", ", MID_NAMES) + "-" + i
+                        + "); --sublayers needs the state between attention and MLP");
+            }
+        }
+        return new LayerStates() {
+            @Override
+            public int layers() {
+                return blocks;
+            }
+
+            @Override
+            public int positions() {
+                return capture.positions();
+            }
+
+            @Override
+            public int embeddingLength() {
+                return capture.embeddingLength();
+            }
+
+            @Override
+            public void copyState(int layer, int position, float[] dst, int dstOffset) {
+                MemorySegment row = mid(capture, layer, position).orElseThrow();
+                MemorySegment.copy(row, ValueLayout.JAVA_FLOAT, 0, dst, dstOffset, capture.embeddingLength());
+            }
+        };
     }
 
     private static float[] floats(MemorySegment s) {

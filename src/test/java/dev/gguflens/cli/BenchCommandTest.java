@@ -5,7 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.gguflens.gguf.GgmlType;
-import dev.gguflens.llama.NativeTestSupport;
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -31,7 +31,7 @@ class BenchCommandTest {
 
     @BeforeAll
     static void nativeLibrary() {
-        NativeTestSupport.requireNative();
+        Fixtures.requireNative();
     }
 
     private record Run(int exit, String out, String err) {}
@@ -125,7 +125,7 @@ class BenchCommandTest {
 
     @Test
     void modelOutputWeightOfStories260K() {
-        String model = NativeTestSupport.stories260K().toString();
+        String model = Fixtures.stories260K().toString();
         Run run = bench("--model", model, "--m", "2", "--reps", "1", "--warmup", "0", "--lens-m", "2", "-t", "2",
                 "--no-machine", "--json");
         assertEquals(0, run.exit(), run.err());

@@ -36,7 +36,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**

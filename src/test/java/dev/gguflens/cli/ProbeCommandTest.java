@@ -17,14 +17,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-import static dev.gguflens.llama.NativeTestSupport.requireNative;
-import static dev.gguflens.llama.NativeTestSupport.stories260K;
+import static dev.gguflens.testmodels.Fixtures.projectDir;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
+import static dev.gguflens.testmodels.Fixtures.stories260K;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code gguf-lens probe} through the CLI: golden text report, output files, timings and every bad input. */
 class ProbeCommandTest {
     static final String STORY = "Once upon a time, there was a little girl named";
-    static final Path GOLDEN = Path.of(System.getProperty("gguflens.project.dir", "."), "src/test/resources/golden/stories260K-probe.txt");
+    static final Path GOLDEN = projectDir().resolve("src/test/resources/golden/stories260K-probe.txt");
 
 
     @BeforeAll

@@ -28,7 +28,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**

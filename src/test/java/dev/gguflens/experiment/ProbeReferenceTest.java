@@ -26,7 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -75,7 +76,7 @@ class RandomArchitecturesTest {
     private static void check(Path path, Arch arch, String type) {
         int[] tokens = {1, 300, 301, 1000, 17, 5000, 42, 999, 7, 3, 250, 12};
         try (GgufFile gguf = GgufFile.open(path);
-             LlamaModel model = LlamaModel.load(path, new ModelParams(NativeTestSupport.testGpuLayers(), true, null));
+             LlamaModel model = LlamaModel.load(path, new ModelParams(testGpuLayers(), true, null));
              LlamaContext ctx = LlamaContext.create(model, new ContextParams(64, 5, 2));   // several chunks
              Capture capture = ctx.capture(tokens, CaptureRequest.all())) {
             assertEquals(arch.name, model.architecture());
