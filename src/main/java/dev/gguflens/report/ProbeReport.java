@@ -36,7 +36,14 @@ public record ProbeReport(
             @SerializedName("output_weight_type") String outputWeightType,
             @SerializedName("n_params") long nParams,
             @SerializedName("file_bytes") long fileBytes,
-            Backend backend) {}
+            Backend backend) {
+        /** A model description without a run on a backend (fixtures, reports made without llama.cpp). */
+        public ModelInfo(String name, String file, String architecture, int nLayer, int nEmbd, int nVocab, Integer nHead,
+                         Integer nHeadKv, int nCtxTrain, String fileType, String outputWeightType, long nParams, long fileBytes) {
+            this(name, file, architecture, nLayer, nEmbd, nVocab, nHead, nHeadKv, nCtxTrain, fileType, outputWeightType,
+                    nParams, fileBytes, null);
+        }
+    }
 
     /**
      * Where llama.cpp ran the model and how it computed attention.
