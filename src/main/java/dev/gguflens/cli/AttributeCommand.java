@@ -5,7 +5,7 @@ import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.report.OutputSet;
-import dev.gguflens.report.AttributionJson;
+import dev.gguflens.report.Json;
 import dev.gguflens.report.AttributionReport;
 import dev.gguflens.report.AttributionText;
 import picocli.CommandLine.Command;
@@ -88,11 +88,11 @@ public final class AttributeCommand implements Callable<Integer> {
                 String base = report.model().name() + "-attribution";
                 try (OutputSet files = OutputSet.in(outDir)) {
                     files.text(base + ".txt", w -> AttributionText.write(report, top, w));
-                    files.text(base + ".json", w -> AttributionJson.write(report, w));
+                    files.text(base + ".json", w -> Json.write(report, w));
                     files.publish();
                 }
             }
-            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> AttributionJson.write(report, w));
+            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> Json.write(report, w));
         }
         return 0;
     }
