@@ -149,8 +149,8 @@ public final class BenchCommand implements Callable<Integer> {
         root.addProperty("reps", r.reps());
         root.addProperty("warmup", r.warmup());
         root.addProperty("peak_rss_bytes", r.peakRssBytes());
-        root.add("read_bandwidth_gbps", Json.measured(r.readBandwidthGbps()));
-        root.add("peak_fma_gflops", Json.measured(r.peakFmaGflops()));
+        root.add("read_bandwidth_gbps", Json.finiteOrNull(r.readBandwidthGbps()));
+        root.add("peak_fma_gflops", Json.finiteOrNull(r.peakFmaGflops()));
         JsonArray cases = new JsonArray();
         for (Case c : r.cases()) {
             JsonObject o = new JsonObject();
@@ -168,7 +168,7 @@ public final class BenchCommand implements Callable<Integer> {
             o.addProperty("ggml_gflops", c.gflops(c.ggml()));
             o.addProperty("java_weight_gbps", c.weightGbPerSecond(c.java()));
             o.addProperty("ggml_weight_gbps", c.weightGbPerSecond(c.ggml()));
-            o.add("lens_over_product", Json.measured(c.lensOverhead()));
+            o.add("lens_over_product", Json.finiteOrNull(c.lensOverhead()));
             o.addProperty("max_relative_difference", c.maxRelativeDifference());
             cases.add(o);
         }

@@ -63,8 +63,13 @@ public final class Json {
         return (double) (float) v == v ? new JsonPrimitive((float) v) : new JsonPrimitive(v);
     }
 
-    /** A measurement where NaN marks "not measured": null then, else {@link #number}. */
-    public static JsonElement measured(double v) {
-        return Double.isNaN(v) ? JsonNull.INSTANCE : number(v);
+    /** A computed value where NaN or an infinity means "not measured" or "undefined": null then, else {@link #number}. */
+    public static JsonElement finiteOrNull(double v) {
+        return Double.isFinite(v) ? number(v) : JsonNull.INSTANCE;
+    }
+
+    /** {@code value} as a JSON tree, with the same keys as {@link #write}. */
+    public static JsonElement tree(Object value) {
+        return FILES.toJsonTree(value);
     }
 }
