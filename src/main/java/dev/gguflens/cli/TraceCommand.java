@@ -7,6 +7,7 @@ import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.TraceCsv;
 import dev.gguflens.report.TraceJson;
+import dev.gguflens.report.TraceOutputs;
 import dev.gguflens.report.TraceReport;
 import dev.gguflens.report.TraceText;
 import picocli.CommandLine.Command;
@@ -100,14 +101,7 @@ public final class TraceCommand implements Callable<Integer> {
             out.print(text);
             out.flush();
         }
-        if (outDir != null) {
-            try (OutputSet files = OutputSet.in(outDir)) {
-                files.text("trace.txt", w -> TraceText.write(report, w));
-                files.text("trace.json", w -> TraceJson.write(report, w));
-                files.text("trace.csv", w -> TraceCsv.write(report, w));
-                files.publish();
-            }
-        }
+        if (outDir != null) TraceOutputs.write(outDir, report);
         if (jsonFile != null) OutputSet.writeText(jsonFile, w -> TraceJson.write(report, w));
         if (csvFile != null) OutputSet.writeText(csvFile, w -> TraceCsv.write(report, w));
         return 0;
