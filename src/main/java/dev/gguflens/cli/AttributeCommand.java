@@ -13,7 +13,6 @@ import dev.gguflens.report.AttributionOutputs;
 import dev.gguflens.report.AttributionReport;
 import dev.gguflens.report.AttributionSummary;
 import dev.gguflens.report.AttributionSummaryText;
-import dev.gguflens.report.JsonReport;
 import dev.gguflens.report.AttributionText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -155,7 +154,7 @@ public final class AttributeCommand implements Callable<Integer> {
                 out.flush();
             }
             if (outDir != null) AttributionOutputs.writeSummary(outDir, summary.model().name(), summary, reports, top);
-            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> JsonReport.gson().toJson(summary, w));
+            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> Json.write(summary, w));
         }
         return 0;
     }
