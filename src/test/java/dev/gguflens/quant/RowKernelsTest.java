@@ -20,7 +20,7 @@ class RowKernelsTest {
     private static final int ROWS = 24, COLS = 4096;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K", "F16"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"})
     void longRowsMatchDoubleReferenceAndDoNotDependOnJitState(GgmlType type) {
         Random rnd = new Random(11 + type.ordinal());
         byte[] raw = QuantTestData.randomBlocks(type, ROWS * COLS / type.blockSize, rnd);
@@ -54,7 +54,7 @@ class RowKernelsTest {
      * native memory, with a row range that starts mid-matrix.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K", "F16"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"})
     void heapWeightsGiveTheSameBitsAsNativeWeights(GgmlType type) {
         int rows = 3 * (int) (FusedMatmul.ROW_CHUNK_BYTES / (COLS / type.blockSize * type.typeSize)) + 5;
         Random rnd = new Random(23 + type.ordinal());
