@@ -1,10 +1,18 @@
 package dev.gguflens.experiment;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -25,6 +33,37 @@ public final class MachineRoofline {
     private static final int PASSES = 5;
 
     private MachineRoofline() {}
+
+    /**
+     * The vector width the Java kernels run at (the preferred species, which -XX:MaxVectorSize narrows) and the
+     * CPU's SIMD features, e.g. "256-bit vectors (8 float lanes), amd64 AVX2 FMA F16C".
+     */
+    public static String vectorDescription() {
+        int bits = SPECIES.vectorBitSize();
+        String arch = System.getProperty("os.arch", "unknown");
+        return bits + "-bit vectors (" + SPECIES.length() + " float lanes), " + arch + " " + cpuFeatures(arch);
+    }
+
+    /** SIMD features from /proc/cpuinfo (Linux); on other systems what the architecture implies. */
+    static String cpuFeatures(String arch) {
+        Set<String> flags = new HashSet<>();
+        try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            lines.filter(l -> l.startsWith("flags") || l.startsWith("Features")).findFirst()
+                    .ifPresent(l -> flags.addAll(Arrays.asList(l.substring(l.indexOf(':') + 1).trim().split("\\s+"))));
+        } catch (IOException | UncheckedIOException e) {
+            // not Linux, or not readable: fall through to what the architecture implies
+        }
+        boolean arm = arch.equals("aarch64") || arch.equals("arm64");
+        if (flags.isEmpty()) return arm ? "NEON" : "(features unknown)";
+        List<String> names = arm ? List.of("asimd", "sve", "sve2") : List.of("avx512f", "avx512bw", "avx512vl", "avx2", "avx", "fma", "f16c");
+        StringBuilder sb = new StringBuilder();
+        for (String n : names) {
+            if (!flags.contains(n)) continue;
+            if (!sb.isEmpty()) sb.append(' ');
+            sb.append(n.equals("asimd") ? "NEON" : n.toUpperCase(Locale.ROOT).replace("AVX512", "AVX-512"));
+        }
+        return sb.isEmpty() ? "(no SIMD features listed)" : sb.toString();
+    }
 
     /** GB/s (1e9 bytes) of reading a 1 GiB segment once with {@code threads} threads. */
     public static double readBandwidthGbps(int threads) {

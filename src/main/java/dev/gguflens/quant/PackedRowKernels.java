@@ -71,16 +71,45 @@ final class PackedRowKernels {
         };
     }
 
+    /**
+     * For the 4-, 5- and 6-bit types each weight is extracted by masking its byte in place, without shifting it
+     * down: byte j of a lane converts to q * 2^(8j), exactly. x at that position is scaled by 2^-8j to match
+     * (power-of-two scaling, exact), after all of x has been scaled by 2^exponent so that its largest magnitude
+     * lies in [1, 2): then 2^-24 times any value not below 2^-100 of the largest stays a normal float. The rows
+     * multiply by 2^-exponent at the end, so the results are those of the unscaled product.
+     */
+    private static boolean masked(GgmlType t) {
+        return t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K;
+    }
+
     static RowKernels.Prepared prepare(GgmlType t, float[] x, int cols) {
         int lanes = t == GgmlType.Q4_0 ? F4.length() : L;
-        float[] xo = perLane(t) == 1 ? x : interleave(x, cols, perLane(t), lanes);
+        int exponent = masked(t) ? normalisingExponent(x, cols) : 0;
+        float[] xs = x;
+        if (exponent != 0) {
+            xs = new float[cols];
+            for (int k = 0; k < cols; k++) xs[k] = Math.scalb(x[k], exponent);
+        }
+        float[] xo = perLane(t) == 1 ? x : interleave(xs, cols, perLane(t), lanes);
+        if (masked(t)) {
+            int run = 4 * lanes;
+            for (int k = 0; k < cols; k++) xo[k] = Math.scalb(xo[k], -8 * ((k % run) / lanes));
+        }
         float[] sums = switch (t) {
-            case Q4_K, Q5_K -> subBlockSums(x, cols, 32);
+            case Q4_0, Q4_K, Q5_K -> subBlockSums(xs, cols, 32);
             // At 128 bits the offset pass reads the 16 scales as packed int lanes too, so their x sums are reordered.
-            case Q6_K -> L == 4 ? interleave(subBlockSums(x, cols, 16), cols / 16, 4, 4) : subBlockSums(x, cols, 16);
+            case Q6_K -> L == 4 ? interleave(subBlockSums(xs, cols, 16), cols / 16, 4, 4) : subBlockSums(xs, cols, 16);
             default -> null;
         };
-        return new RowKernels.Prepared(sums, xo);
+        return new RowKernels.Prepared(sums, xo, exponent);
+    }
+
+    /** e such that max |x| * 2^e lies in [1, 2); 0 where x is all zeros or holds an infinity or NaN. */
+    private static int normalisingExponent(float[] x, int cols) {
+        float max = 0;
+        for (int k = 0; k < cols; k++) max = Math.max(max, Math.abs(x[k]));
+        if (max == 0 || !Float.isFinite(max)) return 0;
+        return -Math.getExponent(max);
     }
 
     /**
@@ -116,10 +145,10 @@ final class PackedRowKernels {
         float[] xo = p.xOrdered();
         switch (t) {
             case Q8_0 -> q8_0Rows(address, nr, rowBytes, xo, cols / 32, y, yo);
-            case Q4_0 -> q4_0Rows(address, nr, rowBytes, xo, cols / 32, y, yo);
-            case Q4_K -> q4_kRows(address, nr, rowBytes, xo, cols / 256, p.xSums(), y, yo);
-            case Q5_K -> q5_kRows(address, nr, rowBytes, xo, cols / 256, p.xSums(), y, yo);
-            case Q6_K -> q6_kRows(address, nr, rowBytes, xo, cols / 256, p.xSums(), y, yo);
+            case Q4_0 -> q4_0Rows(address, nr, rowBytes, xo, cols / 32, p.exponent(), p.xSums(), y, yo);
+            case Q4_K -> q4_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
+            case Q5_K -> q5_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
+            case Q6_K -> q6_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
             case F16 -> f16Rows(address, nr, rowBytes, xo, cols, y, yo);
             case BF16 -> bf16Rows(address, nr, rowBytes, xo, cols, y, yo);
             case F32 -> f32Rows(address, nr, rowBytes, xo, cols, y, yo);
@@ -128,35 +157,43 @@ final class PackedRowKernels {
     }
 
     private static void q8_0Rows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = q8_0(address + j * rowBytes, xo, blocks);
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = q8_0(address + j * rowBytes, xo, blocks, lanes);
     }
 
-    private static void q4_0Rows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = q4_0(address + j * rowBytes, xo, blocks);
+    private static void q4_0Rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q4_0(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
     }
 
-    private static void q4_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] sums, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = q4_k(address + j * rowBytes, xo, blocks, sums);
+    private static void q4_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q4_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
     }
 
-    private static void q5_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] sums, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = q5_k(address + j * rowBytes, xo, blocks, sums);
+    private static void q5_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q5_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
     }
 
-    private static void q6_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] sums, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = q6_k(address + j * rowBytes, xo, blocks, sums);
+    private static void q6_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q6_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
     }
 
     private static void f16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, xo, cols);
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, xo, cols, lanes);
     }
 
     private static void bf16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = bf16Row(address + j * rowBytes, xo, cols);
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = bf16Row(address + j * rowBytes, xo, cols, lanes);
     }
 
     private static void f32Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = f32Row(address + j * rowBytes, x, cols);
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = f32Row(address + j * rowBytes, x, cols, lanes);
     }
 
     /** The bytes [address, address + size) as a segment of a class C2 sees exactly (see RowKernels.dotRows). */
@@ -168,92 +205,70 @@ final class PackedRowKernels {
         return Float.float16ToFloat(w.get(I16, off));
     }
 
-    private static FloatVector xAt(float[] xo, int k) {
-        return FloatVector.fromArray(F, xo, k);
-    }
+    // Vector code below calls no helper of this class that takes or returns a vector: such a helper, once C2 has
+    // compiled it on its own, is not inlined again ("already compiled into a medium method") and every vector
+    // crossing it is boxed. For the same reason the j loops stay loops in the source (C2 unrolls them after
+    // inlining; written out four times they ran past its inlining node budget, NodeCountInliningCutoff, with
+    // the same result: Q4_K 20x slower), and each kernel ends by storing its accumulator into a scratch array.
 
-    private static FloatVector bc(float v) {
-        return FloatVector.broadcast(F, v);
-    }
-
-    private static IntVector ints(MemorySegment w, long off) {
-        return IntVector.fromMemorySegment(I, w, off, LE);
-    }
-
-    private static FloatVector toFloat(IntVector v) {
-        return (FloatVector) v.convert(VectorOperators.I2F, 0);
-    }
-
-    // The j loops below stay loops in the source on purpose: C2 unrolls them after inlining, while a body
-    // written out four times runs past its inlining node budget (NodeCountInliningCutoff), after which the small
-    // Vector API helpers are called instead of inlined and every vector is boxed (Q4_K 20x slower).
-
-    /** Byte j (0..3) of every lane, unsigned. */
-    private static FloatVector byteAt(IntVector q, int j) {
-        return toFloat(q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF));
-    }
-
-    /** Byte j (0..3) of every lane, sign-extended. */
-    private static FloatVector signedByteAt(IntVector q, int j) {
-        return toFloat(q.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24));
-    }
-
-    /** The nibble at bit {@code shift} (0, 4, ..., 28) of every lane. */
-    private static FloatVector nibbleAt(IntVector q, int shift) {
-        return toFloat(q.lanewise(VectorOperators.LSHR, shift).and(0xF));
+    /** The n lanes of a vector stored in lanes[0..n), summed in FloatLanes' fixed order: halves folded onto halves. */
+    private static float laneSum(float[] lanes, int n) {
+        for (int half = n / 2; half >= 1; half /= 2) {
+            for (int i = 0; i < half; i++) lanes[i] += lanes[i + half];
+        }
+        return lanes[0];
     }
 
     /** Q8_0: per block, q*x summed in two chains, then times the block scale. */
-    private static float q8_0(long address, float[] xo, int blocks) {
+    private static float q8_0(long address, float[] xo, int blocks, float[] lanes) {
         MemorySegment w = view(address, 34L * blocks);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = 34L * b;
             FloatVector p0 = FloatVector.zero(F), p1 = p0;
             for (int c = 0; c < 32; c += 4 * L) {
-                IntVector q = ints(w, o + 2 + c);
+                IntVector q = IntVector.fromMemorySegment(I, w, o + 2 + c, LE);
                 int xk = 32 * b + c;
                 for (int j = 0; j < 4; j += 2) {
-                    p0 = signedByteAt(q, j).fma(xAt(xo, xk + j * L), p0);
-                    p1 = signedByteAt(q, j + 1).fma(xAt(xo, xk + (j + 1) * L), p1);
+                    p0 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), p0);
+                    p1 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * (j + 1)).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), p1);
                 }
             }
-            acc = p0.add(p1).fma(bc(f16(w, o)), acc);
+            acc = p0.add(p1).fma(FloatVector.broadcast(F, f16(w, o)), acc);
         }
-        return FloatLanes.sum(acc);
+        acc.intoArray(lanes, 0);
+        return laneSum(lanes, L);
     }
 
-    /**
-     * Q4_0 at 128 bits (its 16 quant bytes are one such vector): w = d*(q-8), so the block's sum is
-     * d * (sum q*x - 8 * sum x), the x sum taken lane-wise from the same loads of x.
-     */
-    private static float q4_0(long address, float[] xo, int blocks) {
+    /** Q4_0 at 128 bits (its 16 quant bytes are one such vector): w = d*(q-8), summed as d*sum(q*x) - 8*d*sum(x). */
+    private static float q4_0(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
         MemorySegment w = view(address, 18L * blocks);
         FloatVector acc = FloatVector.zero(F4);
         int l4 = F4.length();
+        float offsets = 0;
         for (int b = 0; b < blocks; b++) {
             long o = 18L * b;
-            IntVector q = IntVector.fromMemorySegment(I4, w, o + 2, LE);
+            IntVector q = IntVector.fromMemorySegment(I4, w, o + 2, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
             int xk = 32 * b;
-            FloatVector qx = FloatVector.zero(F4), xs = qx;
+            FloatVector qx = FloatVector.zero(F4);
             for (int j = 0; j < 4; j++) {
-                FloatVector lo = FloatVector.fromArray(F4, xo, xk + j * l4);
-                FloatVector hi = FloatVector.fromArray(F4, xo, xk + 16 + j * l4);
-                IntVector nl = q.lanewise(VectorOperators.LSHR, 8 * j).and(0xF);
-                IntVector nh = q.lanewise(VectorOperators.LSHR, 8 * j + 4).and(0xF);
-                qx = ((FloatVector) nl.convert(VectorOperators.I2F, 0)).fma(lo, qx);
-                qx = ((FloatVector) nh.convert(VectorOperators.I2F, 0)).fma(hi, qx);
-                xs = xs.add(lo).add(hi);
+                IntVector nl = q.and(0xF << (8 * j));
+                IntVector nh = q4.and(0xF << (8 * j));
+                qx = ((FloatVector) nl.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + j * l4), qx);
+                qx = ((FloatVector) nh.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + 16 + j * l4), qx);
             }
-            acc = xs.fma(FloatVector.broadcast(F4, -8f), qx).fma(FloatVector.broadcast(F4, f16(w, o)), acc);
+            float d = f16(w, o);
+            acc = qx.fma(FloatVector.broadcast(F4, d), acc);
+            offsets = Math.fma(d, xSums[b], offsets);
         }
-        return FloatLanes.sum(acc);
+        acc.intoArray(lanes, 0);
+        return laneSum(lanes, l4) - 8 * offsets;
     }
 
     /** Q4_K: the 8 six-bit scales and mins as in get_scale_min_k4, one per byte of sc and mn. */
-    private static float q4_k(long address, float[] xo, int blocks, float[] xSums) {
+    private static float q4_k(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
         MemorySegment w = view(address, 144L * blocks);
-        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo, accMin = accLo;
         float mins = 0;
         for (int b = 0; b < blocks; b++) {
             long o = 144L * b;
@@ -265,19 +280,26 @@ final class PackedRowKernels {
                 // Group p: 32 bytes, low nibbles = sub-block 2p, high nibbles = sub-block 2p+1.
                 FloatVector lo = FloatVector.zero(F), hi = lo;
                 for (int c = 0; c < 32; c += 4 * L) {
-                    IntVector q = ints(w, o + 16 + 32 * p + c);
+                    IntVector q = IntVector.fromMemorySegment(I, w, o + 16 + 32 * p + c, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
                     int xk = 256 * b + 64 * p + c;
                     for (int j = 0; j < 4; j++) {
-                        lo = nibbleAt(q, 8 * j).fma(xAt(xo, xk + j * L), lo);
-                        hi = nibbleAt(q, 8 * j + 4).fma(xAt(xo, xk + 32 + j * L), hi);
+                        lo = ((FloatVector) q.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), lo);
+                        hi = ((FloatVector) q4.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), hi);
                     }
                 }
-                accLo = lo.fma(bc(d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
-                accHi = hi.fma(bc(d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
+                accLo = lo.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
             }
-            mins = Math.fma(f16(w, o + 2), minTerm(mn, xSums, 8 * b), mins);
+            if (L == 8) {
+                // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
+                ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
+                accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
+                        .fma(FloatVector.broadcast(F, f16(w, o + 2)), accMin);
+            }
+            else mins = Math.fma(f16(w, o + 2), minTerm(mn, xSums, 8 * b), mins);
         }
-        return FloatLanes.sum(accLo.add(accHi)) - mins;
+        accLo.add(accHi).sub(accMin).intoArray(lanes, 0);
+        return laneSum(lanes, L) - mins;
     }
 
     /** sum_j m_j * (sum of x over sub-block j) for the 8 mins packed one per byte in mn. */
@@ -288,9 +310,9 @@ final class PackedRowKernels {
     }
 
     /** Q5_K: Q4_K's layout with a fifth bit per weight in qh (bit 2p for group p's low nibbles, 2p+1 high). */
-    private static float q5_k(long address, float[] xo, int blocks, float[] xSums) {
+    private static float q5_k(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
         MemorySegment w = view(address, 176L * blocks);
-        FloatVector accLo = FloatVector.zero(F), accHi = accLo;
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo, accMin = accLo;
         float mins = 0;
         for (int b = 0; b < blocks; b++) {
             long o = 176L * b;
@@ -301,23 +323,30 @@ final class PackedRowKernels {
             for (int p = 0; p < 4; p++) {
                 FloatVector lo = FloatVector.zero(F), hi = lo;
                 for (int c = 0; c < 32; c += 4 * L) {
-                    IntVector q = ints(w, o + 48 + 32 * p + c);
-                    IntVector h = ints(w, o + 16 + c);
+                    IntVector q = IntVector.fromMemorySegment(I, w, o + 48 + 32 * p + c, LE);
+                    IntVector h = IntVector.fromMemorySegment(I, w, o + 16 + c, LE);
                     IntVector ql = q.and(0x0F0F0F0F).or(h.lanewise(VectorOperators.LSHR, 2 * p).and(0x01010101).lanewise(VectorOperators.LSHL, 4));
                     IntVector qh = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
                             .or(h.lanewise(VectorOperators.LSHR, 2 * p + 1).and(0x01010101).lanewise(VectorOperators.LSHL, 4));
                     int xk = 256 * b + 64 * p + c;
                     for (int j = 0; j < 4; j++) {
-                        lo = byteAt(ql, j).fma(xAt(xo, xk + j * L), lo);
-                        hi = byteAt(qh, j).fma(xAt(xo, xk + 32 + j * L), hi);
+                        lo = ((FloatVector) ql.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), lo);
+                        hi = ((FloatVector) qh.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), hi);
                     }
                 }
-                accLo = lo.fma(bc(d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
-                accHi = hi.fma(bc(d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
+                accLo = lo.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
             }
-            mins = Math.fma(f16(w, o + 2), minTerm(mn, xSums, 8 * b), mins);
+            if (L == 8) {
+                // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
+                ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
+                accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
+                        .fma(FloatVector.broadcast(F, f16(w, o + 2)), accMin);
+            }
+            else mins = Math.fma(f16(w, o + 2), minTerm(mn, xSums, 8 * b), mins);
         }
-        return FloatLanes.sum(accLo.add(accHi)) - mins;
+        accLo.add(accHi).sub(accMin).intoArray(lanes, 0);
+        return laneSum(lanes, L) - mins;
     }
 
     /**
@@ -327,37 +356,39 @@ final class PackedRowKernels {
      * of (q+32)*x lies in one 16-weight sub-block, so its scale multiplies that sum once; the offset 32 is
      * taken off per block from the sub-block sums of x ({@link #q6Offsets}).
      */
-    private static float q6_k(long address, float[] xo, int blocks, float[] xSums16) {
+    private static float q6_k(long address, float[] xo, int blocks, float[] xSums16, float[] lanes) {
         MemorySegment w = view(address, 210L * blocks);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
-            FloatVector d = bc(f16(w, o + 208));
+            FloatVector d = FloatVector.broadcast(F, f16(w, o + 208));
             for (int h = 0; h < 2; h++) {
                 FloatVector scales = L == 8
                         ? (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE).convertShape(VectorOperators.B2F, F, 0)
                         : null;
-                for (int t = 0; t < 4; t++) {
-                    for (int c = 0; c < 32; c += 4 * L) {
-                        IntVector a = ints(w, o + 64 * h + 32 * (t & 1) + c);
-                        IntVector hb = ints(w, o + 128 + 32 * h + c);
+                for (int c = 0; c < 32; c += 4 * L) {
+                    // Each chunk's bytes are loaded once and serve all four groups.
+                    IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h + c, LE), a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32 + c, LE);
+                    IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h + c, LE);
+                    for (int t = 0; t < 4; t++) {
                         // Low nibbles for t < 2, high for t >= 2; qh bits 2t..2t+1 of each byte to bits 4-5.
-                        IntVector q = a.lanewise(VectorOperators.LSHR, 4 * (t >> 1)).and(0x0F0F0F0F)
+                        IntVector q = ((t & 1) == 0 ? a : a32).lanewise(VectorOperators.LSHR, 4 * (t >> 1)).and(0x0F0F0F0F)
                                 .or(hb.lanewise(VectorOperators.LSHR, 2 * t).and(0x03030303).lanewise(VectorOperators.LSHL, 4));
                         int xk = 256 * b + 128 * h + 32 * t + c;
                         FloatVector s0 = FloatVector.zero(F), s1 = s0;
                         for (int j = 0; j < 4; j += 2) {
-                            s0 = byteAt(q, j).fma(xAt(xo, xk + j * L), s0);
-                            s1 = byteAt(q, j + 1).fma(xAt(xo, xk + (j + 1) * L), s1);
+                            s0 = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
+                            s1 = ((FloatVector) q.and(0xFF << (8 * (j + 1))).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), s1);
                         }
                         FloatVector scale = L == 8 ? scales.rearrange(q6Shuffle(t))
-                                : bc(w.get(ValueLayout.JAVA_BYTE, o + 192 + 8 * h + 2 * t + c / 16));
+                                : FloatVector.broadcast(F, w.get(ValueLayout.JAVA_BYTE, o + 192 + 8 * h + 2 * t + c / 16));
                         acc = s0.add(s1).mul(scale).fma(d, acc);
                     }
                 }
             }
         }
-        return FloatLanes.sum(q6Offsets(w, blocks, xSums16, acc));
+        acc.add(q6Offsets(w, blocks, xSums16)).intoArray(lanes, 0);
+        return laneSum(lanes, L);
     }
 
     private static VectorShuffle<Float> q6Shuffle(int t) {
@@ -370,24 +401,25 @@ final class PackedRowKernels {
     }
 
     /**
-     * The stored offset of 32: acc - 32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
+     * The stored offset of 32: -32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
      * the 16 scales are widened to two float vectors; at 128 bits they are read as 4 int lanes and sign-extended
      * byte by byte, which is why {@link #prepare} reorders the sub-block sums of x at that width.
      */
-    private static FloatVector q6Offsets(MemorySegment w, int blocks, float[] xSums16, FloatVector acc) {
+    private static FloatVector q6Offsets(MemorySegment w, int blocks, float[] xSums16) {
+        FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
             FloatVector t;
             if (L == 8) {
                 FloatVector lo = (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192, LE).convertShape(VectorOperators.B2F, F, 0);
                 FloatVector hi = (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 200, LE).convertShape(VectorOperators.B2F, F, 0);
-                t = lo.mul(xAt(xSums16, 16 * b)).add(hi.mul(xAt(xSums16, 16 * b + 8)));
+                t = lo.mul(FloatVector.fromArray(F, xSums16, 16 * b)).add(hi.mul(FloatVector.fromArray(F, xSums16, 16 * b + 8)));
             } else {
-                IntVector s = ints(w, o + 192);
+                IntVector s = IntVector.fromMemorySegment(I, w, o + 192, LE);
                 t = FloatVector.zero(F);
-                for (int j = 0; j < 4; j++) t = signedByteAt(s, j).fma(xAt(xSums16, 16 * b + 4 * j), t);
+                for (int j = 0; j < 4; j++) t = ((FloatVector) s.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xSums16, 16 * b + 4 * j), t);
             }
-            acc = t.fma(bc(-32f * f16(w, o + 208)), acc);
+            acc = t.fma(FloatVector.broadcast(F, -32f * f16(w, o + 208)), acc);
         }
         return acc;
     }
@@ -397,57 +429,60 @@ final class PackedRowKernels {
      * shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also normalises subnormal
      * halves exactly), infinities and NaNs given the float's all-ones exponent instead, the sign bit copied.
      */
-    private static float f16Row(long address, float[] xo, int cols) {
+    private static float f16Row(long address, float[] xo, int cols, float[] lanes) {
         MemorySegment w = view(address, 2L * cols);
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         int k = 0;
         for (; k + 2 * L <= cols; k += 2 * L) {
-            IntVector v = ints(w, 2L * k);
-            a0 = f16Bits(v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13), v.lanewise(VectorOperators.LSHL, 16))
-                    .fma(xAt(xo, k), a0);
-            a1 = f16Bits(v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13), v).fma(xAt(xo, k + L), a1);
+            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
+            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
+            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
+            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
+            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
+            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.and(0x80000000));
+            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
         }
-        float sum = FloatLanes.sum(a0.add(a1));
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
         for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
         return sum;
     }
 
-    /** The float of a half whose magnitude bits stand at bits 13-27 and whose sign bit is bit 31 of signBits. */
-    private static FloatVector f16Bits(IntVector magnitude, IntVector signBits) {
-        IntVector scaled = ((FloatVector) magnitude.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
-        IntVector special = magnitude.add(0x70000000);
-        return scaled.blend(special, magnitude.compare(VectorOperators.GE, 0x7C00 << 13))
-                .or(signBits.and(0x80000000)).reinterpretAsFloats();
-    }
-
     /** BF16: the upper 16 bits of a float, so a shift (even elements) or a mask (odd) makes it one. */
-    private static float bf16Row(long address, float[] xo, int cols) {
+    private static float bf16Row(long address, float[] xo, int cols, float[] lanes) {
         MemorySegment w = view(address, 2L * cols);
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         int k = 0;
         for (; k + 2 * L <= cols; k += 2 * L) {
-            IntVector v = ints(w, 2L * k);
-            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xAt(xo, k), a0);
-            a1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(xAt(xo, k + L), a1);
+            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
         }
-        float sum = FloatLanes.sum(a0.add(a1));
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
         for (; k < cols; k++) sum = Math.fma(Float.intBitsToFloat((w.get(I16, 2L * k) & 0xFFFF) << 16), xo[k], sum);
         return sum;
     }
 
     /** F32: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
-    private static float f32Row(long address, float[] x, int cols) {
+    private static float f32Row(long address, float[] x, int cols, float[] lanes) {
         MemorySegment w = view(address, 4L * cols);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int k = 0;
         for (; k + 4 * L <= cols; k += 4 * L) {
-            a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(xAt(x, k), a0);
-            a1 = FloatVector.fromMemorySegment(F, w, 4L * (k + L), LE).fma(xAt(x, k + L), a1);
-            a2 = FloatVector.fromMemorySegment(F, w, 4L * (k + 2 * L), LE).fma(xAt(x, k + 2 * L), a2);
-            a3 = FloatVector.fromMemorySegment(F, w, 4L * (k + 3 * L), LE).fma(xAt(x, k + 3 * L), a3);
+            a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, 4L * (k + L), LE).fma(FloatVector.fromArray(F, x, k + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, 4L * (k + 2 * L), LE).fma(FloatVector.fromArray(F, x, k + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, 4L * (k + 3 * L), LE).fma(FloatVector.fromArray(F, x, k + 3 * L), a3);
         }
-        for (; k + L <= cols; k += L) a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(xAt(x, k), a0);
-        float sum = FloatLanes.sum(a0.add(a1).add(a2.add(a3)));
+        for (; k + L <= cols; k += L) a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
         for (; k < cols; k++) sum = Math.fma(w.get(F32, 4L * k), x[k], sum);
         return sum;
     }

@@ -57,10 +57,15 @@ final class RowKernels {
     /**
      * Per-call state derived from x: sums of x over each scale's sub-block (32 elements for Q4_K, 16 for
      * Q6_K), so a block's constant offset (Q4_K's min, Q6_K's 32) costs one product per sub-block, not per
-     * element; and x reordered to the order in which the kernel extracts the weights (or null where it reads x
-     * as it is).
+     * element; x reordered to the order in which the kernel extracts the weights (or null where it reads x
+     * as it is); and the power of two 2^exponent by which xSums and xOrdered were scaled (see PackedRowKernels).
      */
-    record Prepared(float[] xSums, float[] xOrdered) {}
+    record Prepared(float[] xSums, float[] xOrdered, int exponent) {
+        /** Without a power-of-two scale: the kernel's result is the product itself. */
+        Prepared(float[] xSums, float[] xOrdered) {
+            this(xSums, xOrdered, 0);
+        }
+    }
 
     static Prepared prepare(GgmlType t, float[] x, int cols) {
         if (!wideKernel(t)) return PackedRowKernels.prepare(t, x, cols);
