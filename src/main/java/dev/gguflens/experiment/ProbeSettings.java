@@ -5,7 +5,8 @@ import dev.gguflens.lens.LensKind;
 import java.util.List;
 
 /**
- * How to run a probe.
+ * How to run a probe. Invalid values are refused with an {@link InvalidInputException} naming the field
+ * (top_k, threads, context_size, temperatures).
  *
  * @param gpuLayers    layers offloaded to the GPU (llama.cpp's -ngl; ignored by a CPU-only build)
  * @param threads      threads for llama.cpp and for the Java lens
@@ -15,12 +16,12 @@ import java.util.List;
 public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
                             List<Double> temperatures) {
     public ProbeSettings {
-        if (topK < 1) throw new InvalidInputException("--top-k " + topK + " must be at least 1");
-        if (threads < 1) throw new InvalidInputException("-t " + threads + " must be at least 1");
-        if (contextSize < 1) throw new InvalidInputException("-c " + contextSize + " must be at least 1");
+        if (topK < 1) throw new InvalidInputException("top_k", topK, "must be at least 1");
+        if (threads < 1) throw new InvalidInputException("threads", threads, "must be at least 1");
+        if (contextSize < 1) throw new InvalidInputException("context_size", contextSize, "must be at least 1");
         temperatures = List.copyOf(temperatures);
         for (double t : temperatures) {
-            if (!(t > 0)) throw new InvalidInputException("temperature " + t + " must be > 0");
+            if (!(t > 0)) throw new InvalidInputException("temperatures", t, "must be > 0");
         }
     }
 }
