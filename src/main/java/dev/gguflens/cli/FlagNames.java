@@ -27,7 +27,8 @@ final class FlagNames {
             Map.entry("repetitions", "--reps"),
             Map.entry("warmup", "--warmup"),
             Map.entry("rows", "--rows"),
-            Map.entry("cols", "--cols"));
+            Map.entry("cols", "--cols"),
+            Map.entry("batch_size", "--batch"));
 
     /** Where one command spells a field otherwise: quantize takes its type as the positional TYPE. */
     private static final Map<String, Map<String, String>> BY_COMMAND = Map.of(
