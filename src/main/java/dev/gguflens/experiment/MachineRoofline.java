@@ -7,17 +7,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import dev.gguflens.quant.ParallelFor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -73,13 +68,9 @@ public final class MachineRoofline {
             long slice = BANDWIDTH_BYTES / threads / 64 * 64;
             double best = Double.MAX_VALUE;
             for (int pass = 0; pass < PASSES; pass++) {
-                List<Callable<Float>> jobs = new ArrayList<>();
-                for (int t = 0; t < threads; t++) {
-                    MemorySegment part = data.asSlice(t * slice, slice);
-                    jobs.add(() -> sum(part));
-                }
+                float[] sums = new float[threads];  // kept, so the reads are not optimised away
                 long start = System.nanoTime();
-                runAll(jobs, threads);
+                ParallelFor.parts(threads, t -> sums[t] = sum(data.asSlice(t * slice, slice)));
                 best = Math.min(best, System.nanoTime() - start);
             }
             return slice * threads / best;
@@ -91,10 +82,9 @@ public final class MachineRoofline {
         int iterations = 20_000_000;
         double best = Double.MAX_VALUE;
         for (int pass = 0; pass < 3; pass++) {
-            List<Callable<Float>> jobs = new ArrayList<>();
-            for (int t = 0; t < threads; t++) jobs.add(() -> fmaLoop(iterations));
+            float[] results = new float[threads];
             long start = System.nanoTime();
-            runAll(jobs, threads);
+            ParallelFor.parts(threads, t -> results[t] = fmaLoop(iterations));
             best = Math.min(best, System.nanoTime() - start);
         }
         return 2.0 * SPECIES.length() * 12 * (double) iterations * threads / best;
@@ -125,17 +115,5 @@ public final class MachineRoofline {
         }
         return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
                 .reduceLanes(VectorOperators.ADD);
-    }
-
-    private static void runAll(List<Callable<Float>> jobs, int threads) {
-        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
-            List<Future<Float>> futures = pool.invokeAll(jobs);
-            for (Future<Float> f : futures) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("roofline measurement interrupted", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("roofline measurement failed: " + e.getCause(), e.getCause());
-        }
     }
 }
