@@ -174,7 +174,9 @@ class HtmlReportChromiumTest {
 
     record Run(String stdout, String stderr) {}
 
-    private static Run chromium(String... args) throws IOException, InterruptedException {
+    /** Runs headless Chromium with {@code args} (also used by the trace heatmap's test). */
+    static Run chromium(String... args) throws IOException, InterruptedException {
+        if (chromium == null) chromium = Fixtures.chromium();
         Path profile = Files.createTempDirectory("gguflens-chromium-");
         Path stdout = Files.createTempFile("gguflens-chromium-", ".out"), stderr = Files.createTempFile("gguflens-chromium-", ".err");
         try {
