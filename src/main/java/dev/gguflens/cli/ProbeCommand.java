@@ -1,6 +1,7 @@
 package dev.gguflens.cli;
 
 import dev.gguflens.download.ModelResolver;
+import dev.gguflens.experiment.AnswerMode;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
@@ -62,6 +63,11 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--expect", paramLabel = "TEXT",
             description = "Expected answer whose first token is tracked through the layers; repeatable.")
     List<String> expected = new ArrayList<>();
+
+    @Option(names = "--answer-mode", defaultValue = "first", paramLabel = "first|sequence", converter = AnswerModeConverter.class,
+            description = {"first: track the answer's first token (default); sequence: append the answer's tokens to the",
+                "prompt in the same pass and report per layer the lens log-probability of the whole answer (milestones follow it)."})
+    AnswerMode answerMode;
 
     @Option(names = "--prompts", paramLabel = "FILE.jsonl",
             description = "Prompt set: one JSON object per line with \"prompt\" and optional \"expected\" (string or list).")
@@ -153,8 +159,7 @@ public final class ProbeCommand implements Callable<Integer> {
         int positions = r.positions() == null ? 1 : r.positions().size();
         int vectors = r.layers().size() * positions;
         ProbeReport.Timings t = r.timings().withBareProductMs(session.bareProductMillis(vectors));
-        return new ProbeReport(r.model(), r.prompt(), r.tokens(), r.lens(), r.layers(), r.positions(), r.finalPrediction(),
-                r.consistency(), r.milestones(), r.extraPrompts(), r.temperatures(), t);
+        return r.withTimings(t);
     }
 
     private ProbeSettings settings() {
@@ -166,7 +171,8 @@ public final class ProbeCommand implements Callable<Integer> {
         };
         List<Double> sweep = temperatures != null ? temperatures
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
-        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize, sweep);
+        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize, sweep,
+                run.kvCacheType, run.flashAttention, answerMode);
     }
 
     private List<PromptSpec> mainPrompts() throws IOException {
@@ -209,6 +215,14 @@ public final class ProbeCommand implements Callable<Integer> {
                 files.stage(outDir.resolve(base + ".html"), w -> HtmlReport.write(r, w));
             }
             files.commit();
+        }
+    }
+
+    static final class AnswerModeConverter implements picocli.CommandLine.ITypeConverter<AnswerMode> {
+        @Override
+        public AnswerMode convert(String value) {
+            for (AnswerMode m : AnswerMode.values()) if (m.optionName().equalsIgnoreCase(value)) return m;
+            throw new picocli.CommandLine.TypeConversionException("unknown --answer-mode '" + value + "' (choose first or sequence)");
         }
     }
 

@@ -17,11 +17,13 @@ public final class LlamaContext implements AutoCloseable {
     private final LlamaModel model;
     private final int contextSize;
     private final int batchSize;
+    private final ContextParams params;
     private final AtomicBoolean busy = new AtomicBoolean();
     private long handle;
 
-    private LlamaContext(LlamaModel model, long handle) {
+    private LlamaContext(LlamaModel model, long handle, ContextParams params) {
         this.model = model;
+        this.params = params;
         this.handle = handle;
         int[] info = Native.contextInfo(handle);
         contextSize = info[0];
@@ -32,15 +34,28 @@ public final class LlamaContext implements AutoCloseable {
         if (model.isVocabOnly()) {
             throw new IllegalArgumentException("model " + model.path() + " was loaded vocabulary-only; it cannot run prompts");
         }
-        long h = Native.contextCreate(model.handle(), params.contextSize(), Math.min(params.batchSize(), params.contextSize()), params.threads());
+        long h = Native.contextCreate(model.handle(), params.contextSize(), Math.min(params.batchSize(), params.contextSize()),
+                params.threads(), params.kvCacheType().ggmlType, params.flashAttention().llamaValue);
         model.contextOpened();
-        return new LlamaContext(model, h);
+        return new LlamaContext(model, h, params);
     }
 
     public LlamaModel model() { return model; }
     /** The longest prompt this context accepts (llama.cpp may round the requested size up). */
     public int contextSize() { return contextSize; }
     public int batchSize() { return batchSize; }
+    public KvCacheType kvCacheType() { return params.kvCacheType(); }
+    public FlashAttention requestedFlashAttention() { return params.flashAttention(); }
+
+    /**
+     * Whether the last capture's graph ran attention as llama.cpp's fused flash-attention op: what AUTO resolved
+     * to on this device (false before the first capture).
+     */
+    public boolean flashAttentionUsed() {
+        long h = handle;
+        if (h == 0) throw new IllegalStateException("context is closed");
+        return Native.contextInfo(h)[2] != 0;
+    }
 
     /**
      * Runs {@code tokens} from an empty KV cache and returns what {@code what} asks for, at every position.
