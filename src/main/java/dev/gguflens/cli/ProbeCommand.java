@@ -4,6 +4,7 @@ import dev.gguflens.download.ModelResolver;
 import dev.gguflens.experiment.AnswerMode;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
+import dev.gguflens.experiment.Probe;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.PromptSets;
@@ -102,6 +103,10 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--png", paramLabel = "FILE.png", description = "Write the heatmap as a PNG image here (one model, one prompt).")
     Path pngFile;
 
+    @Option(names = "--sublayers",
+            description = "Also lens the residual after each block's attention (before its MLP): one more row per block.")
+    boolean sublayers;
+
     @Option(names = "--timings", description = "Print model load, forward pass, lens and report times and peak RSS.")
     boolean timings;
 
@@ -132,9 +137,7 @@ public final class ProbeCommand implements Callable<Integer> {
                 try (ProgressBar bar = ProgressBar.start("prompts", mainPrompts.size(), ProgressBar.Unit.COUNT, err,
                         quiet || !promptSet)) {
                     for (PromptSpec p : mainPrompts) {
-                        ProbeReport report = session.probe(p, extras);
-                        if (timings) report = withBareProductTime(session, report);
-                        reports.add(report);
+                        reports.add(Probe.report(session, p, extras, timings, sublayers));
                         bar.step();
                     }
                 }
@@ -152,14 +155,6 @@ public final class ProbeCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /** Adds the bare product's time for the lens's M = layers x positions vectors (the NORM lens's last layer is the final row). */
-    private static ProbeReport withBareProductTime(ModelSession session, ProbeReport r) {
-        int positions = r.positions() == null ? 1 : r.positions().size();
-        int vectors = r.layers().size() * positions;
-        ProbeReport.Timings t = r.timings().withBareProductMs(session.bareProductMillis(vectors));
-        return r.withTimings(t);
     }
 
     private ProbeSettings settings() {

@@ -7,7 +7,8 @@ import dev.gguflens.llama.KvCacheType;
 import java.util.List;
 
 /**
- * How to run a probe.
+ * How to run a probe. Invalid values are refused with an {@link InvalidInputException} naming the field
+ * (top_k, threads, context_size, temperatures, kv_type).
  *
  * @param gpuLayers      layers offloaded to the GPU (llama.cpp's -ngl; ignored by a CPU-only build)
  * @param threads        threads for llama.cpp and for the Java lens
@@ -21,17 +22,17 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
                             List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
                             AnswerMode answerMode) {
     public ProbeSettings {
-        if (topK < 1) throw new InvalidInputException("--top-k " + topK + " must be at least 1");
-        if (threads < 1) throw new InvalidInputException("-t " + threads + " must be at least 1");
-        if (contextSize < 1) throw new InvalidInputException("-c " + contextSize + " must be at least 1");
+        if (topK < 1) throw new InvalidInputException("top_k", topK, "must be at least 1");
+        if (threads < 1) throw new InvalidInputException("threads", threads, "must be at least 1");
+        if (contextSize < 1) throw new InvalidInputException("context_size", contextSize, "must be at least 1");
         temperatures = List.copyOf(temperatures);
         for (double t : temperatures) {
-            if (!(t > 0)) throw new InvalidInputException("temperature " + t + " must be > 0");
+            if (!(t > 0)) throw new InvalidInputException("temperatures", t, "must be > 0");
         }
         // llama.cpp has no quantised V cache without flash attention; say so here instead of letting it refuse.
         if (kvCacheType != null && kvCacheType.quantized() && flashAttention == FlashAttention.OFF) {
-            throw new InvalidInputException("--kv-type " + kvCacheType.llamaName()
-                    + " needs flash attention: llama.cpp cannot run a quantised V cache with --flash-attn off (use on or auto)");
+            throw new InvalidInputException("kv_type", kvCacheType.llamaName(),
+                    "needs flash attention: llama.cpp cannot run a quantised V cache with --flash-attn off (use on or auto)");
         }
         if (answerMode == null) answerMode = AnswerMode.FIRST;
     }

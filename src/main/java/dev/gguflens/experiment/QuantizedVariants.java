@@ -36,12 +36,12 @@ public final class QuantizedVariants {
             String type = raw.strip().toUpperCase(Locale.ROOT);
             if (type.isEmpty()) continue;
             if (!known.contains(type)) {
-                throw new InvalidInputException("--quantize: unknown type '" + raw + "' (valid: " + String.join(", ", known) + ")");
+                throw new InvalidInputException("quantize_types", raw, "is not a known type (valid: " + String.join(", ", known) + ")");
             }
-            if (out.contains(type)) throw new InvalidInputException("--quantize: " + type + " is listed twice");
+            if (out.contains(type)) throw new InvalidInputException("quantize_types", type, "is listed twice");
             out.add(type);
         }
-        if (out.isEmpty()) throw new InvalidInputException("--quantize: no types given");
+        if (out.isEmpty()) throw new InvalidInputException("quantize_types", String.join(",", requested), "lists no types");
         return out;
     }
 

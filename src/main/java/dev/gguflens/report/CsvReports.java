@@ -19,7 +19,7 @@ public final class CsvReports {
     private CsvReports() {}
 
     public static void writeRecords(ProbeReport r, Writer out) throws IOException {
-        out.write("layer,pos,token_id,token,entropy_nats,entropy_bits,top_ids,top_tokens,top_probs\n");
+        out.write("layer,pos,token_id,token,entropy_nats,entropy_bits,top_ids,top_tokens,top_probs,site\n");
         List<ProbeReport.PositionEntry> positions = r.positions();
         if (positions == null || positions.isEmpty()) {
             int last = r.tokens().size() - 1;
@@ -30,7 +30,7 @@ public final class CsvReports {
             for (LayerEntry l : p.layers()) {
                 out.write(row(l.layer(), p.pos(), p.id(), p.token(), num(l.entropyNats()), num(l.entropyBits()),
                         join(l.top(), TopToken::id), join(l.top(), TopToken::token),
-                        join(l.top(), TopToken::p)));
+                        join(l.top(), TopToken::p), siteOf(l)));
             }
         }
     }
@@ -46,6 +46,7 @@ public final class CsvReports {
                     "expected" + i + "_rank", "expected" + i + "_p"));
             if (whole) header.addAll(List.of("expected" + i + "_answer_logprob", "expected" + i + "_answer_worst_rank"));
         }
+        header.add("site");
         out.write(row(header.toArray()));
         for (LayerEntry l : r.layers()) {
             TopToken top1 = l.top().getFirst();
@@ -58,8 +59,14 @@ public final class CsvReports {
                 cells.addAll(List.of(e.text(), e.id(), e.token(), e.rank(), num(e.p())));
                 if (whole) cells.addAll(List.of(num(e.answerLogProb()), e.answerWorstRank()));
             }
+            cells.add(siteOf(l));
             out.write(row(cells.toArray()));
         }
+    }
+
+    /** The row's site; reports read from JSON written before sites existed have none. */
+    private static String siteOf(LayerEntry l) {
+        return l.site() == null ? "" : l.site();
     }
 
     static String row(Object... cells) {

@@ -142,7 +142,7 @@ public final class HeatmapPng {
         if (firstExpected != null) firstExpected.forEach(e -> answerIds.add(e.id()));
         for (int row = 0; row < rows; row++) {
             int y = top + row * CELL_H;
-            String rowLabel = HeatmapGrid.layerLabel(grid.layers().get(row));
+            String rowLabel = grid.rowLabel(row);
             int labelWidth = advance(g, styled(rowLabel, label));
             text(g, rowLabel, label, left - 6 - labelWidth, y + CELL_H / 2 + LABEL_FONT_PX / 2 - 1, ROW_LABEL_W, Color.BLACK);
             for (int c = 0; c < cols; c++) {

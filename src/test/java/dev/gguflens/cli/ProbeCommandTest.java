@@ -17,14 +17,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-import static dev.gguflens.llama.NativeTestSupport.requireNative;
-import static dev.gguflens.llama.NativeTestSupport.stories260K;
+import static dev.gguflens.testmodels.Fixtures.projectDir;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
+import static dev.gguflens.testmodels.Fixtures.stories260K;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code gguf-lens probe} through the CLI: golden text report, output files, timings and every bad input. */
 class ProbeCommandTest {
     static final String STORY = "Once upon a time, there was a little girl named";
-    static final Path GOLDEN = Path.of(System.getProperty("gguflens.project.dir", "."), "src/test/resources/golden/stories260K-probe.txt");
+    static final Path GOLDEN = projectDir().resolve("src/test/resources/golden/stories260K-probe.txt");
 
 
     @BeforeAll
@@ -128,7 +129,7 @@ class ProbeCommandTest {
         }
         List<String> pure = Files.readAllLines(dir.resolve("stories260K-pure-next-token.csv"));
         assertTrue(pure.getFirst().endsWith("expected0_answer_tokens,expected0_text,expected0_id,expected0_token,expected0_rank,"
-                + "expected0_p,expected0_answer_logprob,expected0_answer_worst_rank"), pure.getFirst());
+                + "expected0_p,expected0_answer_logprob,expected0_answer_worst_rank,site"), pure.getFirst());
         assertTrue(Files.readString(dir.resolve("stories260K.html")).contains("is 4 tokens"));
     }
 
@@ -176,9 +177,11 @@ class ProbeCommandTest {
                 new Case(2, "unknown lens 'logit'", "probe", "-m", model, "-p", STORY, "--lens", "logit"),
                 new Case(2, "--top-k 0 must be at least 1", "probe", "-m", model, "-p", STORY, "--top-k", "0"),
                 new Case(2, "--top-k -3 must be at least 1", "probe", "-m", model, "-p", STORY, "--top-k=-3"),
-                new Case(2, "longer than the context size", "probe", "-m", model, "-p", longPrompt, "-c", "64", "--out", out.toString()),
+                new Case(2, "is too small: the prompt has", "probe", "-m", model, "-p", longPrompt, "-c", "64", "--out", out.toString()),
+                new Case(2, "-t 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-t", "0"),
+                new Case(2, "-c 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-c", "0"),
                 new Case(2, "line 1: not a prompt record", "probe", "-m", model, "--prompts", brokenPrompts.toString()),
-                new Case(2, "--kv-type q8_0 needs flash attention", "probe", "-m", model, "-p", STORY, "--kv-type", "q8_0", "--flash-attn", "off"),
+                new Case(2, "needs flash attention", "probe", "-m", model, "-p", STORY, "--kv-type", "q8_0", "--flash-attn", "off"),
                 new Case(2, "unknown KV cache type 'q4_0'", "probe", "-m", model, "-p", STORY, "--kv-type", "q4_0"),
                 new Case(2, "unknown --flash-attn 'yes'", "probe", "-m", model, "-p", STORY, "--flash-attn", "yes"),
                 new Case(2, "unknown --answer-mode 'all'", "probe", "-m", model, "-p", STORY, "--answer-mode", "all"),

@@ -18,8 +18,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
-import static dev.gguflens.llama.NativeTestSupport.requireNative;
-import static dev.gguflens.llama.NativeTestSupport.stories260K;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
+import static dev.gguflens.testmodels.Fixtures.stories260K;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,12 +44,12 @@ class AnswerModeTest {
             ProbeReport firstReport, seqReport;
             int[] answer;
             try (ModelSession session = ModelSession.open(model, first, null)) {
-                firstReport = session.probe(new PromptSpec(PROMPT, "Berlin"), List.of());
+                firstReport = Probe.report(session, new PromptSpec(PROMPT, "Berlin"), List.of(), false);
                 int[] prompt = session.tokenizePrompt(PROMPT);
                 answer = session.answerTokens(PROMPT, prompt, "Berlin");
             }
             try (ModelSession session = ModelSession.open(model, first.withAnswerMode(AnswerMode.SEQUENCE), null)) {
-                seqReport = session.probe(new PromptSpec(PROMPT, "Berlin"), List.of());
+                seqReport = Probe.report(session, new PromptSpec(PROMPT, "Berlin"), List.of(), false);
             }
             assertEquals(4, answer.length, "' B' 'er' 'l' 'in'");
             assertEquals(List.of(" B", "er", "l", "in"), seqReport.answers().getFirst().tokens().stream()

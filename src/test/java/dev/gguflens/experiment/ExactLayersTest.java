@@ -28,8 +28,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import static dev.gguflens.llama.NativeTestSupport.llamaCppDir;
-import static dev.gguflens.llama.NativeTestSupport.requireNative;
+import static dev.gguflens.testmodels.Fixtures.llamaCppDir;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -82,7 +82,7 @@ class ExactLayersTest {
                 for (LensKind kind : LensKind.values()) {
                     ProbeSettings ps = new ProbeSettings(kind, 5, true, 0, 2, 256, List.of(), s.kv(), s.flash(), AnswerMode.FIRST);
                     try (ModelSession session = ModelSession.open(model, ps, null)) {
-                        perLens.put(kind, session.probe(new PromptSpec(PROMPT), List.of()));
+                        perLens.put(kind, Probe.report(session, new PromptSpec(PROMPT), List.of(), false));
                     }
                     assertEquals(s.kv() == null, perLens.get(kind).kvCache().exact(), s.name() + ": " + perLens.get(kind).kvCache());
                 }

@@ -23,8 +23,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.OptionalDouble;
 
-import static dev.gguflens.llama.NativeTestSupport.llamaCppDir;
-import static dev.gguflens.llama.NativeTestSupport.requireNative;
+import static dev.gguflens.testmodels.Fixtures.llamaCppDir;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
