@@ -4,7 +4,7 @@ import dev.gguflens.experiment.Attribute;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
-import dev.gguflens.report.AtomicFiles;
+import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.AttributionJson;
 import dev.gguflens.report.AttributionReport;
 import dev.gguflens.report.AttributionText;
@@ -72,8 +72,8 @@ public final class AttributeCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (top < 1) throw new InvalidInputException("--top " + top + " must be at least 1");
         if (prompt.isEmpty()) throw new InvalidInputException("the prompt (-p) is empty");
-        if (outDir != null) ProbeCommand.prepareOutDir(outDir);
-        if (jsonFile != null) ProbeCommand.prepareOutDir(jsonFile.toAbsolutePath().getParent());
+        if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
+        if (jsonFile != null) OutputTargets.requireFile("--json", jsonFile);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
@@ -85,15 +85,15 @@ public final class AttributeCommand implements Callable<Integer> {
                 out.print(AttributionText.render(report, top));
                 out.flush();
             }
-            try (AtomicFiles files = new AtomicFiles()) {
-                if (outDir != null) {
-                    String base = report.model().name() + "-attribution";
-                    files.stage(outDir.resolve(base + ".txt"), w -> AttributionText.write(report, top, w));
-                    files.stage(outDir.resolve(base + ".json"), w -> AttributionJson.write(report, w));
+            if (outDir != null) {
+                String base = report.model().name() + "-attribution";
+                try (OutputSet files = OutputSet.in(outDir)) {
+                    files.text(base + ".txt", w -> AttributionText.write(report, top, w));
+                    files.text(base + ".json", w -> AttributionJson.write(report, w));
+                    files.publish();
                 }
-                if (jsonFile != null) files.stage(jsonFile, w -> AttributionJson.write(report, w));
-                files.commit();
             }
+            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> AttributionJson.write(report, w));
         }
         return 0;
     }

@@ -9,11 +9,10 @@ import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.SeedExperiment;
-import dev.gguflens.report.AtomicFiles;
-import dev.gguflens.report.CsvReports;
 import dev.gguflens.report.HeatmapPng;
 import dev.gguflens.report.HtmlReport;
-import dev.gguflens.report.JsonReport;
+import dev.gguflens.report.OutputSet;
+import dev.gguflens.report.ProbeOutputs;
 import dev.gguflens.report.ProbeReport;
 import dev.gguflens.report.TextReport;
 import picocli.CommandLine.Command;
@@ -23,7 +22,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -118,13 +116,12 @@ public final class ProbeCommand implements Callable<Integer> {
         ProbeSettings settings = settings();
         List<PromptSpec> mainPrompts = mainPrompts();
         List<PromptSpec> extras = prompt == null && promptsFile == null ? SeedExperiment.EXTRA_PROMPTS : List.of();
-        if (outDir != null) prepareOutDir(outDir);
         if ((htmlFile != null || pngFile != null) && (models.size() > 1 || mainPrompts.size() > 1)) {
             throw new InvalidInputException("--html/--png take one model and one prompt; use --out DIR for several");
         }
-        for (Path file : java.util.Arrays.asList(htmlFile, pngFile)) {
-            if (file != null) prepareOutDir(file.toAbsolutePath().getParent());
-        }
+        if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
+        if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
+        if (pngFile != null) OutputTargets.requireFile("--png", pngFile);
 
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -149,8 +146,8 @@ public final class ProbeCommand implements Callable<Integer> {
                         out.flush();
                     }
                 }
-                if (outDir != null) writeOutputs(name, reports);
-                if (htmlFile != null) AtomicFiles.write(htmlFile, HtmlReport.render(reports.getFirst()));
+                if (outDir != null) ProbeOutputs.write(outDir, name, reports);
+                if (htmlFile != null) OutputSet.writeText(htmlFile, HtmlReport.render(reports.getFirst()));
                 if (pngFile != null) HeatmapPng.write(reports.getFirst(), pngFile);
             }
         }
@@ -184,33 +181,6 @@ public final class ProbeCommand implements Callable<Integer> {
     /** JSONL prompt set; see {@link PromptSets#readJsonl}. */
     static List<PromptSpec> readPromptSet(Path file) throws IOException {
         return PromptSets.readJsonl(file);
-    }
-
-    /** Creates the output directory and proves it writable before any model is loaded. */
-    static void prepareOutDir(Path dir) {
-        try {
-            Files.createDirectories(dir);
-            Path probe = Files.createTempFile(dir, ".gguf-lens-write-test", ".tmp");
-            Files.delete(probe);
-        } catch (IOException | SecurityException e) {
-            throw new IllegalArgumentException("--out " + dir + ": not a writable directory ("
-                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
-        }
-    }
-
-    private void writeOutputs(String name, List<ProbeReport> reports) throws IOException {
-        try (AtomicFiles files = new AtomicFiles()) {
-            for (int i = 0; i < reports.size(); i++) {
-                ProbeReport r = reports.get(i);
-                String base = reports.size() == 1 ? name : String.format("%s-p%03d", name, i + 1);
-                files.stage(outDir.resolve(base + ".txt"), w -> TextReport.write(r, true, w));
-                files.stage(outDir.resolve(base + ".json"), w -> JsonReport.write(r, w));
-                files.stage(outDir.resolve(base + "-records.csv"), w -> CsvReports.writeRecords(r, w));
-                files.stage(outDir.resolve(base + "-pure-next-token.csv"), w -> CsvReports.writePureNextToken(r, w));
-                files.stage(outDir.resolve(base + ".html"), w -> HtmlReport.write(r, w));
-            }
-            files.commit();
-        }
     }
 
     static final class AnswerModeConverter implements picocli.CommandLine.ITypeConverter<AnswerMode> {

@@ -66,22 +66,6 @@ class ReportRenderingTest {
     }
 
     @Test
-    void failedRunLeavesNoFiles(@TempDir Path dir) throws IOException {
-        try (AtomicFiles files = new AtomicFiles()) {
-            files.stage(dir.resolve("a.txt"), out -> out.write("complete"));
-            assertThrows(IOException.class, () -> files.stage(dir.resolve("b.txt"), out -> {
-                out.write("half");
-                throw new IOException("disk full");
-            }));
-        }
-        try (var listing = Files.list(dir)) {
-            assertEquals(List.of(), listing.toList());
-        }
-        AtomicFiles.write(dir.resolve("c.txt"), "x");
-        assertEquals("x", Files.readString(dir.resolve("c.txt")));
-    }
-
-    @Test
     void tokenDisplayMakesInvisiblesVisible() {
         assertEquals("' Berlin'", TokenDisplay.quoted(" Berlin"));
         assertEquals("'\\n\\x00\\u200b'", TokenDisplay.quoted("\n\u0000\u200b"));
