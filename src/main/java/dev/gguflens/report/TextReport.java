@@ -62,8 +62,8 @@ public final class TextReport {
         out.append(fmt("%nConsistency (lens at last layer vs llama.cpp logits): KL %s bits, max |delta logit| %s, top-1 %s%n",
                 atLeast(c.klBits(), 1e-9), atLeast(c.maxAbsLogitDiff(), 1e-5), c.top1Agree() ? "agrees" : "DIFFERS"));
         if (c.unexplainedKlBits() != null) {
-            out.append(fmt("  explained by llama.cpp's %s activation rounding: KL %s bits, max |delta logit| %s; unexplained: KL %s bits, max |delta logit| %s%n",
-                    c.activationRounding(), atLeast(c.expectedKlBits(), 1e-9), atLeast(c.expectedMaxAbsLogitDiff(), 1e-5),
+            out.append(fmt("  explained by llama.cpp's activation rounding (%s): KL %s bits, max |delta logit| %s; unexplained: KL %s bits, max |delta logit| %s%n",
+                    "F32".equals(c.activationRounding()) ? "none for an F32 head" : "to " + c.activationRounding(), atLeast(c.expectedKlBits(), 1e-9), atLeast(c.expectedMaxAbsLogitDiff(), 1e-5),
                     atLeast(c.unexplainedKlBits(), 1e-9), atLeast(c.unexplainedMaxAbsLogitDiff(), 1e-5)));
         }
         if (c.warning()) out.append("  WARNING: ").append(warningText(c)).append('\n');
