@@ -4,8 +4,10 @@ import dev.gguflens.experiment.Attribute;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
+import dev.gguflens.report.AttributionHtml;
 import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.AttributionJson;
+import dev.gguflens.report.AttributionOutputs;
 import dev.gguflens.report.AttributionReport;
 import dev.gguflens.report.AttributionText;
 import picocli.CommandLine.Command;
@@ -59,11 +61,15 @@ public final class AttributeCommand implements Callable<Integer> {
     @Mixin
     RunOptions run = new RunOptions();
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Write <model>-attribution.txt and .json here.")
+    @Option(names = "--out", paramLabel = "DIR", description = "Write <model>-attribution.txt, .json, .csv and .html here.")
     Path outDir;
 
     @Option(names = "--json", paramLabel = "FILE.json", description = "Write the JSON here.")
     Path jsonFile;
+
+    @Option(names = "--html", paramLabel = "FILE.html",
+            description = "Write the self-contained HTML page (block x {attention, MLP} bars, block x head heatmap) here.")
+    Path htmlFile;
 
     @Option(names = {"-q", "--quiet"}, description = "No table on stdout (files are still written) and no progress.")
     boolean quiet;
@@ -74,6 +80,7 @@ public final class AttributeCommand implements Callable<Integer> {
         if (prompt.isEmpty()) throw new InvalidInputException("the prompt (-p) is empty");
         if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
         if (jsonFile != null) OutputTargets.requireFile("--json", jsonFile);
+        if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
@@ -85,15 +92,9 @@ public final class AttributeCommand implements Callable<Integer> {
                 out.print(AttributionText.render(report, top));
                 out.flush();
             }
-            if (outDir != null) {
-                String base = report.model().name() + "-attribution";
-                try (OutputSet files = OutputSet.in(outDir)) {
-                    files.text(base + ".txt", w -> AttributionText.write(report, top, w));
-                    files.text(base + ".json", w -> AttributionJson.write(report, w));
-                    files.publish();
-                }
-            }
+            if (outDir != null) AttributionOutputs.write(outDir, report.model().name(), report, top);
             if (jsonFile != null) OutputSet.writeText(jsonFile, w -> AttributionJson.write(report, w));
+            if (htmlFile != null) OutputSet.writeText(htmlFile, w -> AttributionHtml.write(report, w));
         }
         return 0;
     }

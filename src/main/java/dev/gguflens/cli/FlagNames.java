@@ -28,6 +28,7 @@ final class FlagNames {
             Map.entry("warmup", "--warmup"),
             Map.entry("rows", "--rows"),
             Map.entry("cols", "--cols"),
+            Map.entry("batch_size", "--batch"),
             Map.entry("kv_type", "--kv-type"),
             Map.entry("answer_mode", "--answer-mode"));
 

@@ -63,16 +63,13 @@ public final class ModelSession implements AutoCloseable {
             LensHead head = LensHead.fromGguf(file);
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress));
             long f32Bytes = KvCacheMemory.f32Bytes(file, settings.contextSize());
-            KvCacheType kvType = settings.kvCacheType() != null ? settings.kvCacheType() : KvCacheMemory.defaultType(f32Bytes);
-            FlashAttention flash = settings.flashAttention() != null ? settings.flashAttention()
-                    : kvType.quantized() ? FlashAttention.ON : FlashAttention.OFF;
-            String reason = settings.kvCacheType() != null ? "--kv-type " + kvType.llamaName()
+            ContextParams params = contextParams(file, settings, settings.contextSize(), Math.min(settings.contextSize(), 512));
+            String reason = settings.kvCacheType() != null ? "--kv-type " + params.kvCacheType().llamaName()
                     : String.format(Locale.ROOT, "default: the F32 cache for %d tokens is %s, %s the %d MiB limit",
                             settings.contextSize(), mebibytes(f32Bytes),
                             f32Bytes <= KvCacheMemory.EXACT_LIMIT_BYTES ? "within" : "over",
                             KvCacheMemory.EXACT_LIMIT_BYTES >> 20);
-            context = LlamaContext.create(model, new ContextParams(settings.contextSize(),
-                    Math.min(settings.contextSize(), 512), settings.threads(), kvType, flash));
+            context = LlamaContext.create(model, params);
             return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, reason);
         } catch (RuntimeException | Error e) {
             if (context != null) context.close();
@@ -101,6 +98,22 @@ public final class ModelSession implements AutoCloseable {
 
     public double loadMillis() {
         return loadMillis;
+    }
+
+    /**
+     * Parameters for another context on this model (e.g. causal tracing's), with the session's KV cache options:
+     * the type and flash attention asked for, else the default rule ({@link KvCacheMemory}) for that size.
+     */
+    public ContextParams contextParams(int contextSize, int batchSize) {
+        return contextParams(file, settings, contextSize, batchSize);
+    }
+
+    private static ContextParams contextParams(GgufFile file, ProbeSettings settings, int contextSize, int batchSize) {
+        KvCacheType type = settings.kvCacheType() != null ? settings.kvCacheType()
+                : KvCacheMemory.defaultType(KvCacheMemory.f32Bytes(file, contextSize));
+        FlashAttention flash = settings.flashAttention() != null ? settings.flashAttention()
+                : type.quantized() ? FlashAttention.ON : FlashAttention.OFF;
+        return new ContextParams(contextSize, batchSize, settings.threads(), type, flash);
     }
 
     /** The KV cache and flash attention as the last capture ran them. */

@@ -47,11 +47,14 @@ public final class LlamaContext implements AutoCloseable {
         if (model.isVocabOnly()) {
             throw new IllegalArgumentException("model " + model.path() + " was loaded vocabulary-only; it cannot run prompts");
         }
-        if (sequences < 1 || sequences > MAX_SEQUENCES) {
-            throw new IllegalArgumentException("sequences must be in [1, " + MAX_SEQUENCES + "], got " + sequences);
+        int batch = Math.min(params.batchSize(), params.contextSize());
+        // llama.cpp reserves an output row per sequence within the batch's outputs (and asserts on it).
+        if (sequences < 1 || sequences > Math.min(MAX_SEQUENCES, batch)) {
+            throw new IllegalArgumentException("sequences must be in [1, " + Math.min(MAX_SEQUENCES, batch)
+                    + "] (at most " + MAX_SEQUENCES + " and the batch size), got " + sequences);
         }
-        long h = Native.contextCreate(model.handle(), params.contextSize(), Math.min(params.batchSize(), params.contextSize()),
-                params.threads(), sequences, params.kvCacheType().ggmlType, params.flashAttention().llamaValue);
+        long h = Native.contextCreate(model.handle(), params.contextSize(), batch, params.threads(), sequences,
+                params.kvCacheType().ggmlType, params.flashAttention().llamaValue);
         model.contextOpened();
         return new LlamaContext(model, h, sequences, params);
     }

@@ -12,6 +12,10 @@ public final class AttributionJson {
         out.write('\n');
     }
 
+    public static String render(AttributionReport r) {
+        return JsonReport.gson().toJson(r) + "\n";
+    }
+
     public static AttributionReport read(String json) {
         return JsonReport.gson().fromJson(json, AttributionReport.class);
     }

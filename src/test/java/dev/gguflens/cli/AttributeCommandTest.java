@@ -77,9 +77,25 @@ class AttributeCommandTest {
         assertEquals(0, r.exit(), r.err());
         assertEquals("", r.out());
         try (Stream<Path> files = Files.list(out)) {
-            assertEquals(List.of("stories260K-attribution.json", "stories260K-attribution.txt"),
-                    files.map(p -> p.getFileName().toString()).sorted().toList());
+            assertEquals(List.of("stories260K-attribution.csv", "stories260K-attribution.html", "stories260K-attribution.json",
+                    "stories260K-attribution.txt"), files.map(p -> p.getFileName().toString()).sorted().toList());
         }
+        // the CSV's parts (embedding, attention, mlp, constant) sum to its sum_of_parts row; its heads to each attention row
+        List<String> csv = Files.readAllLines(out.resolve("stories260K-attribution.csv"));
+        assertEquals("part,block,head,contribution", csv.getFirst());
+        double parts = 0, sumRow = Double.NaN;
+        for (String line : csv.subList(1, csv.size())) {
+            String[] cells = line.split(",");
+            double v = Double.parseDouble(cells[3]);
+            switch (cells[0]) {
+                case "embedding", "attention", "mlp", "constant" -> parts += v;
+                case "sum_of_parts" -> sumRow = v;
+                default -> { }
+            }
+        }
+        assertEquals(sumRow, parts, 1e-6 * Math.abs(sumRow));
+        assertEquals(5 * 8, csv.stream().filter(l -> l.startsWith("head,")).count());
+        assertTrue(Files.readString(out.resolve("stories260K-attribution.html")).contains("id=\"head-map\""));
         JsonObject o = JsonParser.parseString(Files.readString(out.resolve("stories260K-attribution.json"))).getAsJsonObject();
         JsonObject other = o.getAsJsonObject("other");
         double difference = o.get("answer_logit").getAsDouble() - other.get("logit").getAsDouble();

@@ -13,7 +13,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.llama.NativeTestSupport.f32;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
+import static dev.gguflens.testmodels.Fixtures.stories260K;
 import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
