@@ -177,7 +177,9 @@ class HtmlReportChromiumTest {
 
     record Run(String stdout, String stderr) {}
 
-    private static Run chromium(String... args) throws IOException, InterruptedException {
+    /** Runs headless Chromium with {@code args} (also used by the trace heatmap's test). */
+    static Run chromium(String... args) throws IOException, InterruptedException {
+        if (chromium == null) chromium = findChromium();
         Path profile = Files.createTempDirectory("gguflens-chromium-");
         Path stdout = Files.createTempFile("gguflens-chromium-", ".out"), stderr = Files.createTempFile("gguflens-chromium-", ".err");
         try {
@@ -207,7 +209,7 @@ class HtmlReportChromiumTest {
         return file.toAbsolutePath().toUri() + fragment;
     }
 
-    private static Path findChromium() {
+    static Path findChromium() {
         Path standard = Path.of("/usr/bin/chromium");
         if (Files.isExecutable(standard)) return standard;
         for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
