@@ -158,8 +158,7 @@ struct CaptureState {
     bool layer0_found = false;
     std::vector<bool> layer_seen;      // blocks 0..n_layer-1 whose l_out arrived this ubatch
     bool norm_seen = false;
-    bool flash_attn_seen = false;      // a FLASH_ATTN_EXT node ran: what the context really used
-    int flash_attn_used = -1;          // after a capture: 1/0; -1 before the first one
+    bool flash_attn_seen = false;      // the graph had a FLASH_ATTN_EXT node (what "auto" resolved to)
     std::string error;                 // first problem; the callback then stops the graph
 };
 
@@ -206,7 +205,6 @@ struct ContextHandle {
     llama_context * ctx = nullptr;
     const llama_model * model = nullptr;
     int n_batch = 0;
-    llama_context_params params{};     // as passed to llama.cpp (KV types, flash attention request)
     CaptureState state;
     InterventionState interventions;
 };
@@ -337,8 +335,7 @@ bool eval_callback(ggml_tensor * t, bool ask, void * user_data) {
     InterventionState & iv = handle->interventions;
     if (!s.active && iv.list.empty()) return !ask;  // want nothing, never stop the graph
     if (!s.error.empty() || !iv.error.empty()) return false;  // a problem was recorded: stop computing
-    // llama.cpp resolves flash attention "auto" per backend and exposes no getter: watch the graph instead.
-    if (ask && t->op == GGML_OP_FLASH_ATTN_EXT) s.flash_attn_seen = true;
+    if (ask && s.active && t->op == GGML_OP_FLASH_ATTN_EXT) s.flash_attn_seen = true;
     const char * name = ggml_get_name(t);
     if (name == nullptr || name[0] == '\0') return ask ? false : true;
 
@@ -604,8 +601,10 @@ GL_FN(jbyteArray, tokenText)(JNIEnv * env, jclass, jlong h, jint token) {
 }
 
 // sequences: parallel sequences the KV cache holds (causal tracing); above 1 the cache is unified, so a
-// sequence copy shares cells instead of copying them.
-GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_batch, jint threads, jint sequences) {
+// sequence copy shares cells instead of copying them. kv_type: the ggml_type of the K and V cache;
+// flash_attn: a llama_flash_attn_type (-1 auto, 0 off, 1 on).
+GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_batch, jint threads, jint sequences,
+                            jint kv_type, jint flash_attn) {
     const uint64_t mark = log_mark();
     GL_TRY
     auto * handle = new ContextHandle();
@@ -619,6 +618,9 @@ GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_ba
     params.n_ubatch = static_cast<uint32_t>(n_batch);
     params.n_seq_max = static_cast<uint32_t>(sequences);
     params.kv_unified = sequences > 1;
+    params.type_k = static_cast<ggml_type>(kv_type);
+    params.type_v = static_cast<ggml_type>(kv_type);
+    params.flash_attn_type = static_cast<llama_flash_attn_type>(flash_attn);
     if (threads > 0) {
         params.n_threads = threads;
         params.n_threads_batch = threads;
@@ -626,7 +628,6 @@ GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_ba
     params.cb_eval = eval_callback;
     params.cb_eval_user_data = handle;
     params.no_perf = true;
-    handle->params = params;
     handle->ctx = llama_init_from_model(model_of(h), params);
     if (handle->ctx == nullptr) {
         delete handle;
@@ -646,15 +647,13 @@ GL_FN(void, contextFree)(JNIEnv *, jclass, jlong h) {
     delete handle;
 }
 
-// {n_ctx_seq, n_batch, type_k, type_v (ggml_type), flash attention requested (llama_flash_attn_type),
-//  flash attention used by the last capture (1/0, -1 before the first)}
+// {n_ctx_seq, n_batch, flash attention in the last capture's graph (0/1)}
 GL_FN(jintArray, contextInfo)(JNIEnv * env, jclass, jlong h) {
     ContextHandle * handle = context_of(h);
-    const llama_context_params & p = handle->params;
-    jint info[6] = {static_cast<jint>(llama_n_ctx_seq(handle->ctx)), handle->n_batch, static_cast<jint>(p.type_k),
-                    static_cast<jint>(p.type_v), static_cast<jint>(p.flash_attn_type), handle->state.flash_attn_used};
-    jintArray out = env->NewIntArray(6);
-    if (out != nullptr) env->SetIntArrayRegion(out, 0, 6, info);
+    jint info[3] = {static_cast<jint>(llama_n_ctx_seq(handle->ctx)), handle->n_batch,
+                    handle->state.flash_attn_seen ? 1 : 0};
+    jintArray out = env->NewIntArray(3);
+    if (out != nullptr) env->SetIntArrayRegion(out, 0, 3, info);
     return out;
 }
 
@@ -674,6 +673,7 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
     s.n_positions = n;
     s.layers = reinterpret_cast<float *>(layers_addr);
     s.result_norm = reinterpret_cast<float *>(norm_addr);
+    s.flash_attn_seen = false;
     s.extras.clear();
     const jsize n_extra = extra_names == nullptr ? 0 : env->GetArrayLength(extra_names);
     for (jsize i = 0; i < n_extra; ++i) {
@@ -684,7 +684,6 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
     float * logits_out = reinterpret_cast<float *>(logits_addr);
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(handle->model));
 
-    s.flash_attn_seen = false;
     llama_memory_clear(llama_get_memory(handle->ctx), true);
     llama_batch batch = llama_batch_init(handle->n_batch, 0, 1);
     std::string failure;
@@ -736,7 +735,6 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
     }
     llama_batch_free(batch);
     if (failure.empty()) failure = interventions_unseen(handle->interventions);
-    if (failure.empty()) s.flash_attn_used = s.flash_attn_seen ? 1 : 0;
     s.active = false;
     s.layers = nullptr;
     s.result_norm = nullptr;

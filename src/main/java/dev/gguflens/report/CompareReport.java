@@ -35,6 +35,7 @@ public record CompareReport(
             @SerializedName("bits_per_weight") double bitsPerWeight,
             @SerializedName("model_load_ms") double modelLoadMs,
             List<PromptResult> prompts,
+            @SerializedName("kv_cache") ProbeReport.KvCache kvCache,
             ProbeReport.Backend backend) {}
 
     /** The variants' backend lines, each once (the variants normally share one), with any warning. */

@@ -136,7 +136,7 @@ final class SampleReports {
 
     /** A CPU run that was asked for GPU layers: the report shows the line and the warning. */
     static ProbeReport.Backend backend() {
-        return new ProbeReport.Backend(List.of("CPU"), List.of("CPU (Test <CPU> & co)"), 99, 0, 5, "f16", "off (auto)",
+        return new ProbeReport.Backend(List.of("CPU"), List.of("CPU (Test <CPU> & co)"), 99, 0, 5,
                 "-ngl 99 asks for layers on a GPU, but no GPU or RPC backend is loaded");
     }
 }
