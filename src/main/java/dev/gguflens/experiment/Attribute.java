@@ -108,6 +108,11 @@ public final class Attribute {
                     + (quantised ? "llama.cpp rounds the heads' outputs to 8 bits before its quantised output projection,"
                     + " the Java split does not." : "something between kqv_out and the residual that this split does not model."));
         }
+        if (!identity.ok() && a.hasSoftcap() && !Double.isNaN(identity.reference())) {
+            double t = Math.tanh(a.reference() / a.softcap());
+            notes.add("Mapping llama.cpp's logit back through the softcap's atanh multiplies its float rounding by "
+                    + fmt("%.3g", 1 / (1 - t * t)) + " at this logit (it is close to the cap).");
+        }
         if (!identity.ok()) {
             notes.add(Double.isNaN(identity.reference())
                     ? "llama.cpp's logit is at the softcap, where it cannot be mapped back; no identity check."
