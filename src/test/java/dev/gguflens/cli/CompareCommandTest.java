@@ -100,7 +100,8 @@ class CompareCommandTest {
         assertEquals(Set.of("reference", "lens", "top_k", "prompts", "variants", "summary"), root.keySet());
         JsonObject variant = root.getAsJsonArray("variants").get(1).getAsJsonObject();
         assertEquals(Set.of("name", "file", "reference", "file_type", "output_weight_type", "file_bytes", "n_params",
-                "bits_per_weight", "model_load_ms", "prompts"), variant.keySet());
+                "bits_per_weight", "model_load_ms", "prompts", "kv_cache"), variant.keySet());
+        assertTrue(variant.getAsJsonObject("kv_cache").get("exact").getAsBoolean(), "compare runs exact by default too");
         JsonObject prompt = variant.getAsJsonArray("prompts").get(0).getAsJsonObject();
         assertEquals(Set.of("prompt", "layers", "milestones", "milestone_shift"), prompt.keySet());
         JsonObject layer = prompt.getAsJsonArray("layers").get(3).getAsJsonObject();
