@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.lens.LayerStates;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensRequest;
 import dev.gguflens.lens.LensResult;
@@ -60,7 +61,7 @@ public final class ModelSession implements AutoCloseable {
         LlamaModel model = null;
         LlamaContext context = null;
         try {
-            LensHead head = LensHead.fromGguf(file);
+            LensHead head = HeadLookup.fromGguf(file);
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress));
             long f32Bytes = KvCacheMemory.f32Bytes(file, settings.contextSize());
             ContextParams params = contextParams(file, settings, settings.contextSize(), Math.min(settings.contextSize(), 512));

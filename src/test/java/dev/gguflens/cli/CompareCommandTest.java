@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.ReferenceLens;
@@ -224,7 +225,7 @@ class CompareCommandTest {
              LlamaContext ctx = LlamaContext.create(m, new ContextParams(128, 128, 2))) {
             int[] tokens = m.tokenize(STORY, true, false);
             try (Capture capture = ctx.capture(tokens, CaptureRequest.all())) {
-                ReferenceLens lens = new ReferenceLens(LensHead.fromGguf(file));
+                ReferenceLens lens = new ReferenceLens(HeadLookup.fromGguf(file));
                 double[][] out = new double[capture.layers()][];
                 for (int l = 0; l < out.length; l++) out[l] = lens.logits(LensKind.NORM, capture.layerStateArray(l, tokens.length - 1));
                 return out;

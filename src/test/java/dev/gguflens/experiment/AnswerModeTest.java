@@ -1,6 +1,7 @@
 package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.ReferenceLens;
@@ -61,7 +62,7 @@ class AnswerModeTest {
                  LlamaModel m = LlamaModel.load(model, ModelParams.defaults());
                  LlamaContext ctx = LlamaContext.create(m, new ContextParams(256, 256, 2));
                  Capture capture = ctx.capture(forced, new CaptureRequest(true, false, false, List.of()))) {
-                ReferenceLens lens = new ReferenceLens(LensHead.fromGguf(file));
+                ReferenceLens lens = new ReferenceLens(HeadLookup.fromGguf(file));
                 for (int layer = 0; layer < capture.layers(); layer++) {
                     double expected = 0;
                     for (int j = 0; j < answer.length; j++) {

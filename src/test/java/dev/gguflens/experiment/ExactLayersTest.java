@@ -1,6 +1,7 @@
 package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.ReferenceLens;
@@ -75,7 +76,7 @@ class ExactLayersTest {
                 new Setting("f16, flash-attn auto (llama.cpp default)", KvCacheType.F16, FlashAttention.AUTO));
         Map<Setting, Map<LensKind, Difference>> table = new LinkedHashMap<>();
         try (GgufFile file = GgufFile.open(model)) {
-            ReferenceLens lens = new ReferenceLens(LensHead.fromGguf(file));
+            ReferenceLens lens = new ReferenceLens(HeadLookup.fromGguf(file));
             Map<Setting, Map<LensKind, ProbeReport>> reports = new LinkedHashMap<>();
             for (Setting s : settings) {
                 Map<LensKind, ProbeReport> perLens = new EnumMap<>(LensKind.class);

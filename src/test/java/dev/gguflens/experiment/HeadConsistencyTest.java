@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.lens.HeadConsistency;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
@@ -66,7 +67,7 @@ class HeadConsistencyTest {
                     state = capture.layerStateArray(capture.layers() - 1, tokens.length - 1);
                     logits = capture.logitsArray(tokens.length - 1);
                 }
-                LensHead head = LensHead.fromGguf(file);
+                LensHead head = HeadLookup.fromGguf(file);
                 HeadConsistency honest = HeadConsistency.of(head, state, logits, 2);
                 System.out.printf(Locale.ROOT, "%-8s %4d %-7s %-5s %12.3g %12.3g %14.3g %14.3g%n", c.arch().name, c.seed(),
                         c.type(), honest.activationType(), honest.expectedKlBits(), honest.expectedMaxAbsLogitDiff(),

@@ -1,6 +1,7 @@
 package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.ReferenceLens;
@@ -137,7 +138,7 @@ class ProbeReferenceTest {
              LlamaModel m = LlamaModel.load(model, ModelParams.defaults());
              LlamaContext ctx = LlamaContext.create(m, new ContextParams(256, 256, 2));
              Capture capture = ctx.capture(tokens, CaptureRequest.all())) {
-            ReferenceLens reference = new ReferenceLens(LensHead.fromGguf(file));
+            ReferenceLens reference = new ReferenceLens(HeadLookup.fromGguf(file));
             int lastLayer = capture.layers() - 1;
             for (ProbeReport.PositionEntry position : report.positions()) {
                 double[] finalLogits = reference.logits(LensKind.NORM, capture.layerStateArray(lastLayer, position.pos()));
