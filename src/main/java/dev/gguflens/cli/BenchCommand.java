@@ -1,6 +1,5 @@
 package dev.gguflens.cli;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
@@ -11,6 +10,7 @@ import dev.gguflens.experiment.MatmulBench.Case;
 import dev.gguflens.experiment.MatmulBench.Result;
 import dev.gguflens.experiment.MatmulBench.Timing;
 import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.report.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -153,8 +153,8 @@ public final class BenchCommand implements Callable<Integer> {
         root.addProperty("reps", r.reps());
         root.addProperty("warmup", r.warmup());
         root.addProperty("peak_rss_bytes", r.peakRssBytes());
-        root.add("read_bandwidth_gbps", number(r.readBandwidthGbps()));
-        root.add("peak_fma_gflops", number(r.peakFmaGflops()));
+        root.add("read_bandwidth_gbps", Json.finiteOrNull(r.readBandwidthGbps()));
+        root.add("peak_fma_gflops", Json.finiteOrNull(r.peakFmaGflops()));
         JsonArray cases = new JsonArray();
         for (Case c : r.cases()) {
             JsonObject o = new JsonObject();
@@ -172,12 +172,12 @@ public final class BenchCommand implements Callable<Integer> {
             o.addProperty("ggml_gflops", c.gflops(c.ggml()));
             o.addProperty("java_weight_gbps", c.weightGbPerSecond(c.java()));
             o.addProperty("ggml_weight_gbps", c.weightGbPerSecond(c.ggml()));
-            o.add("lens_over_product", number(c.lensOverhead()));
+            o.add("lens_over_product", Json.finiteOrNull(c.lensOverhead()));
             o.addProperty("max_relative_difference", c.maxRelativeDifference());
             cases.add(o);
         }
         root.add("cases", cases);
-        return new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(root);
+        return Json.pretty(root);
     }
 
     private static JsonObject timing(Timing t) {
@@ -189,10 +189,5 @@ public final class BenchCommand implements Callable<Integer> {
         t.samplesMs().forEach(samples::add);
         o.add("samples_ms", samples);
         return o;
-    }
-
-    /** NaN is not JSON: null stands for "not measured". */
-    private static com.google.gson.JsonElement number(double v) {
-        return Double.isNaN(v) ? JsonNull.INSTANCE : new JsonPrimitive(v);
     }
 }

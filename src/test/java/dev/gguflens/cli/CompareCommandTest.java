@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.ReferenceLens;
@@ -14,7 +15,7 @@ import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.ModelParams;
 import dev.gguflens.report.CompareCsv;
-import dev.gguflens.report.CompareJson;
+import dev.gguflens.report.Json;
 import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareReport.Layer;
 import dev.gguflens.report.CompareReport.Variant;
@@ -74,7 +75,7 @@ class CompareCommandTest {
         assertEquals(0, r.code(), r.err());
         stdout = r.out();
         json = Files.readString(dir.resolve("out/compare.json"));
-        report = CompareJson.read(json);
+        report = Json.read(json, CompareReport.class);
     }
 
     @Test
@@ -100,7 +101,8 @@ class CompareCommandTest {
         assertEquals(Set.of("reference", "lens", "top_k", "prompts", "variants", "summary"), root.keySet());
         JsonObject variant = root.getAsJsonArray("variants").get(1).getAsJsonObject();
         assertEquals(Set.of("name", "file", "reference", "file_type", "output_weight_type", "file_bytes", "n_params",
-                "bits_per_weight", "model_load_ms", "prompts"), variant.keySet());
+                "bits_per_weight", "model_load_ms", "prompts", "kv_cache"), variant.keySet());
+        assertTrue(variant.getAsJsonObject("kv_cache").get("exact").getAsBoolean(), "compare runs exact by default too");
         JsonObject prompt = variant.getAsJsonArray("prompts").get(0).getAsJsonObject();
         assertEquals(Set.of("prompt", "layers", "milestones", "milestone_shift"), prompt.keySet());
         JsonObject layer = prompt.getAsJsonArray("layers").get(3).getAsJsonObject();
@@ -223,7 +225,7 @@ class CompareCommandTest {
              LlamaContext ctx = LlamaContext.create(m, new ContextParams(128, 128, 2))) {
             int[] tokens = m.tokenize(STORY, true, false);
             try (Capture capture = ctx.capture(tokens, CaptureRequest.all())) {
-                ReferenceLens lens = new ReferenceLens(LensHead.fromGguf(file));
+                ReferenceLens lens = new ReferenceLens(HeadLookup.fromGguf(file));
                 double[][] out = new double[capture.layers()][];
                 for (int l = 0; l < out.length; l++) out[l] = lens.logits(LensKind.NORM, capture.layerStateArray(l, tokens.length - 1));
                 return out;
@@ -269,7 +271,7 @@ class CompareCommandTest {
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.out(), "-q prints no table");
         assertEquals(before, Files.getLastModifiedTime(q8), "cached variant reused, not remade");
-        CompareReport second = CompareJson.read(Files.readString(out.resolve("compare.json")));
+        CompareReport second = Json.read(Files.readString(out.resolve("compare.json")), CompareReport.class);
         assertEquals("stories260K-Q8_0", second.reference());
         assertTrue(second.variants().get(1).reference());
         assertEquals(0.0, second.summary().get(1).meanKlAllLayersBits());
