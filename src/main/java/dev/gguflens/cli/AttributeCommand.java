@@ -8,12 +8,11 @@ import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.report.AttributionHtml;
 import dev.gguflens.report.OutputSet;
-import dev.gguflens.report.AttributionJson;
+import dev.gguflens.report.Json;
 import dev.gguflens.report.AttributionOutputs;
 import dev.gguflens.report.AttributionReport;
 import dev.gguflens.report.AttributionSummary;
 import dev.gguflens.report.AttributionSummaryText;
-import dev.gguflens.report.JsonReport;
 import dev.gguflens.report.AttributionText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -110,7 +109,7 @@ public final class AttributeCommand implements Callable<Integer> {
                 out.flush();
             }
             if (outDir != null) AttributionOutputs.write(outDir, report.model().name(), report, top);
-            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> AttributionJson.write(report, w));
+            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> Json.write(report, w));
             if (htmlFile != null) OutputSet.writeText(htmlFile, w -> AttributionHtml.write(report, w));
         }
         return 0;
@@ -155,7 +154,7 @@ public final class AttributeCommand implements Callable<Integer> {
                 out.flush();
             }
             if (outDir != null) AttributionOutputs.writeSummary(outDir, summary.model().name(), summary, reports, top);
-            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> JsonReport.gson().toJson(summary, w));
+            if (jsonFile != null) OutputSet.writeText(jsonFile, w -> Json.write(summary, w));
         }
         return 0;
     }

@@ -88,10 +88,10 @@ public final class TraceCommand implements Callable<Integer> {
         CausalTrace.Site traceSite = site();
         if (clean.isEmpty() || corrupt.isEmpty()) throw new InvalidInputException("--clean and --corrupt must not be empty");
         if (batch < 1) throw new InvalidInputException("--batch " + batch + " must be at least 1");
-        if (outDir != null) OutputSet.requireWritableDirectory(outDir);
-        for (Path file : new Path[] {htmlFile, jsonFile, csvFile}) {
-            if (file != null) OutputSet.requireWritableDirectory(OutputSet.parentOf(file));
-        }
+        if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
+        if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
+        if (jsonFile != null) OutputTargets.requireFile("--json", jsonFile);
+        if (csvFile != null) OutputTargets.requireFile("--csv", csvFile);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();

@@ -32,11 +32,11 @@ public final class AttributionOutputs {
         List<String> names = summaryFileNames(name, reports.size());
         try (OutputSet files = OutputSet.in(dir)) {
             files.text(names.get(0), w -> AttributionSummaryText.write(summary, top, w));
-            files.text(names.get(1), w -> JsonReport.gson().toJson(summary, w));
+            files.text(names.get(1), w -> Json.write(summary, w));
             files.text(names.get(2), w -> AttributionSummaryText.writeCsv(summary, w));
             for (int i = 0; i < reports.size(); i++) {
                 AttributionReport r = reports.get(i);
-                files.text(names.get(3 + i), w -> AttributionJson.write(r, w));
+                files.text(names.get(3 + i), w -> Json.write(r, w));
             }
             files.publish();
         }
@@ -47,7 +47,7 @@ public final class AttributionOutputs {
         List<String> names = fileNames(name);
         try (OutputSet files = OutputSet.in(dir)) {
             files.text(names.get(0), w -> AttributionText.write(report, top, w));
-            files.text(names.get(1), w -> AttributionJson.write(report, w));
+            files.text(names.get(1), w -> Json.write(report, w));
             files.text(names.get(2), w -> AttributionCsv.write(report, w));
             files.text(names.get(3), w -> AttributionHtml.write(report, w));
             files.publish();

@@ -47,7 +47,7 @@ class TraceHtmlChromiumTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        if (HtmlReportChromiumTest.findChromium() == null) Fixtures.requireOrSkip("chromium not found (/usr/bin/chromium or on PATH)");
+        Fixtures.chromium();   // skips (fails under CI=true) without it
         Path dir = Fixtures.projectDir().resolve("target/html-report");
         Files.createDirectories(dir);
         page = dir.resolve("trace.html");
