@@ -46,7 +46,6 @@ public record AblationReport(ProbeReport.ModelInfo model, String prompt, String 
     }
 
     public void writeJson(Writer out) throws IOException {
-        JsonReport.gson().toJson(this, out);
-        out.write('\n');
+        Json.write(this, out);
     }
 }
