@@ -1,5 +1,6 @@
 package dev.gguflens.cli;
 
+import dev.gguflens.experiment.AnswerMode;
 import dev.gguflens.experiment.Comparison;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ProbeSettings;
@@ -105,7 +106,8 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     @Override
     public Integer call() throws IOException {
         int nThreads = run.threadCount();
-        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize, List.of());
+        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize, List.of(),
+                run.kvCacheType, run.flashAttention, AnswerMode.FIRST);
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
         if (imatrix != null && quantize == null) throw new InvalidInputException("--imatrix goes with --quantize");

@@ -30,7 +30,9 @@ final class FlagNames {
             Map.entry("cols", "--cols"),
             Map.entry("batch_size", "--batch"),
             Map.entry("heads", "--heads"),
-            Map.entry("neurons", "--neurons"));
+            Map.entry("neurons", "--neurons"),
+            Map.entry("kv_type", "--kv-type"),
+            Map.entry("answer_mode", "--answer-mode"));
 
     /** Where one command spells a field otherwise: quantize takes its type as the positional TYPE. */
     private static final Map<String, Map<String, String>> BY_COMMAND = Map.of(
