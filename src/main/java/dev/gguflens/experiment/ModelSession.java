@@ -10,6 +10,7 @@ import dev.gguflens.lens.LogitLens;
 import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
+import dev.gguflens.llama.Intervention;
 import dev.gguflens.llama.ContextParams;
 import dev.gguflens.llama.FlashAttention;
 import dev.gguflens.llama.KvCacheMemory;
@@ -22,6 +23,7 @@ import dev.gguflens.report.ProbeReport;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -184,6 +186,11 @@ public final class ModelSession implements AutoCloseable {
     /** Runs {@code tokens} through llama.cpp, keeping what {@code request} asks for; close the capture after use. */
     public Capture capture(int[] tokens, CaptureRequest request) {
         return context.capture(tokens, request);
+    }
+
+    /** As {@link #capture(int[], CaptureRequest)} with {@code interventions} written while it runs (rows = positions). */
+    public Capture capture(int[] tokens, CaptureRequest request, List<Intervention> interventions) {
+        return context.capture(tokens, request, interventions);
     }
 
     /** The lens over a capture's layer states, on the session's threads. */
