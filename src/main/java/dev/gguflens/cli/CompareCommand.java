@@ -110,12 +110,13 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     @Override
     public Integer call() throws IOException {
         int nThreads = run.threadCount();
-        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize, List.of());
+        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize, List.of(),
+                run.forceContext);
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
         if (imatrix != null && quantize == null) throw new InvalidInputException("--imatrix goes with --quantize");
         if (outDir != null) ProbeCommand.prepareOutDir(outDir);
-        if (htmlFile != null) ProbeCommand.prepareOutDir(htmlFile.toAbsolutePath().getParent());
+        if (htmlFile != null) ProbeCommand.prepareOutputFile("--html", htmlFile);
         Thread cleanup = new Thread(() -> {
             QuantizedVariants.deleteInProgress();
             if (outDir != null) deleteStagedOutputs(outDir);

@@ -32,7 +32,7 @@ final class ModelFiles {
                 throw new UncheckedIOException(e.getMessage(), e);
             }
             Path first = shards.getFirst();
-            if (!Files.isRegularFile(first)) throw new IllegalArgumentException(first + ": no such file");
+            dev.gguflens.gguf.InputFiles.requireRegularFile(first);
             files.add(first);
         }
         return files;
@@ -45,7 +45,10 @@ final class ModelFiles {
                 bar.update(Math.round(fraction * 1000));
                 return true;
             };
-            return ModelSession.open(model, settings, bar.enabled() ? progress : null);
+            ModelSession session = ModelSession.open(model, settings, bar.enabled() ? progress : null);
+            if (!quiet) session.notes().forEach(note -> err.println("gguf-lens: note: " + note));
+            err.flush();
+            return session;
         }
     }
 }

@@ -111,9 +111,8 @@ public final class ProbeCommand implements Callable<Integer> {
         if ((htmlFile != null || pngFile != null) && (models.size() > 1 || mainPrompts.size() > 1)) {
             throw new InvalidInputException("--html/--png take one model and one prompt; use --out DIR for several");
         }
-        for (Path file : java.util.Arrays.asList(htmlFile, pngFile)) {
-            if (file != null) prepareOutDir(file.toAbsolutePath().getParent());
-        }
+        if (htmlFile != null) prepareOutputFile("--html", htmlFile);
+        if (pngFile != null) prepareOutputFile("--png", pngFile);
 
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -166,7 +165,8 @@ public final class ProbeCommand implements Callable<Integer> {
         };
         List<Double> sweep = temperatures != null ? temperatures
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
-        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize, sweep);
+        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize, sweep,
+                run.forceContext);
     }
 
     private List<PromptSpec> mainPrompts() throws IOException {
@@ -193,6 +193,27 @@ public final class ProbeCommand implements Callable<Integer> {
             Files.delete(probe);
         } catch (IOException | SecurityException e) {
             throw new IllegalArgumentException("--out " + dir + ": not a writable directory ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+        }
+    }
+
+    /** Proves a single output file can be written (its folder writable, the file itself not a folder or special file). */
+    static void prepareOutputFile(String option, Path file) {
+        Path absolute = file.toAbsolutePath();
+        if (Files.exists(absolute) && !Files.isRegularFile(absolute)) {
+            throw new IllegalArgumentException(option + " " + file + ": " + dev.gguflens.gguf.InputFiles.problem(absolute)
+                    .replace("no such file", "not a regular file") + "; give a file to write");
+        }
+        if (Files.exists(absolute) && !Files.isWritable(absolute)) {
+            throw new IllegalArgumentException(option + " " + file + ": the file is not writable");
+        }
+        Path dir = absolute.getParent();
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".gguf-lens-write-test", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw new IllegalArgumentException(option + " " + file + ": cannot write in its folder " + dir + " ("
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
         }
     }

@@ -17,8 +17,12 @@ final class RunOptions {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads for llama.cpp and the lens (default: all cores).")
     Integer threads;
 
-    @Option(names = {"-c", "--ctx-size"}, defaultValue = "2048", paramLabel = "N", description = "Context size (default ${DEFAULT-VALUE}).")
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
+            description = "Context size (default: the model's trained context, at most 2048); above the trained context only with --force-context.")
     int contextSize;
+
+    @Option(names = "--force-context", description = "Allow -c above the context the model was trained on.")
+    boolean forceContext;
 
     int threadCount() {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();

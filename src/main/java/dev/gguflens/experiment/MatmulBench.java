@@ -153,7 +153,8 @@ public final class MatmulBench {
         List<Case> cases = new ArrayList<>();
         String source;
         if (s.model() != null) {
-            if (!Files.isRegularFile(s.model())) throw new InvalidInputException(s.model() + ": no such file");
+            String problem = dev.gguflens.gguf.InputFiles.problem(s.model());
+            if (problem != null) throw new InvalidInputException(s.model() + ": " + problem);
             try (GgufFile file = GgufFile.open(s.model())) {
                 GgufTensor t = file.tensor("output.weight").or(() -> file.tensor("token_embd.weight"))
                         .orElseThrow(() -> new GgufException(file.path(), "neither output.weight nor token_embd.weight is present"));
@@ -161,6 +162,7 @@ public final class MatmulBench {
                     throw new InvalidInputException("bench: " + s.model() + " tensor " + t.name() + " is " + t.type()
                             + "; --types cannot choose another type for a model's weight");
                 }
+                dev.gguflens.gguf.ModelCompatibility.checkMatrix(file, t);
                 Kernels.requireSupported(t.type(), t.name());
                 WeightMatrix w = new WeightMatrix(t.type(), t.data(), Math.toIntExact(t.rowCount()), Math.toIntExact(t.rowLength()));
                 LensHead head = LensHead.fromGguf(file);

@@ -46,9 +46,10 @@ public final class ModelSession implements AutoCloseable {
     private final ProbeSettings settings;
     private final TokenTexts texts;
     private final double loadMillis;
+    private final List<String> notes;
 
     private ModelSession(GgufFile file, LensHead head, LlamaModel model, LlamaContext context, ProbeSettings settings,
-                         double loadMillis) {
+                         double loadMillis, List<String> notes) {
         this.file = file;
         this.head = head;
         this.model = model;
@@ -56,6 +57,7 @@ public final class ModelSession implements AutoCloseable {
         this.settings = settings;
         this.texts = new TokenTexts(model);
         this.loadMillis = loadMillis;
+        this.notes = List.copyOf(notes);
     }
 
     /** Validates the GGUF in Java, builds the lens head, then lets llama.cpp load the model. */
@@ -65,17 +67,48 @@ public final class ModelSession implements AutoCloseable {
         LlamaModel model = null;
         LlamaContext context = null;
         try {
+            int contextSize = checkedContextSize(file, settings);
+            int vocabulary = file.vocabulary().size();
+            if (settings.topK() > vocabulary) {
+                throw new InvalidInputException("--top-k " + settings.topK() + " exceeds the vocabulary of " + vocabulary
+                        + " tokens of " + file.path());
+            }
             LensHead head = LensHead.fromGguf(file);
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress));
-            context = LlamaContext.create(model, new ContextParams(settings.contextSize(),
-                    Math.min(settings.contextSize(), 512), settings.threads()));
-            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6);
+            context = LlamaContext.create(model, new ContextParams(contextSize, Math.min(contextSize, 512), settings.threads()));
+            List<String> notes = new ArrayList<>();
+            if (context.contextSize() != contextSize) {
+                notes.add("context size " + contextSize + " became " + context.contextSize()
+                        + " (llama.cpp allocates the context in multiples of 256 tokens)");
+            }
+            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, notes);
         } catch (RuntimeException | Error e) {
             if (context != null) context.close();
             if (model != null) model.close();
             file.close();
             throw e;
         }
+    }
+
+    /**
+     * The context size to ask llama.cpp for: the given one, or the default (the trained context, at most
+     * {@link ProbeSettings#DEFAULT_CONTEXT}); above the trained context only when forced.
+     */
+    static int checkedContextSize(GgufFile file, ProbeSettings settings) {
+        int trained = file.hyperparameters().contextLength();
+        if (settings.contextSize() == 0) {
+            return trained > 0 ? Math.min(trained, ProbeSettings.DEFAULT_CONTEXT) : ProbeSettings.DEFAULT_CONTEXT;
+        }
+        if (trained > 0 && settings.contextSize() > trained && !settings.forceContext()) {
+            throw new InvalidInputException("-c " + settings.contextSize() + " exceeds the context of " + trained
+                    + " tokens " + file.path().getFileName() + " was trained on (--force-context allows it)");
+        }
+        return settings.contextSize();
+    }
+
+    /** What was adjusted while loading (e.g. the context size rounded up), one line each for the user. */
+    public List<String> notes() {
+        return notes;
     }
 
     public GgufFile file() {

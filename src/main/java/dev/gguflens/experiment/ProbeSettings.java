@@ -9,18 +9,37 @@ import java.util.List;
  *
  * @param gpuLayers    layers offloaded to the GPU (llama.cpp's -ngl; ignored by a CPU-only build)
  * @param threads      threads for llama.cpp and for the Java lens
- * @param contextSize  llama.cpp context size; prompts longer than it are refused
+ * @param contextSize  llama.cpp context size, 0 for the default (the model's trained context, at most
+ *                     {@link #DEFAULT_CONTEXT}); prompts longer than it are refused
  * @param temperatures temperatures for the sweep over the final logits (may be empty)
+ * @param forceContext allow a context size above the model's trained context
  */
 public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
-                            List<Double> temperatures) {
+                            List<Double> temperatures, boolean forceContext) {
+    /** Context size when none is given and the model was trained on at least this many tokens. */
+    public static final int DEFAULT_CONTEXT = 2048;
+    /** ggml's GGML_MAX_N_THREADS: a thread pool larger than this is refused by ggml. */
+    public static final int MAX_THREADS = 512;
+    /** Largest context even when forced: llama.cpp's sizes are 32-bit and the KV cache grows with it. */
+    public static final int MAX_CONTEXT = 1 << 24;
+
     public ProbeSettings {
         if (topK < 1) throw new InvalidInputException("--top-k " + topK + " must be at least 1");
-        if (threads < 1) throw new InvalidInputException("-t " + threads + " must be at least 1");
-        if (contextSize < 1) throw new InvalidInputException("-c " + contextSize + " must be at least 1");
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new InvalidInputException("-t " + threads + " must be in 1.." + MAX_THREADS + " (ggml's thread limit)");
+        }
+        if (contextSize < 0 || contextSize > MAX_CONTEXT) {
+            throw new InvalidInputException("-c " + contextSize + " must be in 1.." + MAX_CONTEXT);
+        }
         temperatures = List.copyOf(temperatures);
         for (double t : temperatures) {
-            if (!(t > 0)) throw new InvalidInputException("temperature " + t + " must be > 0");
+            if (!(t > 0) || Double.isInfinite(t)) throw new InvalidInputException("temperature " + t + " must be finite and > 0");
         }
+    }
+
+    /** Settings with the default context rule and no forcing. */
+    public ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
+                         List<Double> temperatures) {
+        this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, false);
     }
 }

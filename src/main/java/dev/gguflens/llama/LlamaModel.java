@@ -2,6 +2,7 @@ package dev.gguflens.llama;
 
 import dev.gguflens.gguf.GgufException;
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.ModelCompatibility;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -48,7 +49,10 @@ public final class LlamaModel implements AutoCloseable {
     private static LlamaModel open(Path gguf, ModelParams params, boolean vocabOnly) {
         Path file = gguf.toAbsolutePath();
         // Java validation first: llama.cpp's own checks are less thorough, and some failures abort there.
-        GgufFile.open(file).close();
+        try (GgufFile checked = GgufFile.open(file)) {
+            if (vocabOnly) ModelCompatibility.checkForTokenizer(checked);
+            else ModelCompatibility.checkForInference(checked);
+        }
         LlamaBackend.init();
         long handle = Native.modelLoad(file.toString().getBytes(StandardCharsets.UTF_8), params.gpuLayers(),
                 params.useMmap(), vocabOnly, params.progress());
