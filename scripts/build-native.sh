@@ -6,9 +6,12 @@
 #     --portable          no -march=native (GGML_NATIVE OFF): a library that runs on any CPU of this arch
 #   Environment (for Maven builds, which call this script): GGUFLENS_CUDA=ON, GGUFLENS_PORTABLE=ON.
 # The library lands in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/native/<key>/, key = hash of the llama.cpp
-# commit, native/ sources, this script, the options and OS/arch (and the CPU's features for native builds);
-# a cached library is reused as is. The CMake build tree is shared by every key with the same llama.cpp and
-# options, so a change to the shim recompiles only the shim. Prints the library's path on stdout.
+# commit, native/ sources, the JNI class (llama/Native.java), this script, the options and OS/arch (and the
+# CPU's features for native builds); a cached library is reused as is. The CMake build tree is shared by every
+# key with the same llama.cpp, options and native/CMakeLists.txt (a CMake change gets a tree of its own, so
+# checkouts with different CMake files never reconfigure each other's tree), so a change to the shim recompiles
+# only the shim. The shim includes the header `javac -h` writes for llama/Native.java: a Java/C signature
+# mismatch fails the build. Without --install-into it prints the library's path.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,8 +57,11 @@ if [ "$native" = ON ]; then
     fi
 fi
 options="cuda=$cuda native=$native os=$os arch=$arch cpu=$cpu_features"
-build_key=$(printf '%s\n' "$llama_dir" "$llama_rev" "$llama_dirty" "$options" | sha)
-sources_sha=$(cd "$root" && find native -type f ! -name '*.md' | LC_ALL=C sort | xargs cat scripts/build-native.sh | sha)
+# Everything that changes the CMake configuration (rather than only the shim's source) picks the build tree.
+cmake_sha=$(cat "$root/native/CMakeLists.txt" | sha)
+build_key=$(printf '%s\n' "$llama_dir" "$llama_rev" "$llama_dirty" "$options" "$cmake_sha" | sha)
+jni_class="src/main/java/dev/gguflens/llama/Native.java"
+sources_sha=$(cd "$root" && find native -type f ! -name '*.md' | LC_ALL=C sort | xargs cat scripts/build-native.sh "$jni_class" | sha)
 key=$(printf '%s\n' "$build_key" "$sources_sha" | sha)
 
 cache="${GGUF_LENS_CACHE:-$HOME/.cache/gguf-lens}/native"
@@ -69,12 +75,15 @@ if [ ! -f "$out_dir/complete" ]; then
     exec 9>"$build_dir.lock"
     if command -v flock >/dev/null 2>&1; then flock 9; fi
     if [ ! -f "$out_dir/complete" ]; then
-        java_home="${JAVA_HOME:-}"
-        if [ -z "$java_home" ] || [ ! -f "$java_home/include/jni.h" ]; then
-            # shellcheck source=find-java.sh
-            . "$root/scripts/find-java.sh"
-            gguflens_find_java
-            java_home="$JAVA_HOME"
+        # The JDK that gives jni.h and compiles Native.java for its header: Maven passes the JDK 25 its toolchain
+        # selected as TOOLCHAIN_JAVA_HOME (one JDK search, Maven's); run by hand, $JAVA_HOME or the javac on PATH.
+        java_home="${TOOLCHAIN_JAVA_HOME:-${JAVA_HOME:-}}"
+        if [ ! -f "$java_home/include/jni.h" ] && command -v javac >/dev/null 2>&1; then
+            java_home=$(cd "$(dirname "$(readlink -f "$(command -v javac)" 2>/dev/null || command -v javac)")/.." && pwd)
+        fi
+        if [ ! -f "$java_home/include/jni.h" ]; then
+            echo "build-native: no JDK with include/jni.h found (looked at \$TOOLCHAIN_JAVA_HOME, \$JAVA_HOME, javac on PATH); set JAVA_HOME to a JDK" >&2
+            exit 1
         fi
         generator=()
         command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
@@ -84,6 +93,14 @@ if [ ! -f "$out_dir/complete" ]; then
         src_copy="$build_dir-src"
         rm -rf "$src_copy"
         cp -R "$root/native" "$src_copy"
+        # The JNI declarations come from the Java class itself; the shim includes this header, so a
+        # parameter or return type that differs between Native.java and gguflens_jni.cpp is a compile error.
+        javac_out=$(mktemp -d)
+        "$java_home/bin/javac" -h "$src_copy/src" -d "$javac_out" -implicit:none \
+            -sourcepath "$root/src/main/java" "$root/$jni_class" >&2
+        rm -rf "$javac_out"
+        [ -f "$src_copy/src/dev_gguflens_llama_Native.h" ] ||
+            { echo "build-native: javac -h wrote no dev_gguflens_llama_Native.h" >&2; exit 1; }
         if [ -f "$build_dir/CMakeCache.txt" ] &&
             ! grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$src_copy" "$build_dir/CMakeCache.txt"; then
             rm -rf "$build_dir"   # made from another source path (older layout): start it afresh
@@ -96,6 +113,12 @@ if [ ! -f "$out_dir/complete" ]; then
         cmake --build "$build_dir" --config Release --target gguflens -j"$(cpus)" >&2
         built=$(find "$build_dir" -maxdepth 2 -name "libgguflens.$ext" -type f | head -n 1)
         [ -n "$built" ] || { echo "build-native: the build produced no libgguflens.$ext" >&2; exit 1; }
+        # A native method that Native.java declares but the shim never defines links fine and fails only
+        # when called: compare the header's entry points with the library's exported symbols.
+        exported=$( (nm -D --defined-only "$built" 2>/dev/null || nm -gU "$built") | awk '{ sub(/^_/, "", $NF); print $NF }')
+        missing=$(grep -o 'Java_dev_gguflens_llama_Native_[A-Za-z0-9_]*' "$src_copy/src/dev_gguflens_llama_Native.h" |
+            LC_ALL=C sort -u | while read -r fn; do printf '%s\n' "$exported" | grep -qxF "$fn" || echo "$fn"; done)
+        [ -z "$missing" ] || { echo "build-native: Native.java declares methods the shim does not define: $missing" >&2; exit 1; }
         mkdir -p "$out_dir"
         cp "$built" "$lib.partial"
         mv "$lib.partial" "$lib"
@@ -107,5 +130,6 @@ if [ -n "$install_into" ]; then
     dest="$install_into/native/$os-$arch"
     mkdir -p "$dest"
     cp "$lib" "$dest/libgguflens.$ext"
+else
+    echo "$lib"
 fi
-echo "$lib"

@@ -4,6 +4,10 @@
 // dev.gguflens.llama.LlamaException (never an abort).
 #include <jni.h>
 
+// Written by `javac -h` from dev/gguflens/llama/Native.java at build time (scripts/build-native.sh): every
+// GL_FN below must match its declaration there, so a Java/C signature mismatch fails the build.
+#include "dev_gguflens_llama_Native.h"
+
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
 #include "ggml.h"
@@ -155,11 +159,51 @@ struct CaptureState {
     std::string error;                 // first problem; the callback then stops the graph
 };
 
+// ---- interventions: the eval callback overwrites rows of named tensors after they are computed ----
+// The scheduler computes the graph up to a node the callback asked for, then calls it with ask=false
+// before computing any later node (ggml_backend_sched_compute_splits), so a row written there with
+// ggml_backend_tensor_set (host or device buffer) is what every consumer of the tensor reads.
+
+// The pseudo-name of the residual stream entering block 0 (whatever tensor computes it; see capture).
+constexpr const char * kResidualInput = "@residual_input";
+
+struct Intervention {
+    std::string name;                  // graph tensor name, or kResidualInput
+    bool add = false;                  // add the values instead of replacing
+    std::vector<int32_t> rows;         // rows of the call's token list
+    std::vector<int32_t> columns;      // empty: the whole row
+    const float * values = nullptr;    // [1 or rows.size()][width], Java-owned
+    int64_t width = 0;                 // floats per value row (the row width, or columns.size())
+    bool broadcast = false;            // one value row for every row
+    bool seen = false;                 // the tensor was evaluated during the call
+};
+
+struct InterventionState {
+    std::vector<Intervention> list;
+    // per ubatch
+    int row_offset = 0;                // call row of the ubatch's first token
+    int n_tokens = 0;
+    std::vector<int32_t> output_row;   // per ubatch token: its row among the outputs, or -1
+    int n_outputs = 0;
+    bool block0_started = false;
+    std::string error;
+
+    void begin_ubatch(int offset, int count, const int8_t * outputs) {
+        row_offset = offset;
+        n_tokens = count;
+        output_row.assign(static_cast<size_t>(count), -1);
+        n_outputs = 0;
+        for (int i = 0; i < count; ++i) if (outputs == nullptr || outputs[i]) output_row[i] = n_outputs++;
+        block0_started = false;
+    }
+};
+
 struct ContextHandle {
     llama_context * ctx = nullptr;
     const llama_model * model = nullptr;
     int n_batch = 0;
     CaptureState state;
+    InterventionState interventions;
 };
 
 // "l_out-12" -> 12 with base "l_out"; -1 when the name has no layer suffix.
@@ -194,16 +238,109 @@ void copy_rows(const ggml_tensor * t, float * dst, int64_t width, int pos_offset
     }
 }
 
+// ---- interventions (continued): applying them in the eval callback ----
+
+// A candidate for the residual input: the same rule capture uses for layer 0.
+bool residual_input_candidate(const ggml_tensor * t, const char * name, int il, int64_t n_embd, int n_tokens,
+                              bool block0_started) {
+    return il < 0 && !block0_started && is_token_matrix(t, n_tokens) && t->ne[0] == n_embd &&
+           std::strcmp(name, "inp_embd") != 0;
+}
+
+bool intervention_matches(const Intervention & iv, const char * name, bool residual_candidate) {
+    return iv.name == kResidualInput ? residual_candidate : iv.name == name;
+}
+
+// ask: whether any intervention targets t. Also tracks where block 0 starts.
+bool interventions_want(InterventionState & st, const ggml_tensor * t, const char * name, int il, int64_t n_embd) {
+    if (st.list.empty()) return false;
+    if (il == 0 && t->ne[1] == st.n_tokens) st.block0_started = true;
+    const bool candidate = residual_input_candidate(t, name, il, n_embd, st.n_tokens, st.block0_started);
+    for (const auto & iv : st.list) if (intervention_matches(iv, name, candidate)) return true;
+    return false;
+}
+
+// ask=false: writes every intervention on t for the rows of this ubatch. False (with st.error) on a mismatch.
+bool interventions_apply(InterventionState & st, ggml_tensor * t, const char * name, int il, int64_t n_embd) {
+    const bool candidate = residual_input_candidate(t, name, il, n_embd, st.n_tokens, st.block0_started);
+    std::vector<float> row_buf;
+    for (auto & iv : st.list) {
+        if (!intervention_matches(iv, name, candidate)) continue;
+        iv.seen = true;
+        const bool token_rows = t->ne[1] == st.n_tokens;
+        if (t->type != GGML_TYPE_F32 || t->ne[2] != 1 || t->ne[3] != 1 || t->nb[0] != sizeof(float) ||
+            (!token_rows && t->ne[1] != st.n_outputs)) {
+            char buf[256];
+            std::snprintf(buf, sizeof buf, "cannot intervene on tensor %s: it is %s [%lld, %lld, %lld, %lld], expected F32 "
+                          "[width, %d tokens or %d outputs] with contiguous rows", name, ggml_type_name(t->type),
+                          (long long) t->ne[0], (long long) t->ne[1], (long long) t->ne[2], (long long) t->ne[3],
+                          st.n_tokens, st.n_outputs);
+            st.error = buf;
+            return false;
+        }
+        const int64_t width = t->ne[0];
+        if (iv.columns.empty() ? iv.width != width : iv.width != static_cast<int64_t>(iv.columns.size())) {
+            st.error = "intervention on " + std::string(name) + " gives rows of " + std::to_string(iv.width) +
+                       " floats; the tensor's rows have " + std::to_string(width);
+            return false;
+        }
+        for (int32_t c : iv.columns) {
+            if (c < 0 || c >= width) {
+                st.error = "intervention column " + std::to_string(c) + " is outside tensor " + name + " of width " +
+                           std::to_string(width);
+                return false;
+            }
+        }
+        const size_t row_bytes = static_cast<size_t>(width) * sizeof(float);
+        for (size_t k = 0; k < iv.rows.size(); ++k) {
+            const int local = iv.rows[k] - st.row_offset;
+            if (local < 0 || local >= st.n_tokens) continue;                  // another ubatch's row
+            const int row = token_rows ? local : st.output_row[static_cast<size_t>(local)];
+            if (row < 0) continue;  // after the last block's row selection only output rows remain
+            const float * v = iv.values + (iv.broadcast ? 0 : static_cast<int64_t>(k) * iv.width);
+            const size_t offset = static_cast<size_t>(row) * t->nb[1];
+            if (iv.columns.empty() && !iv.add) {
+                ggml_backend_tensor_set(t, v, offset, row_bytes);
+                continue;
+            }
+            row_buf.resize(static_cast<size_t>(width));
+            ggml_backend_tensor_get(t, row_buf.data(), offset, row_bytes);
+            for (int64_t j = 0; j < iv.width; ++j) {
+                const size_t col = iv.columns.empty() ? static_cast<size_t>(j) : static_cast<size_t>(iv.columns[j]);
+                row_buf[col] = iv.add ? row_buf[col] + v[j] : v[j];
+            }
+            ggml_backend_tensor_set(t, row_buf.data(), offset, row_bytes);
+        }
+    }
+    return true;
+}
+
+// The first intervention whose tensor never appeared in the graph, as an error message; empty when all did.
+std::string interventions_unseen(const InterventionState & st) {
+    for (const auto & iv : st.list) {
+        if (!iv.seen) {
+            return iv.name == kResidualInput ? std::string("no residual input before block 0 was evaluated")
+                                             : "tensor " + iv.name + " was never evaluated (no such tensor in this model's graph)";
+        }
+    }
+    return {};
+}
+
 bool eval_callback(ggml_tensor * t, bool ask, void * user_data) {
     auto * handle = static_cast<ContextHandle *>(user_data);
     CaptureState & s = handle->state;
-    if (!s.active) return !ask;               // not capturing: want nothing, never stop the graph
-    if (!s.error.empty()) return false;       // a problem was recorded: stop computing
+    InterventionState & iv = handle->interventions;
+    if (!s.active && iv.list.empty()) return !ask;  // want nothing, never stop the graph
+    if (!s.error.empty() || !iv.error.empty()) return false;  // a problem was recorded: stop computing
     const char * name = ggml_get_name(t);
     if (name == nullptr || name[0] == '\0') return ask ? false : true;
 
     std::string base;
     const int il = layer_suffix(name, &base);
+    // Interventions first, so a capture of the same tensor records what its consumers read.
+    const bool intervene = interventions_want(iv, t, name, il, s.n_embd);
+    if (!ask && intervene && !interventions_apply(iv, t, name, il, s.n_embd)) return false;
+    if (!s.active) return ask ? intervene : true;
     const bool has_token_rows = t->ne[1] == s.n_tokens;
 
     // Layer 0 is the residual stream entering block 0: the last unsuffixed [n_embd, n_tokens]
@@ -218,7 +355,8 @@ bool eval_callback(ggml_tensor * t, bool ask, void * user_data) {
     ExtraCapture * extra = nullptr;
     for (auto & e : s.extras) if (e.name == name) { extra = &e; break; }
 
-    if (ask) return layer0_candidate || is_layer || is_norm || extra != nullptr;
+    if (ask) return intervene || layer0_candidate || is_layer || is_norm || extra != nullptr;
+    if (!layer0_candidate && !is_layer && !is_norm && extra == nullptr) return true;  // only intervened on
 
     auto fail = [&](const std::string & why) {
         if (s.error.empty()) s.error = why;
@@ -286,6 +424,7 @@ ContextHandle * context_of(jlong h) { return reinterpret_cast<ContextHandle *>(h
 
 }  // namespace
 
+// Defines the JNI entry point declared by the generated header for Native.name.
 #define GL_FN(ret, name) extern "C" JNIEXPORT ret JNICALL Java_dev_gguflens_llama_Native_##name
 
 // Every entry point converts C++ exceptions (std::bad_alloc, llama.cpp's std::runtime_error) into a Java one.
@@ -440,7 +579,9 @@ GL_FN(jbyteArray, tokenText)(JNIEnv * env, jclass, jlong h, jint token) {
     return text == nullptr ? nullptr : to_bytes(env, text, std::strlen(text));
 }
 
-GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_batch, jint threads) {
+// sequences: parallel sequences the KV cache holds (causal tracing); above 1 the cache is unified, so a
+// sequence copy shares cells instead of copying them.
+GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_batch, jint threads, jint sequences) {
     const uint64_t mark = log_mark();
     GL_TRY
     auto * handle = new ContextHandle();
@@ -452,7 +593,8 @@ GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_ba
     // One ubatch per llama_decode call, so the callback knows which positions it is looking at.
     params.n_batch = static_cast<uint32_t>(n_batch);
     params.n_ubatch = static_cast<uint32_t>(n_batch);
-    params.n_seq_max = 1;
+    params.n_seq_max = static_cast<uint32_t>(sequences);
+    params.kv_unified = sequences > 1;
     if (threads > 0) {
         params.n_threads = threads;
         params.n_threads_batch = threads;
@@ -534,7 +676,9 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
         s.layer_seen.assign(static_cast<size_t>(s.n_layer), false);
         s.norm_seen = false;
         s.error.clear();
+        handle->interventions.begin_ubatch(start, count, nullptr);
         const int32_t rc = llama_decode(handle->ctx, batch);
+        if (s.error.empty()) s.error = handle->interventions.error;
         if (!s.error.empty()) {
             failure = "capture failed at positions " + std::to_string(start) + ".." + std::to_string(start + count - 1) +
                       ": " + s.error;
@@ -562,6 +706,7 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
         }
     }
     llama_batch_free(batch);
+    if (failure.empty()) failure = interventions_unseen(handle->interventions);
     s.active = false;
     s.layers = nullptr;
     s.result_norm = nullptr;
@@ -579,6 +724,111 @@ GL_FN(void, extraCopy)(JNIEnv *, jclass, jlong h, jint index, jlong address) {
     if (index < 0 || index >= static_cast<jint>(s.extras.size())) return;
     const auto & data = s.extras[index].data;
     std::memcpy(reinterpret_cast<float *>(address), data.data(), data.size() * sizeof(float));
+}
+
+// ---- interventions and multi-sequence decoding (causal tracing, patching, ablation) ----
+
+// Sets the interventions the eval callback applies during the next capture/decode calls (until cleared).
+// Per intervention i: names[i] (a graph tensor name or "@residual_input"), add[i], rows[i] (rows of the call's
+// token list), columns[i] (null = whole rows), values[i] (address of [1 or rows][width] floats that Java keeps
+// alive until cleared), widths[i], broadcast[i]. Java has validated the arrays' lengths and the values' sizes.
+GL_FN(void, interventionsSet)(JNIEnv * env, jclass, jlong h, jobjectArray names, jbooleanArray add, jobjectArray rows,
+                              jobjectArray columns, jlongArray values, jlongArray widths, jbooleanArray broadcast) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    InterventionState & st = context_of(h)->interventions;
+    st.list.clear();
+    st.error.clear();
+    const jsize n = env->GetArrayLength(names);
+    std::vector<jboolean> add_v(n), broadcast_v(n);
+    std::vector<jlong> values_v(n), widths_v(n);
+    env->GetBooleanArrayRegion(add, 0, n, add_v.data());
+    env->GetBooleanArrayRegion(broadcast, 0, n, broadcast_v.data());
+    env->GetLongArrayRegion(values, 0, n, values_v.data());
+    env->GetLongArrayRegion(widths, 0, n, widths_v.data());
+    auto ints = [&](jobjectArray arrays, jsize i) {
+        std::vector<int32_t> out;
+        auto a = static_cast<jintArray>(env->GetObjectArrayElement(arrays, i));
+        if (a == nullptr) return out;
+        out.resize(static_cast<size_t>(env->GetArrayLength(a)));
+        env->GetIntArrayRegion(a, 0, static_cast<jsize>(out.size()), reinterpret_cast<jint *>(out.data()));
+        env->DeleteLocalRef(a);
+        return out;
+    };
+    for (jsize i = 0; i < n; ++i) {
+        Intervention iv;
+        auto name = static_cast<jbyteArray>(env->GetObjectArrayElement(names, i));
+        iv.name = from_bytes(env, name);
+        env->DeleteLocalRef(name);
+        iv.add = add_v[i];
+        iv.rows = ints(rows, i);
+        iv.columns = ints(columns, i);
+        iv.values = reinterpret_cast<const float *>(values_v[i]);
+        iv.width = widths_v[i];
+        iv.broadcast = broadcast_v[i];
+        st.list.push_back(std::move(iv));
+    }
+    GL_CATCH(env, mark, )
+}
+
+GL_FN(void, interventionsClear)(JNIEnv *, jclass, jlong h) {
+    InterventionState & st = context_of(h)->interventions;
+    st.list.clear();
+    st.error.clear();
+}
+
+// One llama_decode of tokens at (position, sequence) pairs on top of the KV cache as it is (one ubatch: Java
+// keeps the count within n_batch). outputRows (ascending) get logits, copied to logits [outputs][n_vocab].
+GL_FN(void, decode)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jintArray positions_array,
+                    jintArray sequences_array, jintArray output_rows_array, jlong logits_addr) {
+    const uint64_t mark = log_mark();
+    ContextHandle * handle = context_of(h);
+    InterventionState & st = handle->interventions;
+    GL_TRY
+    const jsize n = env->GetArrayLength(tokens_array);
+    const jsize n_out = env->GetArrayLength(output_rows_array);
+    std::vector<int32_t> tokens(n), positions(n), sequences(n), output_rows(n_out);
+    env->GetIntArrayRegion(tokens_array, 0, n, reinterpret_cast<jint *>(tokens.data()));
+    env->GetIntArrayRegion(positions_array, 0, n, reinterpret_cast<jint *>(positions.data()));
+    env->GetIntArrayRegion(sequences_array, 0, n, reinterpret_cast<jint *>(sequences.data()));
+    env->GetIntArrayRegion(output_rows_array, 0, n_out, reinterpret_cast<jint *>(output_rows.data()));
+    llama_batch batch = llama_batch_init(n, 0, 1);
+    batch.n_tokens = n;
+    for (jsize i = 0; i < n; ++i) {
+        batch.token[i] = tokens[i];
+        batch.pos[i] = positions[i];
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = sequences[i];
+        batch.logits[i] = 0;
+    }
+    for (int32_t r : output_rows) batch.logits[r] = 1;
+    for (auto & iv : st.list) iv.seen = false;
+    st.error.clear();
+    st.begin_ubatch(0, n, batch.logits);
+    const int32_t rc = llama_decode(handle->ctx, batch);
+    std::string failure = st.error;
+    if (failure.empty() && rc != 0) failure = "llama_decode failed with code " + std::to_string(rc);
+    if (failure.empty()) failure = interventions_unseen(st);
+    const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(handle->model));
+    float * logits_out = reinterpret_cast<float *>(logits_addr);
+    for (jsize k = 0; k < n_out && failure.empty() && logits_out != nullptr; ++k) {
+        const float * row = llama_get_logits_ith(handle->ctx, output_rows[k]);
+        if (row == nullptr) { failure = "no logits for batch row " + std::to_string(output_rows[k]); break; }
+        std::memcpy(logits_out + static_cast<int64_t>(k) * n_vocab, row, sizeof(float) * n_vocab);
+    }
+    llama_batch_free(batch);
+    if (!failure.empty()) throw_llama(env, failure, mark);
+    GL_CATCH(env, mark, )
+}
+
+// Sequence `dst` shares the KV cache cells of `src` at positions [p0, p1) (no copy with a unified cache).
+GL_FN(void, sequenceCopy)(JNIEnv *, jclass, jlong h, jint src, jint dst, jint p0, jint p1) {
+    llama_memory_seq_cp(llama_get_memory(context_of(h)->ctx), src, dst, p0, p1);
+}
+
+// Drops sequence `seq` from the KV cache (every position).
+GL_FN(void, sequenceRemove)(JNIEnv *, jclass, jlong h, jint seq) {
+    llama_memory_seq_rm(llama_get_memory(context_of(h)->ctx), seq, -1, -1);
 }
 
 // imatrixNames/imatrixData (both null, or the same length): per-tensor importance values, already normalised

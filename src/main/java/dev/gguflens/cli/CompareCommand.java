@@ -7,11 +7,9 @@ import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.QuantizedVariants;
 import dev.gguflens.llama.ImportanceMatrix;
-import dev.gguflens.report.AtomicFiles;
-import dev.gguflens.report.CompareCsv;
-import dev.gguflens.report.CompareJson;
 import dev.gguflens.report.CompareHtml;
-import dev.gguflens.report.ComparePlot;
+import dev.gguflens.report.CompareOutputs;
+import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareTable;
 import picocli.CommandLine.Command;
@@ -21,8 +19,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,8 +43,6 @@ import java.util.List;
             "metrics) and compare.svg (mean KL to the reference and median answer rank per layer, one curve per variant).",
             "", "Exit codes: 0 success, 1 runtime failure (bad file, llama.cpp error), 2 invalid usage."})
 public final class CompareCommand implements java.util.concurrent.Callable<Integer> {
-    static final List<String> OUTPUT_FILES = List.of("compare.txt", "compare.json", "compare-layers.csv", "compare.svg");
-
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -115,22 +109,9 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
         if (imatrix != null && quantize == null) throw new InvalidInputException("--imatrix goes with --quantize");
-        if (outDir != null) ProbeCommand.prepareOutDir(outDir);
-        if (htmlFile != null) ProbeCommand.prepareOutputFile("--html", htmlFile);
-        Thread cleanup = new Thread(() -> {
-            QuantizedVariants.deleteInProgress();
-            if (outDir != null) deleteStagedOutputs(outDir);
-        }, "gguf-lens-compare-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup);
-        try {
-            return run(settings, prompts, nThreads);
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(cleanup);
-            } catch (IllegalStateException ignored) {
-                // already shutting down: the hook runs
-            }
-        }
+        if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
+        if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
+        return run(settings, prompts, nThreads);
     }
 
     private int run(ProbeSettings settings, List<PromptSpec> prompts, int nThreads) throws IOException {
@@ -171,17 +152,8 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
             out.print(table);
             out.flush();
         }
-        if (outDir != null) {
-            try (AtomicFiles files = new AtomicFiles()) {
-                files.stage(outDir.resolve("compare.txt"), w -> w.write(table));
-                files.stage(outDir.resolve("compare.json"), w -> CompareJson.write(report, w));
-                files.stage(outDir.resolve("compare-layers.csv"), w -> CompareCsv.write(report, w));
-                files.stage(outDir.resolve("compare.svg"), w -> w.write(ComparePlot.render(report)));
-                files.stage(outDir.resolve("compare.html"), w -> CompareHtml.write(report, w));
-                files.commit();
-            }
-        }
-        if (htmlFile != null) AtomicFiles.write(htmlFile, CompareHtml.render(report));
+        if (outDir != null) CompareOutputs.write(outDir, report);
+        if (htmlFile != null) OutputSet.writeText(htmlFile, CompareHtml.render(report));
         return 0;
     }
 
@@ -211,17 +183,4 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
         throw new InvalidInputException("--reference '" + reference + "' is none of the models (" + String.join(", ", labels) + ")");
     }
 
-    /** Ctrl-C while the outputs are staged: remove AtomicFiles' hidden temporaries of this command's files. */
-    private static void deleteStagedOutputs(Path dir) {
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path p : entries) {
-                String name = p.getFileName().toString();
-                for (String target : OUTPUT_FILES) {
-                    if (name.startsWith("." + target + ".") && name.endsWith(".partial")) Files.deleteIfExists(p);
-                }
-            }
-        } catch (IOException | RuntimeException ignored) {
-            // best effort while the JVM exits
-        }
-    }
 }

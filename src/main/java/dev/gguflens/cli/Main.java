@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Layer-by-layer logit lens for quantised GGUF models, run through llama.cpp.",
         subcommands = {CommandLine.HelpCommand.class, InfoCommand.class, ProbeCommand.class, CompareCommand.class,
-            QuantizeCommand.class, PullCommand.class, CompletionCommand.class, BenchCommand.class})
+            QuantizeCommand.class, PullCommand.class, CompletionCommand.class, BenchCommand.class, AttributeCommand.class,
+            TraceCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for bad usage (unknown option, invalid value). */

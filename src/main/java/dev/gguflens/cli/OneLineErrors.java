@@ -22,7 +22,12 @@ final class OneLineErrors implements CommandLine.IExecutionExceptionHandler, Com
     @Override
     public int handleExecutionException(Exception ex, CommandLine cli, CommandLine.ParseResult parsed) {
         PrintWriter err = cli.getErr();
-        if (ex instanceof UsageException || ex instanceof dev.gguflens.experiment.InvalidInputException) {
+        if (ex instanceof dev.gguflens.experiment.InvalidInputException invalid) {
+            err.println("gguf-lens: " + oneLine(invalid.messageNaming(field -> FlagNames.of(cli.getCommandName(), field))));
+            err.flush();
+            return Main.EXIT_USAGE;
+        }
+        if (ex instanceof UsageException) {
             err.println("gguf-lens: " + oneLine(ex.getMessage()));
             err.flush();
             return Main.EXIT_USAGE;

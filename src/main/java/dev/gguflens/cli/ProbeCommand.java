@@ -3,15 +3,15 @@ package dev.gguflens.cli;
 import dev.gguflens.download.ModelResolver;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
+import dev.gguflens.experiment.Probe;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.SeedExperiment;
-import dev.gguflens.report.AtomicFiles;
-import dev.gguflens.report.CsvReports;
 import dev.gguflens.report.HeatmapPng;
 import dev.gguflens.report.HtmlReport;
-import dev.gguflens.report.JsonReport;
+import dev.gguflens.report.OutputSet;
+import dev.gguflens.report.ProbeOutputs;
 import dev.gguflens.report.ProbeReport;
 import dev.gguflens.report.TextReport;
 import picocli.CommandLine.Command;
@@ -21,7 +21,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -96,6 +95,10 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--png", paramLabel = "FILE.png", description = "Write the heatmap as a PNG image here (one model, one prompt).")
     Path pngFile;
 
+    @Option(names = "--sublayers",
+            description = "Also lens the residual after each block's attention (before its MLP): one more row per block.")
+    boolean sublayers;
+
     @Option(names = "--timings", description = "Print model load, forward pass, lens and report times and peak RSS.")
     boolean timings;
 
@@ -107,12 +110,12 @@ public final class ProbeCommand implements Callable<Integer> {
         ProbeSettings settings = settings();
         List<PromptSpec> mainPrompts = mainPrompts();
         List<PromptSpec> extras = prompt == null && promptsFile == null ? SeedExperiment.EXTRA_PROMPTS : List.of();
-        if (outDir != null) prepareOutDir(outDir);
         if ((htmlFile != null || pngFile != null) && (models.size() > 1 || mainPrompts.size() > 1)) {
             throw new InvalidInputException("--html/--png take one model and one prompt; use --out DIR for several");
         }
-        if (htmlFile != null) prepareOutputFile("--html", htmlFile);
-        if (pngFile != null) prepareOutputFile("--png", pngFile);
+        if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
+        if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
+        if (pngFile != null) OutputTargets.requireFile("--png", pngFile);
 
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -125,9 +128,7 @@ public final class ProbeCommand implements Callable<Integer> {
                 try (ProgressBar bar = ProgressBar.start("prompts", mainPrompts.size(), ProgressBar.Unit.COUNT, err,
                         quiet || !promptSet)) {
                     for (PromptSpec p : mainPrompts) {
-                        ProbeReport report = session.probe(p, extras);
-                        if (timings) report = withBareProductTime(session, report);
-                        reports.add(report);
+                        reports.add(Probe.report(session, p, extras, timings, sublayers));
                         bar.step();
                     }
                 }
@@ -139,21 +140,12 @@ public final class ProbeCommand implements Callable<Integer> {
                         out.flush();
                     }
                 }
-                if (outDir != null) writeOutputs(name, reports);
-                if (htmlFile != null) AtomicFiles.write(htmlFile, HtmlReport.render(reports.getFirst()));
+                if (outDir != null) ProbeOutputs.write(outDir, name, reports);
+                if (htmlFile != null) OutputSet.writeText(htmlFile, HtmlReport.render(reports.getFirst()));
                 if (pngFile != null) HeatmapPng.write(reports.getFirst(), pngFile);
             }
         }
         return 0;
-    }
-
-    /** Adds the bare product's time for the lens's M = layers x positions vectors (the NORM lens's last layer is the final row). */
-    private static ProbeReport withBareProductTime(ModelSession session, ProbeReport r) {
-        int positions = r.positions() == null ? 1 : r.positions().size();
-        int vectors = r.layers().size() * positions;
-        ProbeReport.Timings t = r.timings().withBareProductMs(session.bareProductMillis(vectors));
-        return new ProbeReport(r.model(), r.prompt(), r.tokens(), r.lens(), r.layers(), r.positions(), r.finalPrediction(),
-                r.consistency(), r.milestones(), r.extraPrompts(), r.temperatures(), t);
     }
 
     private ProbeSettings settings() {
@@ -183,54 +175,6 @@ public final class ProbeCommand implements Callable<Integer> {
     /** JSONL prompt set; see {@link PromptSets#readJsonl}. */
     static List<PromptSpec> readPromptSet(Path file) throws IOException {
         return PromptSets.readJsonl(file);
-    }
-
-    /** Creates the output directory and proves it writable before any model is loaded. */
-    static void prepareOutDir(Path dir) {
-        try {
-            Files.createDirectories(dir);
-            Path probe = Files.createTempFile(dir, ".gguf-lens-write-test", ".tmp");
-            Files.delete(probe);
-        } catch (IOException | SecurityException e) {
-            throw new IllegalArgumentException("--out " + dir + ": not a writable directory ("
-                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
-        }
-    }
-
-    /** Proves a single output file can be written (its folder writable, the file itself not a folder or special file). */
-    static void prepareOutputFile(String option, Path file) {
-        Path absolute = file.toAbsolutePath();
-        if (Files.exists(absolute) && !Files.isRegularFile(absolute)) {
-            throw new IllegalArgumentException(option + " " + file + ": " + dev.gguflens.gguf.InputFiles.problem(absolute)
-                    .replace("no such file", "not a regular file") + "; give a file to write");
-        }
-        if (Files.exists(absolute) && !Files.isWritable(absolute)) {
-            throw new IllegalArgumentException(option + " " + file + ": the file is not writable");
-        }
-        Path dir = absolute.getParent();
-        try {
-            Files.createDirectories(dir);
-            Path probe = Files.createTempFile(dir, ".gguf-lens-write-test", ".tmp");
-            Files.delete(probe);
-        } catch (IOException | SecurityException e) {
-            throw new IllegalArgumentException(option + " " + file + ": cannot write in its folder " + dir + " ("
-                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
-        }
-    }
-
-    private void writeOutputs(String name, List<ProbeReport> reports) throws IOException {
-        try (AtomicFiles files = new AtomicFiles()) {
-            for (int i = 0; i < reports.size(); i++) {
-                ProbeReport r = reports.get(i);
-                String base = reports.size() == 1 ? name : String.format("%s-p%03d", name, i + 1);
-                files.stage(outDir.resolve(base + ".txt"), w -> TextReport.write(r, true, w));
-                files.stage(outDir.resolve(base + ".json"), w -> JsonReport.write(r, w));
-                files.stage(outDir.resolve(base + "-records.csv"), w -> CsvReports.writeRecords(r, w));
-                files.stage(outDir.resolve(base + "-pure-next-token.csv"), w -> CsvReports.writePureNextToken(r, w));
-                files.stage(outDir.resolve(base + ".html"), w -> HtmlReport.write(r, w));
-            }
-            files.commit();
-        }
     }
 
     private static String uniqueName(String name, Set<String> used) {

@@ -51,7 +51,7 @@ public final class Comparison {
         Progress step = progress == null ? (d, t) -> { } : progress;
 
         // The reference first: its rows are what every other model is compared with.
-        List<ModelSession.ProbeRun> referenceRuns = new ArrayList<>();
+        List<Probe.Run> referenceRuns = new ArrayList<>();
         Variant[] variants = new Variant[models.size()];
         Set<String> names = new HashSet<>();
         String[] nameOf = new String[models.size()];
@@ -63,8 +63,8 @@ public final class Comparison {
             try (ModelSession session = ModelSession.open(models.get(index), settings, null)) {
                 List<PromptResult> results = new ArrayList<>();
                 for (int p = 0; p < prompts.size(); p++) {
-                    ModelSession.ProbeRun run = session.probe(prompts.get(p), List.of(), true);
-                    ModelSession.ProbeRun ref;
+                    Probe.Run run = Probe.run(session, prompts.get(p), List.of(), true, false);
+                    Probe.Run ref;
                     if (index == referenceIndex) {
                         referenceRuns.add(run);
                         ref = run;
@@ -74,7 +74,7 @@ public final class Comparison {
                     results.add(promptResult(p, run, ref, settings.topK()));
                     step.update(++done[0], total);
                 }
-                ProbeReport.ModelInfo info = session.modelInfo();
+                ProbeReport.ModelInfo info = Probe.modelInfo(session);
                 nameOf[index] = unique(info.name(), names);
                 variants[index] = new Variant(nameOf[index], info.file(), index == referenceIndex, info.fileType(),
                         info.outputWeightType(), info.fileBytes(), info.nParams(), 8.0 * info.fileBytes() / info.nParams(),
@@ -106,7 +106,7 @@ public final class Comparison {
         }
     }
 
-    private static PromptResult promptResult(int prompt, ModelSession.ProbeRun run, ModelSession.ProbeRun reference, int topK) {
+    private static PromptResult promptResult(int prompt, Probe.Run run, Probe.Run reference, int topK) {
         List<ProbeReport.LayerEntry> entries = run.report().layers();
         if (entries.size() != reference.report().layers().size()) {
             throw new IllegalStateException("prompt " + prompt + ": " + entries.size() + " layers vs the reference's "

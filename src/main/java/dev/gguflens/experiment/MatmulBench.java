@@ -64,19 +64,19 @@ public final class MatmulBench {
             types = List.copyOf(types);
             ms = List.copyOf(ms);
             lensMs = Set.copyOf(lensMs);
-            if (model == null && types.isEmpty()) throw new InvalidInputException("bench: no weight types given");
-            if (ms.isEmpty()) throw new InvalidInputException("bench: no batch sizes (--m) given");
-            for (int m : ms) if (m < 1) throw new InvalidInputException("bench: batch size M " + m + " must be >= 1");
-            if (threads < 1) throw new InvalidInputException("bench: threads " + threads + " must be >= 1");
-            if (reps < 1) throw new InvalidInputException("bench: repetitions " + reps + " must be >= 1");
-            if (warmup < 0) throw new InvalidInputException("bench: warm-up repetitions " + warmup + " must be >= 0");
-            if (rows < 1 || cols < 1) throw new InvalidInputException("bench: rows " + rows + " and cols " + cols + " must be >= 1");
+            if (model == null && types.isEmpty()) throw new InvalidInputException("weight_types", "", "lists no types");
+            if (ms.isEmpty()) throw new InvalidInputException("batch_sizes", "", "lists no batch sizes");
+            for (int m : ms) if (m < 1) throw new InvalidInputException("batch_sizes", m, "must be >= 1");
+            if (threads < 1) throw new InvalidInputException("threads", threads, "must be >= 1");
+            if (reps < 1) throw new InvalidInputException("repetitions", reps, "must be >= 1");
+            if (warmup < 0) throw new InvalidInputException("warmup", warmup, "must be >= 0");
+            if (rows < 1 || cols < 1) throw new InvalidInputException("rows", rows, "and cols " + cols + " must be >= 1");
             for (GgmlType t : types) {
                 if (!RandomWeights.supports(t) || !GgmlMatmul.SUPPORTED_TYPES.contains(t) || !Kernels.supports(t)) {
-                    throw new InvalidInputException("bench: type " + t + " is not supported for synthetic weights");
+                    throw new InvalidInputException("weight_types", t.name(), "is not supported for synthetic weights");
                 }
                 if (model == null && cols % t.blockSize != 0) {
-                    throw new InvalidInputException("bench: cols " + cols + " is not a multiple of the " + t
+                    throw new InvalidInputException("cols", cols, "is not a multiple of the " + t
                             + " block size " + t.blockSize);
                 }
             }
@@ -159,8 +159,9 @@ public final class MatmulBench {
                 GgufTensor t = file.tensor("output.weight").or(() -> file.tensor("token_embd.weight"))
                         .orElseThrow(() -> new GgufException(file.path(), "neither output.weight nor token_embd.weight is present"));
                 if (!s.types().isEmpty() && !s.types().equals(List.of(t.type()))) {
-                    throw new InvalidInputException("bench: " + s.model() + " tensor " + t.name() + " is " + t.type()
-                            + "; --types cannot choose another type for a model's weight");
+                    throw new InvalidInputException("weight_types",
+                            String.join(",", s.types().stream().map(GgmlType::name).toList()),
+                            "cannot choose another type for a model's weight: " + s.model() + " tensor " + t.name() + " is " + t.type());
                 }
                 dev.gguflens.gguf.ModelCompatibility.checkMatrix(file, t);
                 Kernels.requireSupported(t.type(), t.name());

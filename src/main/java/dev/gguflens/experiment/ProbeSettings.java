@@ -5,7 +5,8 @@ import dev.gguflens.lens.LensKind;
 import java.util.List;
 
 /**
- * How to run a probe.
+ * How to run a probe. Invalid values are refused with an {@link InvalidInputException} naming the field
+ * (top_k, threads, context_size, temperatures).
  *
  * @param gpuLayers    layers offloaded to the GPU (llama.cpp's -ngl; ignored by a CPU-only build)
  * @param threads      threads for llama.cpp and for the Java lens
@@ -24,16 +25,16 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
     public static final int MAX_CONTEXT = 1 << 24;
 
     public ProbeSettings {
-        if (topK < 1) throw new InvalidInputException("--top-k " + topK + " must be at least 1");
+        if (topK < 1) throw new InvalidInputException("top_k", topK, "must be at least 1");
         if (threads < 1 || threads > MAX_THREADS) {
-            throw new InvalidInputException("-t " + threads + " must be in 1.." + MAX_THREADS + " (ggml's thread limit)");
+            throw new InvalidInputException("threads", threads, "must be in 1.." + MAX_THREADS + " (ggml's thread limit)");
         }
         if (contextSize < 0 || contextSize > MAX_CONTEXT) {
-            throw new InvalidInputException("-c " + contextSize + " must be in 1.." + MAX_CONTEXT);
+            throw new InvalidInputException("context_size", contextSize, "must be in 1.." + MAX_CONTEXT);
         }
         temperatures = List.copyOf(temperatures);
         for (double t : temperatures) {
-            if (!(t > 0) || Double.isInfinite(t)) throw new InvalidInputException("temperature " + t + " must be finite and > 0");
+            if (!(t > 0) || Double.isInfinite(t)) throw new InvalidInputException("temperatures", t, "must be finite and > 0");
         }
     }
 

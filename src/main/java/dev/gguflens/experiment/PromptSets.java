@@ -48,7 +48,7 @@ public final class PromptSets {
             case "capitals" -> CAPITALS.entrySet().stream()
                     .map(e -> new PromptSpec("Question: What is the capital of " + e.getKey() + "? Answer:", e.getValue()))
                     .toList();
-            default -> throw new InvalidInputException("--suite '" + name + "' is unknown (built-in suites: "
+            default -> throw new InvalidInputException("suite", name, "is unknown (built-in suites: "
                     + String.join(", ", SUITES) + ")");
         };
     }

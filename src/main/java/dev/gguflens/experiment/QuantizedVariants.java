@@ -4,28 +4,23 @@ import dev.gguflens.gguf.FileType;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.llama.ImportanceMatrix;
 import dev.gguflens.llama.LlamaQuantizer;
+import dev.gguflens.report.OutputSet;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Quantised copies of a base model made with llama.cpp's quantiser, cached as {@code <stem>-<TYPE>.gguf}
- * and reused while they are newer than the base and carry the requested file type. Each is written to a
- * hidden temporary file and renamed into place only when complete, so an interrupted run never leaves a
- * truncated GGUF that a later run would take for a finished one.
+ * and reused while they are newer than the base and carry the requested file type. Each is written through
+ * {@link OutputSet} (staged, renamed into place only when complete, removed on failure or interruption), so an
+ * interrupted run never leaves a truncated GGUF that a later run would take for a finished one.
  */
 public final class QuantizedVariants {
-    private static final Set<Path> IN_PROGRESS = ConcurrentHashMap.newKeySet();
-
     private QuantizedVariants() {}
 
     /** The canonical type names (Q4_K_M, ...) for the user's list; refuses unknown names and duplicates. */
@@ -36,12 +31,12 @@ public final class QuantizedVariants {
             String type = raw.strip().toUpperCase(Locale.ROOT);
             if (type.isEmpty()) continue;
             if (!known.contains(type)) {
-                throw new InvalidInputException("--quantize: unknown type '" + raw + "' (valid: " + String.join(", ", known) + ")");
+                throw new InvalidInputException("quantize_types", raw, "is not a known type (valid: " + String.join(", ", known) + ")");
             }
-            if (out.contains(type)) throw new InvalidInputException("--quantize: " + type + " is listed twice");
+            if (out.contains(type)) throw new InvalidInputException("quantize_types", type, "is listed twice");
             out.add(type);
         }
-        if (out.isEmpty()) throw new InvalidInputException("--quantize: no types given");
+        if (out.isEmpty()) throw new InvalidInputException("quantize_types", String.join(",", requested), "lists no types");
         return out;
     }
 
@@ -118,48 +113,13 @@ public final class QuantizedVariants {
         quantizeAtomically(in, target, type, threads, null);
     }
 
-    /** As above, guided by an importance matrix (null for none). */
+    /** As above, guided by an importance matrix (null for none); staged and published through {@link OutputSet}. */
     public static void quantizeAtomically(Path in, Path target, String type, int threads, ImportanceMatrix imatrix) {
-        Path temp = null;
         try {
-            Path dir = target.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".partial");
-            IN_PROGRESS.add(temp);
-            LlamaQuantizer.quantize(in, temp, type, threads, imatrix);
-            try {
-                // createTempFile makes it private (0600); a model file is normally world-readable.
-                Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system
-            }
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            Files.createDirectories(OutputSet.parentOf(target));
+            OutputSet.writeFile(target, staged -> LlamaQuantizer.quantize(in, staged, type, threads, imatrix));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
-        } finally {
-            if (temp != null) {
-                try {
-                    Files.deleteIfExists(temp);
-                } catch (IOException ignored) {
-                    // hidden and marked .partial
-                }
-                IN_PROGRESS.remove(temp);
-            }
-        }
-    }
-
-    /** Deletes the temporary files of quantisations still running; for a shutdown hook (Ctrl-C). */
-    public static void deleteInProgress() {
-        for (Path p : IN_PROGRESS) {
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException ignored) {
-                // best effort while the JVM exits
-            }
         }
     }
 }

@@ -50,6 +50,13 @@ public final class Capture implements AutoCloseable {
         return slice(layerStates, offset, embeddingLength);
     }
 
+    /** Every position of one layer: {@code [positions][n_embd]} floats. */
+    public MemorySegment layerStates(int layer) {
+        require(layerStates, "layers");
+        checkIndex(layer, layers, "layer");
+        return slice(layerStates, (long) layer * tokens.length * embeddingLength, (long) tokens.length * embeddingLength);
+    }
+
     public float[] layerStateArray(int layer, int position) {
         return layerState(layer, position).toArray(ValueLayout.JAVA_FLOAT);
     }
@@ -82,6 +89,18 @@ public final class Capture implements AutoCloseable {
         if (e == null) return Optional.empty();
         checkIndex(position, tokens.length, "position");
         return Optional.of(slice(e.data(), (long) position * e.width(), e.width()));
+    }
+
+    /** Every position of a requested extra tensor, {@code [positions][width]} floats; empty when not found. */
+    public Optional<MemorySegment> extra(String name) {
+        Extra e = extras.get(name);
+        return e == null ? Optional.empty() : Optional.of(slice(e.data(), 0, (long) tokens.length * e.width()));
+    }
+
+    /** Floats per position of a requested extra tensor, 0 when not found. */
+    public int extraWidth(String name) {
+        Extra e = extras.get(name);
+        return e == null ? 0 : e.width();
     }
 
     /** Names of the extra tensors that were found. */

@@ -18,13 +18,22 @@ final class Native {
     static native byte[] tokenPiece(long model, int token);
     static native byte[] tokenText(long model, int token);
 
-    static native long contextCreate(long model, int contextSize, int batchSize, int threads);
+    static native long contextCreate(long model, int contextSize, int batchSize, int threads, int sequences);
     static native void contextFree(long context);
     /** {n_ctx per sequence, n_batch}. */
     static native int[] contextInfo(long context);
     static native void capture(long context, int[] tokens, long layers, long resultNorm, long logits, byte[][] extraNames);
     static native long extraWidth(long context, int index);
     static native void extraCopy(long context, int index, long address);
+
+    /** Interventions applied by the eval callback in the next capture/decode calls, until cleared. */
+    static native void interventionsSet(long context, byte[][] names, boolean[] add, int[][] rows, int[][] columns,
+                                        long[] values, long[] widths, boolean[] broadcast);
+    static native void interventionsClear(long context);
+    /** One llama_decode on top of the KV cache; logits of outputRows (ascending) go to logits [outputs][n_vocab]. */
+    static native void decode(long context, int[] tokens, int[] positions, int[] sequences, int[] outputRows, long logits);
+    static native void sequenceCopy(long context, int source, int destination, int fromPosition, int toPosition);
+    static native void sequenceRemove(long context, int sequence);
 
     static native void quantize(byte[] input, byte[] output, int ftype, int threads, byte[][] imatrixNames, float[][] imatrixData);
 

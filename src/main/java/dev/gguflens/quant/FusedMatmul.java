@@ -49,6 +49,9 @@ public final class FusedMatmul {
         return t;
     });
 
+    /** A thread that is never started: a segment readable by it is readable by the pool's threads. */
+    private static final Thread POOL_PROBE = Thread.ofPlatform().unstarted(() -> { });
+
     private FusedMatmul() {
     }
 
@@ -60,7 +63,8 @@ public final class FusedMatmul {
     /**
      * y[i*(rowEnd-rowStart) + (r-rowStart)] = sum_k x[i*cols + k] * W[r][k] for i < m, rowStart <= r < rowEnd.
      * Each weight block is decoded once and used for all m vectors; rows are split over {@code threads}
-     * threads (1 = the caller's thread only).
+     * threads (1 = the caller's thread only). Weights in a thread-confined segment (Arena.ofConfined) are read
+     * on the caller's thread only, whatever {@code threads} says; use a shared or global arena to spread them.
      */
     public static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
         Objects.requireNonNull(w, "w");
@@ -82,10 +86,18 @@ public final class FusedMatmul {
             throw new IllegalArgumentException("multiply: y holds " + y.length + " floats, need m*rows = " + (long) m * outRows);
         }
         if (m == 0 || outRows == 0) return;
+        // The m = 1 row kernels read native weights by address, past the segment's own checks: check here that
+        // the caller may read it (open, and its own if confined) rather than read freed memory.
+        MemorySegment data = w.data();
+        if (!data.scope().isAlive()) throw new IllegalStateException("multiply: the weight segment's arena is closed");
+        if (!data.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException("multiply: the weight segment is confined to another thread");
+        }
 
-        // Split into `threads` contiguous chunks whose sizes are multiples of the row tile.
+        // Split into `threads` contiguous chunks whose sizes are multiples of the row tile. A segment confined to
+        // the caller's thread cannot be read from the pool, so it is multiplied on the caller's thread alone.
         int tiles = (outRows + ROW_TILE - 1) / ROW_TILE;
-        int parts = Math.min(threads, tiles);
+        int parts = data.isAccessibleBy(POOL_PROBE) ? Math.min(threads, tiles) : 1;
         if (parts == 1) {
             new RangeWorker(w, x, m, rowStart, outRows, y).run(rowStart, rowEnd);
             return;

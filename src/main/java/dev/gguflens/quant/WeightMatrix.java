@@ -7,7 +7,8 @@ import java.util.Objects;
 
 /**
  * A row-major matrix of {@code rows} rows of {@code cols} elements each, stored in ggml blocks;
- * row r starts at byte {@code r * type.rowBytes(cols)} of {@code data}.
+ * row r starts at byte {@code r * type.rowBytes(cols)} of {@code data}. The data may live in any arena or on
+ * the heap; a thread-confined segment is only read on its owner's thread (see {@link FusedMatmul}).
  */
 public record WeightMatrix(GgmlType type, MemorySegment data, int rows, int cols) {
 

@@ -21,7 +21,7 @@ public final class CsvReports {
     private CsvReports() {}
 
     public static void writeRecords(ProbeReport r, Writer out) throws IOException {
-        out.write("layer,pos,token_id,token,entropy_nats,entropy_bits,top_ids,top_tokens,top_probs\n");
+        out.write("layer,pos,token_id,token,entropy_nats,entropy_bits,top_ids,top_tokens,top_probs,site\n");
         List<ProbeReport.PositionEntry> positions = r.positions();
         if (positions == null || positions.isEmpty()) {
             int last = r.tokens().size() - 1;
@@ -32,7 +32,7 @@ public final class CsvReports {
             for (LayerEntry l : p.layers()) {
                 out.write(row(l.layer(), p.pos(), p.id(), UntrustedText.escaped(p.token()), num(l.entropyNats()), num(l.entropyBits()),
                         join(l.top(), TopToken::id), join(l.top(), TopToken::token),
-                        join(l.top(), TopToken::p)));
+                        join(l.top(), TopToken::p), siteOf(l)));
             }
         }
     }
@@ -45,6 +45,7 @@ public final class CsvReports {
             header.addAll(List.of("expected" + i + "_text", "expected" + i + "_id", "expected" + i + "_token",
                     "expected" + i + "_rank", "expected" + i + "_p"));
         }
+        header.add("site");
         out.write(row(header.toArray()));
         for (LayerEntry l : r.layers()) {
             TopToken top1 = l.top().getFirst();
@@ -52,8 +53,14 @@ public final class CsvReports {
                     top1.id(), UntrustedText.escaped(top1.token()), num(top1.p()), num(l.klToFinalBits()), num(l.cosToFinal()), num(l.residualNorm()),
                     join(l.top(), TopToken::id), join(l.top(), TopToken::token), join(l.top(), TopToken::p)));
             for (Expected e : l.expected()) cells.addAll(List.of(UntrustedText.escaped(e.text()), e.id(), UntrustedText.escaped(e.token()), e.rank(), num(e.p())));
+            cells.add(siteOf(l));
             out.write(row(cells.toArray()));
         }
+    }
+
+    /** The row's site; reports read from JSON written before sites existed have none. */
+    private static String siteOf(LayerEntry l) {
+        return l.site() == null ? "" : l.site();
     }
 
     static String row(Object... cells) {

@@ -70,4 +70,14 @@ record HeatmapGrid(List<Integer> layers, List<Column> columns) {
     static String layerLabel(int layer) {
         return layer == 0 ? "L0 emb" : "L" + layer;
     }
+
+    /** A row's label: as {@link #layerLabel(int)}, and "L3+attn" for the mid row of block 3 (layer 3 plus its attention). */
+    static String rowLabel(LayerEntry l) {
+        return l.mid() ? "L" + l.layer() + "+attn" : layerLabel(l.layer());
+    }
+
+    /** The label of grid row {@code row}. */
+    String rowLabel(int row) {
+        return rowLabel(columns.getFirst().cells().get(row));
+    }
 }

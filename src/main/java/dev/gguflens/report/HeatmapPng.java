@@ -15,10 +15,7 @@ import java.awt.font.TextAttribute;
 import java.awt.font.TextLayout;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.text.AttributedString;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,19 +63,9 @@ public final class HeatmapPng {
     /** Renders and writes the PNG; the file appears complete or not at all. */
     public static void write(ProbeReport r, Path png) throws IOException {
         BufferedImage image = render(r);
-        Path dir = png.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new IOException(png + ": directory " + dir + " does not exist");
-        Path temp = Files.createTempFile(dir, "." + png.getFileName() + ".", ".partial");
-        try {
-            if (!ImageIO.write(image, "png", temp.toFile())) throw new IOException(png + ": no PNG writer in this JDK");
-            try {
-                Files.move(temp, png, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, png, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        OutputSet.writeBinary(png, out -> {
+            if (!ImageIO.write(image, "png", out)) throw new IOException(png + ": no PNG writer in this JDK");
+        });
     }
 
     public static BufferedImage render(ProbeReport r) {
@@ -142,7 +129,7 @@ public final class HeatmapPng {
         if (firstExpected != null) firstExpected.forEach(e -> answerIds.add(e.id()));
         for (int row = 0; row < rows; row++) {
             int y = top + row * CELL_H;
-            String rowLabel = HeatmapGrid.layerLabel(grid.layers().get(row));
+            String rowLabel = grid.rowLabel(row);
             int labelWidth = advance(g, styled(rowLabel, label));
             text(g, rowLabel, label, left - 6 - labelWidth, y + CELL_H / 2 + LABEL_FONT_PX / 2 - 1, ROW_LABEL_W, Color.BLACK);
             for (int c = 0; c < cols; c++) {

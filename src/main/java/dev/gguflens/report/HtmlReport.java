@@ -109,7 +109,8 @@ public final class HtmlReport {
         boolean first = true;
         for (int row = 0; row < grid.rowCount(); row++) {
             int layer = grid.layers().get(row);
-            h.append("<tr data-layer=\"").append(layer).append("\"><th scope=\"row\">").append(HeatmapGrid.layerLabel(layer)).append("</th>");
+            h.append("<tr data-layer=\"").append(layer).append(grid.cell(row, 0).mid() ? "\" data-site=\"mid" : "")
+                    .append("\"><th scope=\"row\">").append(grid.rowLabel(row)).append("</th>");
             for (int col = 0; col < grid.columnCount(); col++) {
                 LayerEntry cell = grid.cell(row, col);
                 TopToken top1 = cell.top().getFirst();
@@ -172,7 +173,7 @@ public final class HtmlReport {
     }
 
     private static String ariaLabel(int layer, int pos, LayerEntry cell) {
-        StringBuilder sb = new StringBuilder(HeatmapGrid.layerLabel(layer)).append(", position ").append(pos).append(": ");
+        StringBuilder sb = new StringBuilder(HeatmapGrid.rowLabel(cell)).append(", position ").append(pos).append(": ");
         List<TopToken> top = cell.top();
         for (int i = 0; i < Math.min(HOVER_TOP, top.size()); i++) {
             if (i > 0) sb.append(", ");
@@ -184,7 +185,9 @@ public final class HtmlReport {
     // ---------------------------------------------------------------- charts
 
     private static void answerCharts(StringBuilder h, ProbeReport r, List<Expected> tracked) {
-        List<Integer> layers = r.layers().stream().map(LayerEntry::layer).toList();
+        // the curves run over the residual layers; mid-block rows (--sublayers) are in the table and heatmap
+        List<LayerEntry> rows = r.layers().stream().filter(l -> !l.mid()).toList();
+        List<Integer> layers = rows.stream().map(LayerEntry::layer).toList();
         h.append("<section id=\"curves\">\n<h2>Across layers (last position)</h2>\n<div class=\"charts\">\n");
         if (tracked.isEmpty()) {
             h.append("<p class=\"note\">No expected answer was given, so there is no rank curve.</p>\n");
@@ -193,7 +196,7 @@ public final class HtmlReport {
             for (int k = 0; k < tracked.size(); k++) {
                 double[] rank = new double[layers.size()], p = new double[layers.size()];
                 for (int i = 0; i < layers.size(); i++) {
-                    List<Expected> here = r.layers().get(i).expected();
+                    List<Expected> here = rows.get(i).expected();
                     // a layer without this answer leaves a gap in the curve rather than failing the report
                     rank[i] = here != null && k < here.size() ? here.get(k).rank() : Double.NaN;
                     p[i] = here != null && k < here.size() ? here.get(k).p() : Double.NaN;
@@ -209,11 +212,11 @@ public final class HtmlReport {
             h.append(SvgChart.line("prob-chart", "Expected answer: probability", "p", layers, probabilities,
                     SvgChart.Axis.linear(0, 1, "%.2f")));
         }
-        double[] kl = r.layers().stream().mapToDouble(LayerEntry::klToFinalBits).toArray();
+        double[] kl = rows.stream().mapToDouble(LayerEntry::klToFinalBits).toArray();
         double maxKl = java.util.Arrays.stream(kl).filter(Double::isFinite).max().orElse(1);
         h.append(SvgChart.line("kl-chart", "KL divergence to the final layer", "bits", layers,
                 List.of(new SvgChart.Series("KL to final", "#756bb1", kl)), SvgChart.Axis.linear(0, SvgChart.niceCeiling(maxKl), "%.3g")));
-        double[] entropy = r.layers().stream().mapToDouble(LayerEntry::entropyBits).toArray();
+        double[] entropy = rows.stream().mapToDouble(LayerEntry::entropyBits).toArray();
         double maxEntropy = java.util.Arrays.stream(entropy).filter(Double::isFinite).max().orElse(1);
         h.append(SvgChart.line("entropy-chart", "Entropy of the lens distribution", "bits", layers,
                 List.of(new SvgChart.Series("entropy", "#31a354", entropy)), SvgChart.Axis.linear(0, SvgChart.niceCeiling(maxEntropy), "%.3g")));
@@ -223,7 +226,7 @@ public final class HtmlReport {
             for (Expected e : tracked) h.append("<th>").append(VisibleText.html(e.text())).append(" rank</th><th>p</th>");
             h.append("<th>KL to final (bits)</th><th>top-1</th></tr>\n");
             for (LayerEntry l : r.layers()) {
-                h.append("<tr><td>").append(HeatmapGrid.layerLabel(l.layer())).append("</td>");
+                h.append("<tr><td>").append(HeatmapGrid.rowLabel(l)).append("</td>");
                 for (Expected e : l.expected() == null ? List.<Expected>of() : l.expected()) {
                     h.append("<td class=\"num\">").append(e.rank()).append("</td><td class=\"num\">").append(fmt("%.4f", e.p())).append("</td>");
                 }

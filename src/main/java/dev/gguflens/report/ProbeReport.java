@@ -47,15 +47,39 @@ public record ProbeReport(
      */
     public record Expected(String text, int id, String token, int rank, double p) {}
 
+    /**
+     * One row of the lens. {@code site} says which residual state it is: {@code block_in} (layer 0, entering
+     * block 0), {@code block_out} (layer i >= 1, the output of block i-1) or, with {@code probe --sublayers},
+     * {@code mid}: layer i plus block i's attention output, before its MLP (llama.cpp's ffn_inp-i / sa_out-i).
+     */
     public record LayerEntry(
             int layer,
+            String site,
             @SerializedName("entropy_nats") double entropyNats,
             @SerializedName("entropy_bits") double entropyBits,
             List<TopToken> top,
             List<Expected> expected,
             @SerializedName("kl_to_final_bits") double klToFinalBits,
             @SerializedName("cos_to_final") double cosToFinal,
-            @SerializedName("residual_norm") double residualNorm) {}
+            @SerializedName("residual_norm") double residualNorm) {
+        public static final String BLOCK_IN = "block_in", BLOCK_OUT = "block_out", MID = "mid";
+
+        /** A residual row (block_in for layer 0, else block_out). */
+        public LayerEntry(int layer, double entropyNats, double entropyBits, List<TopToken> top, List<Expected> expected,
+                          double klToFinalBits, double cosToFinal, double residualNorm) {
+            this(layer, layer == 0 ? BLOCK_IN : BLOCK_OUT, entropyNats, entropyBits, top, expected, klToFinalBits,
+                    cosToFinal, residualNorm);
+        }
+
+        /** Whether this is a mid-block row (after the attention, before the MLP). */
+        public boolean mid() {
+            return MID.equals(site);
+        }
+
+        public LayerEntry asMid() {
+            return new LayerEntry(layer, MID, entropyNats, entropyBits, top, expected, klToFinalBits, cosToFinal, residualNorm);
+        }
+    }
 
     public record PositionEntry(int pos, int id, String token, List<LayerEntry> layers) {}
 
@@ -111,10 +135,5 @@ public record ProbeReport(
             @SerializedName("lens_ms") double lensMs,
             @SerializedName("bare_product_ms") Double bareProductMs,
             @SerializedName("report_ms") double reportMs,
-            @SerializedName("peak_rss_bytes") long peakRssBytes) {
-
-        public Timings withBareProductMs(double ms) {
-            return new Timings(modelLoadMs, forwardMs, lensMs, ms, reportMs, peakRssBytes);
-        }
-    }
+            @SerializedName("peak_rss_bytes") long peakRssBytes) {}
 }

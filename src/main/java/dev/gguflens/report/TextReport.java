@@ -38,7 +38,8 @@ public final class TextReport {
         out.append('\n');
 
         for (LayerEntry layer : r.layers()) {
-            String label = layer.layer() == 0 ? "Layer  0 (embeddings):" : fmt("Layer %2d (block %d):", layer.layer(), layer.layer() - 1);
+            String label = layer.mid() ? fmt("Layer %2d + attn (block %d mid):", layer.layer(), layer.layer())
+                    : layer.layer() == 0 ? "Layer  0 (embeddings):" : fmt("Layer %2d (block %d):", layer.layer(), layer.layer() - 1);
             out.append(fmt("%-38s entropy: %.3f nats (%.3f bits)  KL to final: %.3f bits%n",
                     label, layer.entropyNats(), layer.entropyBits(), layer.klToFinalBits()));
             appendTop(out, layer.top());

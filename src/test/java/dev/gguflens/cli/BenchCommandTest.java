@@ -5,7 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.gguflens.gguf.GgmlType;
-import dev.gguflens.llama.NativeTestSupport;
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -31,7 +31,7 @@ class BenchCommandTest {
 
     @BeforeAll
     static void nativeLibrary() {
-        NativeTestSupport.requireNative();
+        Fixtures.requireNative();
     }
 
     private record Run(int exit, String out, String err) {}
@@ -125,7 +125,7 @@ class BenchCommandTest {
 
     @Test
     void modelOutputWeightOfStories260K() {
-        String model = NativeTestSupport.stories260K().toString();
+        String model = Fixtures.stories260K().toString();
         Run run = bench("--model", model, "--m", "2", "--reps", "1", "--warmup", "0", "--lens-m", "2", "-t", "2",
                 "--no-machine", "--json");
         assertEquals(0, run.exit(), run.err());
@@ -145,8 +145,8 @@ class BenchCommandTest {
     void badUsageIsOneLineExitTwo() {
         String[][] cases = {
             {"--types", "Q9_9", "--no-machine"}, "unknown ggml type 'Q9_9'".split("\0"),
-            {"--m", "0", "--no-machine"}, "batch size M 0 must be >= 1".split("\0"),
-            {"--types", "Q4_K", "--cols", "100", "--no-machine"}, "cols 100 is not a multiple of the Q4_K block size 256".split("\0"),
+            {"--m", "0", "--no-machine"}, "--m 0 must be >= 1".split("\0"),
+            {"--types", "Q4_K", "--cols", "100", "--no-machine"}, "--cols 100 is not a multiple of the Q4_K block size 256".split("\0"),
             {"--model", "/no/such.gguf", "--rows", "8"}, "--rows/--cols shape synthetic weights".split("\0"),
             {"--model", "/no/such.gguf", "--no-machine"}, "/no/such.gguf: no such file".split("\0"),
         };

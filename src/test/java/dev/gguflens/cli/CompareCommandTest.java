@@ -36,7 +36,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -286,7 +286,7 @@ class CompareCommandTest {
         assertTrue(stray.err().startsWith("gguf-lens: --imatrix goes with --quantize"), stray.err());
         CliRun type = run("compare", "-m", model, "--quantize", "Q8_0,Q9_X", "-p", "a");
         assertEquals(Main.EXIT_USAGE, type.code());
-        assertTrue(type.err().startsWith("gguf-lens: --quantize: unknown type 'Q9_X' (valid: F32, "), type.err());
+        assertTrue(type.err().startsWith("gguf-lens: --quantize 'Q9_X' is not a known type (valid: F32, "), type.err());
         CliRun one = run("compare", "-m", model, "-p", "a");
         assertEquals(Main.EXIT_USAGE, one.code());
         assertEquals("gguf-lens: compare needs at least two -m models, or one with --quantize TYPES", one.err().strip());

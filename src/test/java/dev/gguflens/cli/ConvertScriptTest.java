@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** scripts/convert.sh: argument errors, missing Python packages, and its quantisation stage on a small GGUF. */
@@ -24,7 +24,7 @@ class ConvertScriptTest {
     record Result(int code, String out, String err) {}
 
     static Path script() {
-        return Path.of(System.getProperty("gguflens.project.dir", ".")).resolve("scripts/convert.sh");
+        return projectDir().resolve("scripts/convert.sh");
     }
 
     Result run(Map<String, String> env, String... args) throws IOException, InterruptedException {
@@ -103,7 +103,7 @@ class ConvertScriptTest {
         }
         Result bad = run(Map.of("GGUF_LENS", tool), "--quantize", "Q9_X", stories260K().toString(), out.toString());
         assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("--quantize: unknown type 'Q9_X'") && bad.err().contains("convert.sh: quantisation to Q9_X failed"),
+        assertTrue(bad.err().contains("TYPE 'Q9_X' is not a known type") && bad.err().contains("convert.sh: quantisation to Q9_X failed"),
                 bad.err());
     }
 }

@@ -4,7 +4,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.gguf.GgufWriter;
-import dev.gguflens.gguf.TestModels;
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -29,7 +29,7 @@ class InfoCommandTest {
 
     @Test
     void textSummaryOfStories260K() {
-        Path model = TestModels.stories260K();
+        Path model = Fixtures.stories260K();
         CliRun r = run("info", model.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("architecture: llama\n"), r.out());
@@ -50,7 +50,7 @@ class InfoCommandTest {
 
     @Test
     void jsonOfStories260K() {
-        Path model = TestModels.stories260K();
+        Path model = Fixtures.stories260K();
         CliRun r = run("info", "--json", model.toString());
         assertEquals(0, r.exit(), r.err());
         JsonObject o = JsonParser.parseString(r.out()).getAsJsonObject();

@@ -17,14 +17,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-import static dev.gguflens.llama.NativeTestSupport.requireNative;
-import static dev.gguflens.llama.NativeTestSupport.stories260K;
+import static dev.gguflens.testmodels.Fixtures.projectDir;
+import static dev.gguflens.testmodels.Fixtures.requireNative;
+import static dev.gguflens.testmodels.Fixtures.stories260K;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code gguf-lens probe} through the CLI: golden text report, output files, timings and every bad input. */
 class ProbeCommandTest {
     static final String STORY = "Once upon a time, there was a little girl named";
-    static final Path GOLDEN = Path.of(System.getProperty("gguflens.project.dir", "."), "src/test/resources/golden/stories260K-probe.txt");
+    static final Path GOLDEN = projectDir().resolve("src/test/resources/golden/stories260K-probe.txt");
 
 
     @BeforeAll
@@ -140,7 +141,9 @@ class ProbeCommandTest {
                 new Case(2, "unknown lens 'logit'", "probe", "-m", model, "-p", STORY, "--lens", "logit"),
                 new Case(2, "--top-k 0 must be at least 1", "probe", "-m", model, "-p", STORY, "--top-k", "0"),
                 new Case(2, "--top-k -3 must be at least 1", "probe", "-m", model, "-p", STORY, "--top-k=-3"),
-                new Case(2, "longer than the context size", "probe", "-m", model, "-p", longPrompt, "-c", "64", "--out", out.toString()),
+                new Case(2, "is too small: the prompt has", "probe", "-m", model, "-p", longPrompt, "-c", "64", "--out", out.toString()),
+                new Case(2, "-t 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-t", "0"),
+                new Case(2, "-c 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-c", "0"),
                 new Case(2, "line 1: not a prompt record", "probe", "-m", model, "--prompts", brokenPrompts.toString()),
                 new Case(1, "not a writable directory", "probe", "-m", model, "-p", STORY, "--out", regularFile.resolve("sub").toString()));
         for (Case c : cases) {

@@ -1,5 +1,6 @@
 package dev.gguflens.download;
 
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -28,8 +29,7 @@ class HubConfigTest {
         assertEquals(URI.create("https://huggingface.co"), c.endpoint());
         assertNull(c.token(), "a blank token is no token");
         // Tests run from target/classes of this checkout, so the default is the checkout's models/ folder.
-        String project = System.getProperty("gguflens.project.dir");
-        if (project != null) assertEquals(Path.of(project).resolve("models").toAbsolutePath().normalize(), c.modelsDir().normalize());
+        assertEquals(Fixtures.projectDir().resolve("models"), c.modelsDir().toAbsolutePath().normalize());
     }
 
     @Test

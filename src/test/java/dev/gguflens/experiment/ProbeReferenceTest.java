@@ -26,7 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -71,7 +71,7 @@ class ProbeReferenceTest {
 
     static ProbeReport probe(Path model, LensKind kind, PromptSpec prompt) {
         try (ModelSession session = ModelSession.open(model, settings(kind), null)) {
-            return session.probe(prompt, List.of());
+            return Probe.report(session, prompt, List.of(), false);
         }
     }
 

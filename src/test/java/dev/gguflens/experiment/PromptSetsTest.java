@@ -20,7 +20,7 @@ class PromptSetsTest {
         assertTrue(suite.contains(new PromptSpec("Question: What is the capital of Canada? Answer:", "Ottawa")));
         assertEquals(16, suite.stream().map(p -> p.expected().getFirst()).distinct().count());
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> PromptSets.builtIn("rivers"));
-        assertEquals("--suite 'rivers' is unknown (built-in suites: capitals)", e.getMessage());
+        assertEquals("suite 'rivers' is unknown (built-in suites: capitals)", e.getMessage());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.gguflens.gguf;
 
+import dev.gguflens.testmodels.Fixtures;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -31,7 +32,7 @@ class GgufPyAcceptanceTest {
     Path tmp;
 
     private JsonObject ggufPy(Path file) throws Exception {
-        Path llama = TestModels.llamaCppDir();
+        Path llama = Fixtures.llamaCppDir();
         Path script = tmp.resolve("dump.py");
         try (InputStream in = getClass().getResourceAsStream("gguf_py_dump.py")) {
             Files.write(script, in.readAllBytes());
@@ -43,14 +44,14 @@ class GgufPyAcceptanceTest {
         try {
             p = pb.start();
         } catch (java.io.IOException e) {
-            TestModels.requireOrSkip("python3 not available: " + e.getMessage());
+            Fixtures.requireOrSkip("python3 not available: " + e.getMessage());
             return null;
         }
         var stdout = p.getInputStream().readAllBytes();
         var stderr = p.getErrorStream().readAllBytes();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         String err = new String(stderr, StandardCharsets.UTF_8);
-        if (p.exitValue() != 0 && err.contains("ModuleNotFoundError")) TestModels.requireOrSkip("gguf-py cannot be imported: " + err);
+        if (p.exitValue() != 0 && err.contains("ModuleNotFoundError")) Fixtures.requireOrSkip("gguf-py cannot be imported: " + err);
         assertEquals(0, p.exitValue(), err);
         return JsonParser.parseString(new String(stdout, StandardCharsets.UTF_8)).getAsJsonObject();
     }
@@ -102,14 +103,14 @@ class GgufPyAcceptanceTest {
 
     @Test
     void weAgreeWithGgufPyOnStories260K() throws Exception {
-        agreeWithGgufPy(TestModels.stories260K());
+        agreeWithGgufPy(Fixtures.stories260K());
     }
 
     /** A BPE vocabulary from llama.cpp's test models: 50k tokens and merges with spaces and non-ASCII bytes. */
     @Test
     void weAgreeWithGgufPyOnGpt2Vocabulary() throws Exception {
-        Path model = TestModels.llamaCppDir().resolve("models/ggml-vocab-gpt-2.gguf");
-        if (!Files.isRegularFile(model)) TestModels.requireOrSkip("not found: " + model);
+        Path model = Fixtures.llamaCppDir().resolve("models/ggml-vocab-gpt-2.gguf");
+        if (!Files.isRegularFile(model)) Fixtures.requireOrSkip("not found: " + model);
         agreeWithGgufPy(model);
         try (GgufFile g = GgufFile.open(model)) {
             assertEquals("gpt2", g.vocabulary().model());

@@ -1,5 +1,6 @@
 package dev.gguflens.gguf;
 
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -10,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class Stories260KTest {
     @Test
     void readsHyperparametersVocabularyAndTensors() throws Exception {
-        var path = TestModels.stories260K();
+        var path = Fixtures.stories260K();
         try (GgufFile g = GgufFile.open(path)) {
             assertEquals("llama", g.architecture());
             ModelHyperparameters hp = g.hyperparameters();

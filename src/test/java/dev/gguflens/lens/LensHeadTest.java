@@ -5,7 +5,7 @@ import dev.gguflens.gguf.GgufException;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.gguf.GgufWriter;
-import dev.gguflens.gguf.TestModels;
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -173,7 +173,7 @@ class LensHeadTest {
 
     @Test
     void stories260KHead() {
-        try (GgufFile model = GgufFile.open(TestModels.stories260K())) {
+        try (GgufFile model = GgufFile.open(Fixtures.stories260K())) {
             LensHead head = LensHead.fromGguf(model, F32_ONLY);
             assertEquals("llama", head.architecture());
             assertEquals(NormKind.RMS_NORM, head.norm());

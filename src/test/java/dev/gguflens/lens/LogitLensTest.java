@@ -6,7 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.gguf.GgufFile;
-import dev.gguflens.gguf.TestModels;
+import dev.gguflens.testmodels.Fixtures;
 import dev.gguflens.quant.Quantizer;
 import dev.gguflens.quant.WeightMatrix;
 import org.junit.jupiter.api.Test;
@@ -74,7 +74,7 @@ class LogitLensTest {
     /** The real model's head (F32 through the fused kernels) on random states. */
     @Test
     void stories260KHeadMatchesReference() {
-        try (GgufFile model = GgufFile.open(TestModels.stories260K())) {
+        try (GgufFile model = GgufFile.open(Fixtures.stories260K())) {
             LensHead head = LensHead.fromGguf(model);
             float[][][] states = TestHeads.randomStates(new Random(260), 6, POSITIONS, head.embeddingLength());
             assertMatchesReference(head, states, LensKind.NORM, 0, 2);
@@ -123,9 +123,14 @@ class LogitLensTest {
                 assertEquals(layer, rec.layer());
                 assertEquals(positions[i], rec.position());
                 int[] expectedTop = ReferenceLens.topIds(z, 5);
-                assertArrayEquals(expectedTop, rec.topK().stream().mapToInt(LensResult.TokenProbability::id).toArray(), where);
+                int[] actualTop = rec.topK().stream().mapToInt(LensResult.TokenProbability::id).toArray();
+                assertEquals(5, Arrays.stream(actualTop).distinct().count(), where);
                 for (int k = 0; k < 5; k++) {
-                    assertEquals(ReferenceLens.probability(z, expectedTop[k]), rec.topK().get(k).probability(), 1e-5, where);
+                    // A float32 lens may order a near-tie the other way round than the double reference (the
+                    // summation order differs with the vector width); the k-th id's logit must still be the k-th.
+                    assertEquals(z[expectedTop[k]], z[actualTop[k]], tie(z[expectedTop[k]]),
+                            where + ": top-" + (k + 1) + " is " + actualTop[k] + ", expected " + expectedTop[k]);
+                    assertEquals(ReferenceLens.probability(z, actualTop[k]), rec.topK().get(k).probability(), 1e-5, where);
                 }
                 double entropy = ReferenceLens.entropyNats(z);
                 assertEquals(entropy, rec.entropyNats(), 1e-5 * Math.max(1, entropy), where);
@@ -140,7 +145,9 @@ class LogitLensTest {
                     int id = tracked.get(t).id();
                     assertEquals(id, rec.tracked().get(t).id());
                     assertEquals(tracked.get(t).text(), rec.tracked().get(t).text());
-                    assertEquals(ReferenceLens.rank(z, id), rec.tracked().get(t).rank(), where + " token " + id);
+                    int rank = rec.tracked().get(t).rank();
+                    assertTrue(rank >= ReferenceLens.rank(z, id, tie(z[id])) && rank <= ReferenceLens.rank(z, id, -tie(z[id])),
+                            where + " token " + id + ": rank " + rank + ", reference " + ReferenceLens.rank(z, id));
                     assertEquals(ReferenceLens.probability(z, id), rec.tracked().get(t).probability(), 1e-5, where);
                 }
             }
@@ -148,6 +155,11 @@ class LogitLensTest {
         if (kind == LensKind.NORM) {
             for (int i = 0; i < positions.length; i++) assertEquals(0.0, result.record(layers - 1, i).klToFinalBits());
         }
+    }
+
+    /** How far apart float32 and double logits may be: relative 1e-5, a few hundred float roundings. */
+    private static double tie(double logit) {
+        return 1e-5 * Math.max(1, Math.abs(logit));
     }
 
     @Test

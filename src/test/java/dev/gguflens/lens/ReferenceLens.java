@@ -107,6 +107,13 @@ public final class ReferenceLens {
         return greater + 1;
     }
 
+    /** 1 + the number of other ids whose logit exceeds this one's by more than {@code margin} (may be negative). */
+    public static int rank(double[] z, int id, double margin) {
+        int greater = 0;
+        for (int i = 0; i < z.length; i++) if (i != id && z[i] > z[id] + margin) greater++;
+        return greater + 1;
+    }
+
     /** Ids by descending logit, ties by ascending id. */
     public static int[] topIds(double[] z, int k) {
         return IntStream.range(0, z.length).boxed()

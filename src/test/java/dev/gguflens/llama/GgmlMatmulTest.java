@@ -31,7 +31,7 @@ class GgmlMatmulTest {
 
     @BeforeAll
     static void nativeLibrary() {
-        NativeTestSupport.requireNative();
+        dev.gguflens.testmodels.Fixtures.requireNative();
     }
 
     @ParameterizedTest(name = "{0} {1}x{2}, m={3}")
@@ -84,7 +84,7 @@ class GgmlMatmulTest {
 
     @Test
     void mmappedGgufOutputWeightOfStories260K() {
-        try (GgufFile file = GgufFile.open(NativeTestSupport.stories260K())) {
+        try (GgufFile file = GgufFile.open(dev.gguflens.testmodels.Fixtures.stories260K())) {
             GgufTensor t = file.tensor("output.weight").or(() -> file.tensor("token_embd.weight")).orElseThrow();
             int rows = Math.toIntExact(t.rowCount()), cols = Math.toIntExact(t.rowLength());
             int m = 4;

@@ -3,46 +3,18 @@ package dev.gguflens.llama;
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufTensor;
-import org.junit.jupiter.api.Assumptions;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
-/** Shared pieces of the native tests: locating inputs and an independent float64 reference for norm and projection. */
+/** An independent float64 reference for norm and projection, for the native tests (their inputs: testmodels.Fixtures). */
 public final class NativeTestSupport {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private NativeTestSupport() {}
-
-    public static void requireOrSkip(String message) {
-        if ("true".equals(System.getenv("CI"))) fail(message);
-        Assumptions.abort(message);
-    }
-
-    /** The native library must be loadable (built by Maven, or -Dgguflens.native.path). */
-    public static void requireNative() {
-        try {
-            LlamaBackend.init();
-        } catch (LlamaException e) {
-            requireOrSkip("native library unavailable: " + e.getMessage());
-        }
-    }
-
-    public static Path stories260K() {
-        Path p = Path.of(System.getProperty("gguflens.project.dir", ".")).resolve("../shared/models/stories260K.gguf").normalize();
-        if (!Files.isRegularFile(p)) requireOrSkip("test model not found: " + p);
-        return p;
-    }
-
-    public static Path llamaCppDir() {
-        return dev.gguflens.gguf.TestModels.llamaCppDir();
-    }
 
     /** Reference RMSNorm in double: x / sqrt(mean(x^2) + eps) * gamma. */
     static double[] rmsNorm(float[] x, float[] gamma, double eps) {

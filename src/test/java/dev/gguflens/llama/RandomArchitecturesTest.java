@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static dev.gguflens.llama.NativeTestSupport.*;
+import static dev.gguflens.testmodels.Fixtures.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**

@@ -1,5 +1,6 @@
 package dev.gguflens.report;
 
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -113,7 +114,7 @@ class HeatmapPngTest {
         IOException e = assertThrows(IOException.class, () -> HeatmapPng.write(SampleReports.withPositions(), nowhere));
         assertTrue(e.getMessage().contains("missing") && e.getMessage().contains("does not exist"), e.getMessage());
         // also kept for people to look at
-        Path out = Path.of(System.getProperty("gguflens.project.dir", ".")).resolve("target/html-report");
+        Path out = Fixtures.projectDir().resolve("target/html-report");
         Files.createDirectories(out);
         HeatmapPng.write(SampleReports.withPositions(), out.resolve("heatmap-java2d.png"));
     }

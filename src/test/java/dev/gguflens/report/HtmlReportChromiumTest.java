@@ -1,8 +1,8 @@
 package dev.gguflens.report;
 
+import dev.gguflens.testmodels.Fixtures;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonParser;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -44,11 +44,9 @@ class HtmlReportChromiumTest {
     static void setUp() throws IOException {
         chromium = findChromium();
         if (chromium == null) {
-            String message = "chromium not found (/usr/bin/chromium or on PATH); install with: apt-get install -y -qq chromium";
-            if ("true".equals(System.getenv("CI"))) fail(message);
-            Assumptions.abort(message);
+            Fixtures.requireOrSkip("chromium not found (/usr/bin/chromium or on PATH); install with: apt-get install -y -qq chromium");
         }
-        outDir = Path.of(System.getProperty("gguflens.project.dir", ".")).resolve("target/html-report");
+        outDir = Fixtures.projectDir().resolve("target/html-report");
         Files.createDirectories(outDir);
         fullReport = outDir.resolve("report.html");
         Files.writeString(fullReport, HtmlReport.render(SampleReports.withPositions()), StandardCharsets.UTF_8);
@@ -134,11 +132,12 @@ class HtmlReportChromiumTest {
     /** The report of a real run: stories260K through llama.cpp and the lens, every position. */
     @Test
     void realStories260KReport() throws Exception {
-        dev.gguflens.llama.NativeTestSupport.requireNative();
+        Fixtures.requireNative();
         ProbeReport report;
         var settings = new dev.gguflens.experiment.ProbeSettings(dev.gguflens.lens.LensKind.NORM, 5, true, 0, 2, 256, List.of());
-        try (var session = dev.gguflens.experiment.ModelSession.open(dev.gguflens.llama.NativeTestSupport.stories260K(), settings, null)) {
-            report = session.probe(new dev.gguflens.experiment.PromptSpec("Once upon a time, there was a little girl named", "Lily"), List.of());
+        try (var session = dev.gguflens.experiment.ModelSession.open(Fixtures.stories260K(), settings, null)) {
+            report = dev.gguflens.experiment.Probe.report(session,
+                    new dev.gguflens.experiment.PromptSpec("Once upon a time, there was a little girl named", "Lily"), List.of(), false);
         }
         Path file = outDir.resolve("stories260K.html");
         Files.writeString(file, HtmlReport.render(report), StandardCharsets.UTF_8);

@@ -33,8 +33,9 @@ class ReportRenderingTest {
         StringWriter csv = new StringWriter();
         CsvReports.writeRecords(report, csv);
         List<List<String>> rows = parseCsv(csv.toString());
-        assertEquals(List.of("layer", "pos", "token_id", "token", "entropy_nats", "entropy_bits", "top_ids", "top_tokens", "top_probs"),
-                rows.getFirst());
+        assertEquals(List.of("layer", "pos", "token_id", "token", "entropy_nats", "entropy_bits", "top_ids", "top_tokens", "top_probs",
+                "site"), rows.getFirst());
+        assertEquals("block_in", rows.get(1).get(9), "layer 0 enters block 0");
         assertEquals(1 + report.positions().size() * report.layers().size(), rows.size());
         List<String> row = rows.get(1 + 3 * report.layers().size()); // position 3, layer 0
         assertEquals(" a,b \"c\"", row.get(3));
@@ -46,7 +47,8 @@ class ReportRenderingTest {
         assertEquals(1 + report.layers().size(), pureRows.size());
         int kl = pureRows.getFirst().indexOf("kl_to_final_bits");
         assertEquals(3.0, Double.parseDouble(pureRows.get(1).get(kl)), 1e-12);
-        assertEquals("expected0_rank", pureRows.getFirst().get(pureRows.getFirst().size() - 2));
+        assertEquals("expected0_rank", pureRows.getFirst().get(pureRows.getFirst().size() - 3));
+        assertEquals("site", pureRows.getFirst().getLast());
     }
 
     @Test
@@ -61,22 +63,6 @@ class ReportRenderingTest {
         assertTrue(text.contains("Temperature sweep"), text);
         assertTrue(text.contains("Timings:"), text);
         assertFalse(TextReport.render(SampleReports.small(), false).contains("Timings:"));
-    }
-
-    @Test
-    void failedRunLeavesNoFiles(@TempDir Path dir) throws IOException {
-        try (AtomicFiles files = new AtomicFiles()) {
-            files.stage(dir.resolve("a.txt"), out -> out.write("complete"));
-            assertThrows(IOException.class, () -> files.stage(dir.resolve("b.txt"), out -> {
-                out.write("half");
-                throw new IOException("disk full");
-            }));
-        }
-        try (var listing = Files.list(dir)) {
-            assertEquals(List.of(), listing.toList());
-        }
-        AtomicFiles.write(dir.resolve("c.txt"), "x");
-        assertEquals("x", Files.readString(dir.resolve("c.txt")));
     }
 
     @Test

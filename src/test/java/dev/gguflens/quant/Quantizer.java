@@ -6,7 +6,8 @@ import java.util.Objects;
 /**
  * Encodes float32 rows into ggml blocks, byte-for-byte as ggml's reference quantisers
  * (quantize_row_*_ref in ggml-quants.c, fp32->f16/bf16 conversions of ggml-impl.h) do.
- * Supported targets: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, TQ1_0, TQ2_0.
+ * Supported targets: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, TQ1_0, TQ2_0. Test-only: it makes the blocks the
+ * kernel and lens tests multiply (gguf-lens itself quantises models with llama.cpp's quantiser, llama/LlamaQuantizer).
  */
 public final class Quantizer {
     private Quantizer() {

@@ -1,0 +1,128 @@
+package dev.gguflens.experiment;
+
+import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.lens.AttentionOutputs;
+import dev.gguflens.lens.Attribution;
+import dev.gguflens.lens.LensHead;
+import dev.gguflens.lens.LogitAttribution;
+import dev.gguflens.lens.NormKind;
+import dev.gguflens.lens.ResidualSites;
+import dev.gguflens.llama.Capture;
+import dev.gguflens.report.AttributionReport;
+import dev.gguflens.report.ProbeReport;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code attribute} on a loaded model: runs the prompt once, capturing the residual stream around every block and
+ * every block's heads ({@code kqv_out}), and splits the answer's logit with {@link LogitAttribution}.
+ */
+public final class Attribute {
+    /** Remainders (attention minus heads) above this fraction of |sum of parts| get a note. */
+    private static final double REMAINDER_NOTE = 1e-3;
+
+    private final ModelSession session;
+    private final AttentionOutputs attention;
+
+    public Attribute(ModelSession session) {
+        this.session = session;
+        this.attention = AttentionOutputs.fromGguf(session.file());
+    }
+
+    /**
+     * @param prompt   the prompt
+     * @param answer   the answer whose first token (as it would follow the prompt) is attributed
+     * @param other    with {@code --vs}: the answer whose logit is subtracted, or null
+     * @param position the attributed position, or null for the last
+     */
+    public AttributionReport run(String prompt, String answer, String other, Integer position) {
+        int[] tokens = session.tokenizePrompt(prompt);
+        int answerId = session.trackedToken(prompt, tokens, answer).id();
+        int otherId = other == null ? -1 : session.trackedToken(prompt, tokens, other).id();
+        if (otherId == answerId) {
+            throw new InvalidInputException("other", other, "starts with the same token as the answer '" + answer + "' ("
+                    + answerId + "); nothing to compare");
+        }
+        int pos = position == null ? tokens.length - 1 : position;
+        if (pos < 0 || pos >= tokens.length) {
+            throw new InvalidInputException("position", pos, "is outside the prompt's " + tokens.length + " tokens (0.."
+                    + (tokens.length - 1) + ")");
+        }
+        LensHead head = session.head();
+        int blocks = session.model().layerCount();
+        try (Capture capture = session.capture(tokens, SublayerSites.request(blocks, true))) {
+            ResidualSites sites = SublayerSites.at(capture, pos, session.model().architecture());
+            float[] logits = capture.logitsArray(pos);
+            Attribution a = LogitAttribution.compute(head, attention, sites, answerId, otherId, logits,
+                    session.settings().threads());
+            return report(prompt, tokens, pos, answer, other, logits, a, head);
+        }
+    }
+
+    private AttributionReport report(String prompt, int[] tokens, int pos, String answer, String other, float[] logits,
+                                     Attribution a, LensHead head) {
+        List<ProbeReport.TokenInfo> tokenInfos = Arrays.stream(tokens)
+                .mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
+        List<AttributionReport.Block> blocks = a.blocks().stream().map(b -> new AttributionReport.Block(b.block(),
+                b.attention(), b.mlp(), Arrays.stream(b.heads()).boxed().toList(), b.bias(), b.remainder())).toList();
+        AttributionReport.Other vs = a.hasOther()
+                ? new AttributionReport.Other(other, a.otherId(), session.tokenText(a.otherId()), logits[a.otherId()]) : null;
+        double absDiff = Math.abs(a.sumOfParts() - a.reference());
+        double relDiff = a.relativeError();
+        AttributionReport.Identity identity = new AttributionReport.Identity(a.reference(), absDiff, relDiff,
+                relDiff <= AttributionReport.Identity.TOLERANCE);
+        String what = a.hasOther() ? "the logit difference " + quoted(session.tokenText(a.answerId())) + " - "
+                + quoted(session.tokenText(a.otherId())) : "the logit of " + quoted(session.tokenText(a.answerId()));
+        String decomposed = a.hasSoftcap() ? what + " before the final softcap (z, with logit = "
+                + fmt("%.4g", a.softcap()) + " * tanh(z / " + fmt("%.4g", a.softcap()) + "))" : what;
+        return new AttributionReport(Probe.modelInfo(session), prompt, tokenInfos, pos, session.tokenText(tokens[pos]), answer,
+                a.answerId(), session.tokenText(a.answerId()), logits[a.answerId()], vs, decomposed, a.reference(),
+                a.embedding(), blocks, a.constant(), a.sumOfParts(), identity, a.frozenNormScale(), attention.headCount(),
+                notes(a, head, identity));
+    }
+
+    private List<String> notes(Attribution a, LensHead head, AttributionReport.Identity identity) {
+        List<String> notes = new ArrayList<>();
+        notes.add("Each part is projected through the final " + (head.norm() == NormKind.LAYER_NORM
+                ? "LayerNorm (centred, divided by the final residual's standard deviation, times its weight)"
+                : "RMSNorm (divided by the final residual's RMS, times its weight)")
+                + " with that scale frozen at the final residual's value, then onto the output row(s)"
+                + (head.logitScale().isPresent() ? " and times the logit scale" : "") + ".");
+        if (a.hasSoftcap()) {
+            notes.add("The final logit softcap (logit = c * tanh(z / c), c = " + fmt("%.4g", a.softcap())
+                    + ") is not linear, so the pre-softcap logit z is decomposed; the reference is llama.cpp's logit mapped"
+                    + " back through atanh.");
+        }
+        if (a.headsPostNormed()) {
+            notes.add("Attention and MLP outputs are taken after the block's post-norms, as they enter the residual. Each"
+                    + " head's share goes through the attention post-norm with its RMS frozen at the block's value (as for"
+                    + " the final norm), so the heads sum to the post-normed attention output. The MLP is not split further.");
+        }
+        double worst = a.blocks().stream().mapToDouble(b -> Math.abs(b.remainder())).max().orElse(0);
+        if (worst > REMAINDER_NOTE * Math.abs(a.sumOfParts())) {
+            boolean quantised = attention.blocks().stream().anyMatch(b -> b.weight().type() != GgmlType.F32);
+            notes.add("The heads miss up to " + fmt("%.3g", worst) + " of a block's attention part (heads_remainder): "
+                    + (quantised ? "llama.cpp rounds the heads' outputs to 8 bits before its quantised output projection,"
+                    + " the Java split does not." : "something between kqv_out and the residual that this split does not model."));
+        }
+        if (!identity.ok()) {
+            notes.add(Double.isNaN(identity.reference())
+                    ? "llama.cpp's logit is at the softcap, where it cannot be mapped back; no identity check."
+                    : "The parts sum to the float projection of llama.cpp's final residual; llama.cpp's own logit differs"
+                    + " by " + fmt("%.2g", identity.relDiff()) + " relative (its quantised output product rounds the"
+                    + " residual to 8 bits; F32 models agree to ~1e-7).");
+        }
+        return notes;
+    }
+
+    private static String quoted(String s) {
+        return dev.gguflens.report.TokenDisplay.quoted(s);
+    }
+
+    private static String fmt(String format, Object... args) {
+        return String.format(Locale.ROOT, format, args);
+    }
+}

@@ -1,0 +1,307 @@
+package dev.gguflens.experiment;
+
+import dev.gguflens.llama.Capture;
+import dev.gguflens.llama.CaptureRequest;
+import dev.gguflens.llama.ContextParams;
+import dev.gguflens.llama.DecodeBatch;
+import dev.gguflens.llama.Intervention;
+import dev.gguflens.llama.LlamaContext;
+import dev.gguflens.llama.LlamaModel;
+import dev.gguflens.report.ProbeReport;
+import dev.gguflens.report.TraceReport;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.IntStream;
+
+/**
+ * Causal tracing (activation patching): the corrupted prompt is run again with one site replaced by the clean
+ * prompt's state, once per layer and column, and the answer's probability at the last position is recorded.
+ * <p>
+ * No work is repeated. With causal attention, positions before the patched one are the corrupted run's at every
+ * layer, so each patched run is a sequence that shares the corrupted run's KV cache for that prefix (a sequence
+ * copy, no recomputation) and computes only the suffix; many such runs go as parallel sequences into one
+ * llama_decode. A site in the last block reaches the last position's prediction only at the last position (the
+ * other rows are dropped before the output), so those cells are the corrupted probability and are not run.
+ */
+public final class CausalTrace {
+    /** Where the clean state is written. */
+    public enum Site {
+        /** the residual stream: rows 0..n_layer as in the probe (0 = block 0's input, l = output of block l-1) */
+        RESID,
+        /** a block's attention output, before the output projection ({@code kqv_out-i}) */
+        ATTN,
+        /** a block's MLP output ({@code ffn_out-i}) */
+        MLP,
+        /** one attention head's slice of {@code kqv_out-i}, at every position */
+        HEADS;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * @param batchSize tokens per llama_decode (at least the prompt length is used)
+     * @param timings   also time llama.cpp's plain prompt processing at the same batch size
+     */
+    public record Settings(Site site, int threads, int batchSize, boolean timings) {
+        public Settings {
+            if (threads < 1) throw new InvalidInputException("threads", threads, "must be at least 1");
+            if (batchSize < 1) throw new InvalidInputException("batch_size", batchSize, "must be at least 1");
+        }
+    }
+
+    /** One patched run: write {@code values} ([positions][width]) into {@code tensor} at {@code positions}. */
+    private record Patch(int row, int column, String tensor, int[] positions, int[] columns, MemorySegment values, int width) {
+        int first() {
+            return positions[0];
+        }
+    }
+
+    private CausalTrace() {}
+
+    /**
+     * Traces {@code answer} from the clean to the corrupted prompt, which must tokenise to the same length.
+     * Uses the session's model with a context of its own (parallel sequences).
+     */
+    public static TraceReport run(ModelSession session, String cleanPrompt, String corruptPrompt, String answer, Settings settings) {
+        int[] clean = session.tokenizePrompt(cleanPrompt);
+        int[] corrupt = session.tokenizePrompt(corruptPrompt);
+        requireSameLength(session, clean, corrupt);
+        int answerId = session.trackedToken(cleanPrompt, clean, answer).id();
+        LlamaModel model = session.model();
+        int n = clean.length;
+        int blocks = model.layerCount();
+        int batch = Math.max(settings.batchSize(), n);
+        ProbeReport.ModelInfo info = Probe.modelInfo(session);
+
+        int sequences = Math.min(LlamaContext.MAX_SEQUENCES, batch);
+        try (LlamaContext ctx = LlamaContext.create(model, new ContextParams(n + batch, batch, settings.threads()), sequences);
+             Arena arena = Arena.ofConfined()) {
+            List<String> extras = new ArrayList<>();
+            for (int i = 0; i < blocks; i++) {
+                if (settings.site() == Site.ATTN || settings.site() == Site.HEADS) extras.add("kqv_out-" + i);
+                if (settings.site() == Site.MLP) extras.add("ffn_out-" + i);
+            }
+            double pClean, pCorrupt;
+            long traceStart;
+            List<Patch> patches;
+            int columns;
+            List<String> columnLabels;
+            try (Capture cleanRun = ctx.capture(clean, new CaptureRequest(settings.site() == Site.RESID, false, true, extras))) {
+                for (String name : extras) {
+                    if (cleanRun.extraWidth(name) == 0) {
+                        throw new UnsupportedOperationException("the llama.cpp graph of architecture " + model.architecture()
+                                + " has no tensor " + name + ", which the " + settings.site().label() + " site patches");
+                    }
+                }
+                pClean = probability(cleanRun.logits(n - 1), answerId);
+                if (settings.site() == Site.HEADS) {
+                    Integer heads = info.nHead();
+                    if (heads == null || heads < 1) throw new UnsupportedOperationException("the model's head count is unknown");
+                    columns = heads;
+                    columnLabels = IntStream.range(0, heads).mapToObj(h -> "h" + h).toList();
+                } else {
+                    columns = n;
+                    columnLabels = Arrays.stream(corrupt).mapToObj(session::tokenText).toList();
+                }
+                patches = plan(settings.site(), cleanRun, blocks, columns, arena);
+                // The corrupted run goes last: the KV cache then holds it as sequence 0, the prefix every patch shares.
+                try (Capture corruptRun = ctx.capture(corrupt, new CaptureRequest(false, false, true, List.of()))) {
+                    pCorrupt = probability(corruptRun.logits(n - 1), answerId);
+                }
+                traceStart = System.nanoTime();
+                int rows = settings.site() == Site.RESID ? blocks + 1 : blocks;
+                double[][] p = new double[rows][columns];
+                for (double[] row : p) Arrays.fill(row, pCorrupt);  // cells with no path to the last position
+                Stats stats = execute(ctx, corrupt, patches, answerId, batch, p, arena);
+                double traceMillis = (System.nanoTime() - traceStart) / 1e6;
+
+                TraceReport.Timings timings = null;
+                if (settings.timings()) {
+                    int plainBatch = (int) Math.max(1, Math.round((double) stats.positions / Math.max(1, stats.decodes)));
+                    double plainMillis = plainPromptMillis(ctx, corrupt, plainBatch, arena);
+                    long naive = (long) rows * columns * n;
+                    timings = new TraceReport.Timings(stats.positions, naive, stats.decodes, stats.largestBatch, traceMillis,
+                            plainBatch, plainMillis);
+                }
+                List<TraceReport.Row> reportRows = new ArrayList<>();
+                for (int r = 0; r < rows; r++) reportRows.add(new TraceReport.Row(r, p[r]));
+                return new TraceReport(info, settings.site().label(), cleanPrompt, corruptPrompt, tokenInfos(session, clean),
+                        tokenInfos(session, corrupt), answer, answerId, session.tokenText(answerId), pClean, pCorrupt,
+                        settings.site() == Site.HEADS ? "head" : "position", columnLabels, reportRows, timings);
+            }
+        }
+    }
+
+    private static void requireSameLength(ModelSession session, int[] clean, int[] corrupt) {
+        if (clean.length == corrupt.length) return;
+        int i = 0;
+        while (i < Math.min(clean.length, corrupt.length) && clean[i] == corrupt[i]) i++;
+        String at = i < Math.min(clean.length, corrupt.length)
+                ? "; they first differ at token " + i + ": '" + session.tokenText(clean[i]) + "' vs '" + session.tokenText(corrupt[i]) + "'"
+                : "";
+        throw new InvalidInputException("the clean prompt has " + clean.length + " tokens and the corrupted one "
+                + corrupt.length + "; a trace needs the same length" + at);
+    }
+
+    private static List<ProbeReport.TokenInfo> tokenInfos(ModelSession session, int[] tokens) {
+        return Arrays.stream(tokens).mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
+    }
+
+    /** The patched runs, one per cell that can reach the last position, from the clean run's states. */
+    private static List<Patch> plan(Site site, Capture cleanRun, int blocks, int columns, Arena arena) {
+        int n = cleanRun.positions();
+        List<Patch> patches = new ArrayList<>();
+        switch (site) {
+            case RESID -> {
+                int width = cleanRun.embeddingLength();
+                for (int layer = 0; layer <= blocks; layer++) {
+                    // Layer n_layer is the last block's output: only its last row reaches the prediction.
+                    for (int pos = layer == blocks ? n - 1 : 0; pos < n; pos++) {
+                        patches.add(new Patch(layer, pos, Intervention.residualTensor(layer), new int[] {pos}, null,
+                                row(cleanRun.layerStates(layer), pos, width), width));
+                    }
+                }
+            }
+            case ATTN, MLP -> {
+                String base = site == Site.ATTN ? "kqv_out-" : "ffn_out-";
+                for (int block = 0; block < blocks; block++) {
+                    String name = base + block;
+                    int width = cleanRun.extraWidth(name);
+                    MemorySegment all = cleanRun.extra(name).orElseThrow();
+                    for (int pos = block == blocks - 1 ? n - 1 : 0; pos < n; pos++) {
+                        patches.add(new Patch(block, pos, name, new int[] {pos}, null, row(all, pos, width), width));
+                    }
+                }
+            }
+            case HEADS -> {
+                for (int block = 0; block < blocks; block++) {
+                    String name = "kqv_out-" + block;
+                    int width = cleanRun.extraWidth(name);
+                    if (width % columns != 0) {
+                        throw new UnsupportedOperationException(name + " has " + width + " columns, not a multiple of " + columns + " heads");
+                    }
+                    int headDim = width / columns;
+                    MemorySegment all = cleanRun.extra(name).orElseThrow();
+                    for (int head = 0; head < columns; head++) {
+                        MemorySegment values = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * headDim);
+                        for (int pos = 0; pos < n; pos++) {
+                            MemorySegment.copy(all, ((long) pos * width + (long) head * headDim) * Float.BYTES, values,
+                                    (long) pos * headDim * Float.BYTES, (long) headDim * Float.BYTES);
+                        }
+                        int[] cols = IntStream.range(head * headDim, (head + 1) * headDim).toArray();
+                        patches.add(new Patch(block, head, name, IntStream.range(0, n).toArray(), cols, values, headDim));
+                    }
+                }
+            }
+        }
+        return patches;
+    }
+
+    private static MemorySegment row(MemorySegment rows, int index, int width) {
+        return rows.asSlice((long) index * width * Float.BYTES, (long) width * Float.BYTES);
+    }
+
+    private static final class Stats {
+        long positions;
+        int decodes;
+        int largestBatch;
+    }
+
+    /**
+     * Packs the patched runs into decodes of at most {@code batch} tokens and 255 sequences (sequence 0 holds the
+     * corrupted prompt), each run a sequence that shares the corrupted prefix before its first patched position.
+     */
+    private static Stats execute(LlamaContext ctx, int[] corrupt, List<Patch> patches, int answerId, int batch, double[][] p,
+                                 Arena arena) {
+        int n = corrupt.length;
+        int vocab = ctx.model().vocabSize();
+        int maxRuns = ctx.sequences() - 1;
+        List<Patch> order = new ArrayList<>(patches);
+        order.sort(Comparator.comparingInt(Patch::first).reversed());  // short suffixes first
+        MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, (long) Math.min(maxRuns, order.size()) * vocab);
+        Stats stats = new Stats();
+        int next = 0;
+        while (next < order.size()) {
+            int tokens = 0;
+            int end = next;
+            while (end < order.size() && end - next < maxRuns && tokens + (n - order.get(end).first()) <= batch) {
+                tokens += n - order.get(end).first();
+                end++;
+            }
+            List<Patch> group = order.subList(next, end);
+            int[] ids = new int[tokens], positions = new int[tokens], sequences = new int[tokens], outputs = new int[group.size()];
+            List<Intervention> interventions = new ArrayList<>();
+            int row = 0;
+            for (int k = 0; k < group.size(); k++) {
+                Patch patch = group.get(k);
+                int seq = k + 1;
+                int first = patch.first();
+                if (first > 0) ctx.copySequence(0, seq, 0, first);
+                int[] rows = new int[patch.positions().length];
+                for (int i = 0; i < rows.length; i++) rows[i] = row + patch.positions()[i] - first;
+                interventions.add(new Intervention(patch.tensor(), false, rows, patch.columns(), patch.values(), patch.width(), false));
+                for (int pos = first; pos < n; pos++, row++) {
+                    ids[row] = corrupt[pos];
+                    positions[row] = pos;
+                    sequences[row] = seq;
+                }
+                outputs[k] = row - 1;
+            }
+            try {
+                ctx.decode(new DecodeBatch(ids, positions, sequences, outputs), interventions, logits);
+            } finally {
+                for (int k = 0; k < group.size(); k++) ctx.removeSequence(k + 1);
+            }
+            for (int k = 0; k < group.size(); k++) {
+                Patch patch = group.get(k);
+                p[patch.row()][patch.column()] = probability(logits.asSlice((long) k * vocab * Float.BYTES,
+                        (long) vocab * Float.BYTES), answerId);
+            }
+            stats.positions += tokens;
+            stats.decodes++;
+            stats.largestBatch = Math.max(stats.largestBatch, tokens);
+            next = end;
+        }
+        return stats;
+    }
+
+    /** Median time of llama.cpp processing {@code size} prompt tokens in one sequence from an empty cache. */
+    private static double plainPromptMillis(LlamaContext ctx, int[] prompt, int size, Arena arena) {
+        int[] ids = new int[size], positions = new int[size], sequences = new int[size];
+        for (int i = 0; i < size; i++) {
+            ids[i] = prompt[i % prompt.length];
+            positions[i] = i;
+        }
+        DecodeBatch plain = new DecodeBatch(ids, positions, sequences, new int[] {size - 1});
+        MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, ctx.model().vocabSize());
+        double[] times = new double[3];
+        for (int rep = 0; rep < times.length; rep++) {
+            ctx.removeSequence(0);
+            long start = System.nanoTime();
+            ctx.decode(plain, List.of(), logits);
+            times[rep] = (System.nanoTime() - start) / 1e6;
+        }
+        ctx.removeSequence(0);
+        Arrays.sort(times);
+        return times[times.length / 2];
+    }
+
+    /** softmax(logits)[id] in double. */
+    static double probability(MemorySegment logits, int id) {
+        long count = logits.byteSize() / Float.BYTES;
+        double max = Double.NEGATIVE_INFINITY;
+        for (long i = 0; i < count; i++) max = Math.max(max, logits.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+        double sum = 0;
+        for (long i = 0; i < count; i++) sum += Math.exp(logits.getAtIndex(ValueLayout.JAVA_FLOAT, i) - max);
+        return Math.exp(logits.getAtIndex(ValueLayout.JAVA_FLOAT, id) - max) / sum;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.gguflens.report;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+
+import java.io.IOException;
+import java.io.Writer;
+
+/** The causal trace as JSON (schema in README.md): snake_case keys, restoration null where undefined. */
+public final class TraceJson {
+    private TraceJson() {}
+
+    public static void write(TraceReport r, Writer out) throws IOException {
+        JsonReport.gson().toJson(tree(r), out);
+        out.write('\n');
+    }
+
+    static JsonObject tree(TraceReport r) {
+        JsonObject o = new JsonObject();
+        o.add("model", JsonReport.gson().toJsonTree(r.model()));
+        o.addProperty("site", r.site());
+        o.addProperty("clean_prompt", r.cleanPrompt());
+        o.addProperty("corrupt_prompt", r.corruptPrompt());
+        o.add("clean_tokens", JsonReport.gson().toJsonTree(r.cleanTokens()));
+        o.add("corrupt_tokens", JsonReport.gson().toJsonTree(r.corruptTokens()));
+        o.addProperty("answer", r.answer());
+        o.addProperty("answer_id", r.answerId());
+        o.addProperty("answer_token", r.answerToken());
+        o.addProperty("p_clean", r.pClean());
+        o.addProperty("p_corrupt", r.pCorrupt());
+        o.addProperty("columns", r.columnKind());
+        JsonArray labels = new JsonArray();
+        r.columnLabels().forEach(labels::add);
+        o.add("column_labels", labels);
+        JsonArray patch = new JsonArray();
+        for (TraceReport.Row row : r.rows()) {
+            JsonObject e = new JsonObject();
+            e.addProperty("layer", row.layer());
+            JsonArray p = new JsonArray();
+            JsonArray restoration = new JsonArray();
+            for (double v : row.p()) {
+                p.add(v);
+                restoration.add(number(r.restoration(v)));
+            }
+            e.add("p", p);
+            e.add("restoration", restoration);
+            patch.add(e);
+        }
+        o.add("patch", patch);
+        if (r.timings() == null) {
+            o.add("timings", JsonNull.INSTANCE);
+        } else {
+            TraceReport.Timings t = r.timings();
+            JsonObject tj = new JsonObject();
+            tj.addProperty("computed_positions", t.computedPositions());
+            tj.addProperty("naive_positions", t.naivePositions());
+            tj.addProperty("decodes", t.decodes());
+            tj.addProperty("largest_batch", t.batchSize());
+            tj.addProperty("trace_ms", t.traceMillis());
+            tj.addProperty("trace_positions_per_s", t.tracePositionsPerSecond());
+            tj.addProperty("plain_batch", t.plainBatch());
+            tj.addProperty("plain_ms", t.plainMillis());
+            tj.addProperty("plain_positions_per_s", t.plainPositionsPerSecond());
+            o.add("timings", tj);
+        }
+        return o;
+    }
+
+    private static JsonElement number(double v) {
+        return Double.isFinite(v) ? new JsonPrimitive(v) : JsonNull.INSTANCE;
+    }
+}

@@ -1,0 +1,73 @@
+package dev.gguflens.report;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A causal trace: the corrupted prompt run again with one site replaced by the clean run's state, for every
+ * layer and column (prompt position, or attention head for the {@code heads} site), and the answer's probability
+ * at the last position each time.
+ *
+ * @param site           resid, attn, mlp or heads
+ * @param columnKind     "position" (one patched position per cell) or "head" (one head at every position)
+ * @param columnLabels   the corrupted prompt's tokens, or "h0", "h1", ...
+ * @param rows           one per layer: resid rows 0..n_layer (0 = embeddings, l = output of block l-1); attn, mlp and
+ *                       heads rows are blocks 0..n_layer-1
+ * @param timings        with --timings, else null
+ */
+public record TraceReport(ProbeReport.ModelInfo model, String site, String cleanPrompt, String corruptPrompt,
+                          List<ProbeReport.TokenInfo> cleanTokens, List<ProbeReport.TokenInfo> corruptTokens,
+                          String answer, int answerId, String answerToken, double pClean, double pCorrupt,
+                          String columnKind, List<String> columnLabels, List<Row> rows, Timings timings) {
+    public TraceReport {
+        Objects.requireNonNull(model);
+        cleanTokens = List.copyOf(cleanTokens);
+        corruptTokens = List.copyOf(corruptTokens);
+        columnLabels = List.copyOf(columnLabels);
+        rows = List.copyOf(rows);
+        for (Row r : rows) {
+            if (r.p().length != columnLabels.size()) {
+                throw new IllegalArgumentException("row " + r.layer() + " has " + r.p().length + " cells for "
+                        + columnLabels.size() + " columns");
+            }
+        }
+    }
+
+    /** p(answer) at the last position with the site patched at each column. */
+    public record Row(int layer, double[] p) {
+        public Row {
+            p = p.clone();
+        }
+
+        @Override
+        public double[] p() {
+            return p.clone();
+        }
+    }
+
+    /**
+     * @param computedPositions token positions the trace's forward passes computed
+     * @param naivePositions    what one full forward pass per cell would compute: cells x prompt length
+     * @param decodes           llama_decode calls of the trace
+     * @param batchSize         the largest of them, in tokens
+     * @param traceMillis       wall time of the patched runs
+     * @param plainBatch        tokens of the plain prompt-processing batch timed for comparison
+     * @param plainMillis       its median time
+     */
+    public record Timings(long computedPositions, long naivePositions, int decodes, int batchSize, double traceMillis,
+                          int plainBatch, double plainMillis) {
+        public double tracePositionsPerSecond() {
+            return computedPositions / (traceMillis / 1e3);
+        }
+
+        public double plainPositionsPerSecond() {
+            return plainBatch / (plainMillis / 1e3);
+        }
+    }
+
+    /** (p - p_corrupt) / (p_clean - p_corrupt); NaN when the two runs give the answer the same probability. */
+    public double restoration(double p) {
+        double span = pClean - pCorrupt;
+        return span == 0 ? Double.NaN : (p - pCorrupt) / span;
+    }
+}

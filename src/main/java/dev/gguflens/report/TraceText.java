@@ -1,0 +1,74 @@
+package dev.gguflens.report;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.util.List;
+import java.util.Locale;
+
+/** The causal trace as text: the answer's probability per layer and column, then the normalised restoration. */
+public final class TraceText {
+    /** Widest column label shown; longer tokens are cut with an ellipsis. */
+    private static final int MAX_LABEL = 8;
+
+    private TraceText() {}
+
+    public static void write(TraceReport r, Writer out) throws IOException {
+        out.write("Causal trace of " + r.model().name() + " (" + r.model().architecture() + ", " + r.model().nLayer()
+                + " layers), site " + r.site() + "\n");
+        out.write("clean:     " + TokenDisplay.quoted(r.cleanPrompt()) + "\n");
+        out.write("corrupted: " + TokenDisplay.quoted(r.corruptPrompt()) + "\n");
+        out.write(String.format(Locale.ROOT, "answer:    %s (token %d %s)   p_clean %.4f   p_corrupt %.4f%n",
+                TokenDisplay.quoted(r.answer()), r.answerId(), TokenDisplay.quoted(r.answerToken()), r.pClean(), r.pCorrupt()));
+        String rowName = r.site().equals("resid") ? "layer" : "block";
+        String what = r.columnKind().equals("head")
+                ? "one head's output (kqv_out slice) at every position"
+                : switch (r.site()) {
+                    case "resid" -> "the residual state at one position (layer 0 = embeddings, l = output of block l-1)";
+                    case "attn" -> "the attention output (kqv_out) at one position";
+                    default -> "the MLP output (ffn_out) at one position";
+                };
+        out.write("\np(answer) at the last position, the corrupted run with " + what + " from the clean run:\n");
+        matrix(r, out, rowName, false);
+        out.write("\nrestoration (p - p_corrupt) / (p_clean - p_corrupt):\n");
+        matrix(r, out, rowName, true);
+        if (r.timings() != null) {
+            TraceReport.Timings t = r.timings();
+            out.write(String.format(Locale.ROOT, "%ntimings: %d patched runs in %d decodes (largest %d tokens), %.1f ms%n",
+                    r.rows().size() * r.columnLabels().size(), t.decodes(), t.batchSize(), t.traceMillis()));
+            out.write(String.format(Locale.ROOT, "  computed token positions %d of naive %d (%.2f)%n", t.computedPositions(),
+                    t.naivePositions(), (double) t.computedPositions() / t.naivePositions()));
+            out.write(String.format(Locale.ROOT, "  throughput %.0f positions/s; llama.cpp plain prompt processing %.0f positions/s"
+                    + " at batch %d (ratio %.2f)%n", t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainBatch(),
+                    t.tracePositionsPerSecond() / t.plainPositionsPerSecond()));
+        }
+    }
+
+    private static void matrix(TraceReport r, Writer out, String rowName, boolean restoration) throws IOException {
+        List<String> labels = r.columnLabels().stream().map(TraceText::label).toList();
+        int width = Math.max(6, labels.stream().mapToInt(String::length).max().orElse(0));
+        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%5s", rowName));
+        for (String l : labels) head.append(' ').append(pad(l, width));
+        out.write(head.toString().stripTrailing() + "\n");
+        for (TraceReport.Row row : r.rows()) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%5d", row.layer()));
+            for (double p : row.p()) {
+                double v = restoration ? r.restoration(p) : p;
+                String cell = Double.isNaN(v) ? "-" : String.format(Locale.ROOT, restoration ? "%.2f" : "%.4f", v);
+                line.append(' ').append(pad(cell, width));
+            }
+            out.write(line.toString().stripTrailing() + "\n");
+        }
+    }
+
+    private static String label(String token) {
+        String plain = VisibleText.plain(token);
+        return plain.codePointCount(0, plain.length()) <= MAX_LABEL ? plain
+                : plain.substring(0, plain.offsetByCodePoints(0, MAX_LABEL - 1)) + "\u2026";
+    }
+
+    /** Right-aligned in {@code width} code points. */
+    private static String pad(String s, int width) {
+        int n = s.codePointCount(0, s.length());
+        return n >= width ? s : " ".repeat(width - n) + s;
+    }
+}
