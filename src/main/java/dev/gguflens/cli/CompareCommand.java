@@ -54,15 +54,16 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     private List<Path> models;
 
     @Option(names = "--quantize", split = ",", paramLabel = "TYPE[,TYPE...]",
-            description = "Make these quantisations of the base model with llama.cpp's quantiser (cached as <base>-<TYPE>.gguf "
-                    + "beside it or in --cache-dir, reused when present) and compare them with it, e.g. Q8_0,Q4_K_M,Q2_K.")
+            description = "Make these quantisations of the base model with llama.cpp's quantiser (cached by the base's content "
+                    + "under ~/.cache/gguf-lens/variants or in --cache-dir, reused when present) and compare them with it, e.g. Q8_0,Q4_K_M,Q2_K.")
     List<String> quantize;
 
     @Option(names = "--imatrix", paramLabel = "FILE",
             description = "Importance matrix (llama-imatrix's GGUF output) guiding --quantize; needed for i-quants such as IQ2_XXS.")
     Path imatrix;
 
-    @Option(names = "--cache-dir", paramLabel = "DIR", description = "Where --quantize keeps its variants (default: beside the base model).")
+    @Option(names = "--cache-dir", paramLabel = "DIR", description = "Where --quantize keeps its variants, as <base>-<TYPE>.gguf "
+            + "(default: ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/variants/<hash of the base>/).")
     Path cacheDir;
 
     @Option(names = "--reference", paramLabel = "MODEL",

@@ -15,10 +15,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Quantised copies of a base model made with llama.cpp's quantiser, cached as {@code <stem>-<TYPE>.gguf}
- * and reused while they are newer than the base and carry the requested file type. Each is written through
- * {@link OutputSet} (staged, renamed into place only when complete, removed on failure or interruption), so an
- * interrupted run never leaves a truncated GGUF that a later run would take for a finished one.
+ * Quantised copies of a base model made with llama.cpp's quantiser. By default they live in a cache this tool
+ * owns, ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/variants/&lt;SHA-256 of the base's bytes&gt;/&lt;stem&gt;-&lt;TYPE&gt;.gguf
+ * (an importance matrix adds a level keyed by its own hash), never beside the base, whose folder may be read-only
+ * or shared; {@code --cache-dir} puts them in a folder of the user's choosing instead, as &lt;stem&gt;-&lt;TYPE&gt;.gguf.
+ * A cached copy is reused while it carries the requested file type (in --cache-dir: and is newer than the base).
+ * Each is written through {@link OutputSet} (staged, renamed into place only when complete, removed on failure or
+ * interruption), so an interrupted run never leaves a truncated GGUF that a later run would take for a finished one.
  */
 public final class QuantizedVariants {
     private QuantizedVariants() {}
@@ -40,39 +43,54 @@ public final class QuantizedVariants {
         return out;
     }
 
-    /**
-     * Where the {@code type} copy of {@code base} is cached: in {@code cacheDir} when given, else beside the
-     * base when that directory is writable, else in ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/quantized.
-     */
+    /** ${GGUF_LENS_CACHE:-~/.cache/gguf-lens}/variants: where variants go without --cache-dir. */
+    public static Path defaultCacheRoot() {
+        String cache = System.getenv("GGUF_LENS_CACHE");
+        Path root = cache != null && !cache.isBlank() ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "gguf-lens");
+        return root.resolve("variants");
+    }
+
+    /** Where the {@code type} copy of {@code base} is cached: in {@code cacheDir} when given, else under {@link #defaultCacheRoot()}. */
     public static Path cachedPath(Path base, String type, Path cacheDir) {
         return cachedPath(base, type, cacheDir, null);
     }
 
-    /** As {@link #cachedPath(Path, String, Path)}; a variant made with an importance matrix is named after it too. */
+    /** As {@link #cachedPath(Path, String, Path)}; a variant made with an importance matrix is named and keyed after it too. */
     public static Path cachedPath(Path base, String type, Path cacheDir, ImportanceMatrix imatrix) {
+        return cachedPath(base, type, cacheDir, imatrix, defaultCacheRoot());
+    }
+
+    static Path cachedPath(Path base, String type, Path cacheDir, ImportanceMatrix imatrix, Path cacheRoot) {
         String stem = base.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         String guide = imatrix == null ? ""
                 : "-imatrix-" + imatrix.file().getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
         String name = stem + "-" + type + guide + ".gguf";
         if (cacheDir != null) return cacheDir.resolve(name);
-        Path beside = base.toAbsolutePath().getParent();
-        if (beside != null && Files.isWritable(beside)) return beside.resolve(name);
-        String cache = System.getenv("GGUF_LENS_CACHE");
-        Path root = cache != null && !cache.isBlank() ? Path.of(cache)
-                : Path.of(System.getProperty("user.home"), ".cache", "gguf-lens");
-        return root.resolve("quantized").resolve(name);
+        // 16 hex digits (64 bits) of each hash name a folder: plenty to tell one user's models apart.
+        Path hashes = cacheRoot.resolve("hashes");
+        Path dir = cacheRoot.resolve(ContentHash.of(base, hashes).substring(0, 16));
+        if (imatrix != null) dir = dir.resolve("imatrix-" + ContentHash.of(imatrix.file(), hashes).substring(0, 16));
+        return dir.resolve(name);
     }
 
     /** Whether {@code cached} can be reused for {@code type}: a readable GGUF of that file type, newer than the base. */
     public static boolean reusable(Path base, Path cached, String type) {
-        if (!Files.isRegularFile(cached)) return false;
         try {
-            if (Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(base)) < 0) return false;
-            try (GgufFile file = GgufFile.open(cached)) {
-                var fileType = file.hyperparameters().fileType();
-                return fileType.isPresent() && FileType.name(fileType.getAsInt()).equals(type);
-            }
-        } catch (IOException | RuntimeException e) {
+            return Files.isRegularFile(cached) && Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(base)) >= 0
+                    && hasType(cached, type);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code cached} is a readable GGUF of file type {@code type} (in the content-keyed cache that suffices). */
+    static boolean hasType(Path cached, String type) {
+        if (!Files.isRegularFile(cached)) return false;
+        try (GgufFile file = GgufFile.open(cached)) {
+            var fileType = file.hyperparameters().fileType();
+            return fileType.isPresent() && FileType.name(fileType.getAsInt()).equals(type);
+        } catch (RuntimeException e) {
             return false;   // unreadable or not a GGUF: make it again
         }
     }
@@ -96,7 +114,10 @@ public final class QuantizedVariants {
         int done = 0;
         for (String type : types) {
             Path target = cachedPath(base, type, cacheDir, imatrix);
-            if (reusable(base, target, type) && (imatrix == null || reusable(imatrix.file(), target, type))) {
+            // In the default cache the folder is the base's (and matrix's) content, so a copy there is current.
+            boolean current = cacheDir == null ? hasType(target, type)
+                    : reusable(base, target, type) && (imatrix == null || reusable(imatrix.file(), target, type));
+            if (current) {
                 if (log != null) log.accept("using cached " + type + " variant " + target);
             } else {
                 if (log != null) log.accept("quantising " + base.getFileName() + " to " + type + " -> " + target);
