@@ -4,9 +4,10 @@ import dev.gguflens.experiment.CausalTrace;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
-import dev.gguflens.report.AtomicFiles;
+import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.TraceCsv;
 import dev.gguflens.report.TraceJson;
+import dev.gguflens.report.TraceOutputs;
 import dev.gguflens.report.TraceReport;
 import dev.gguflens.report.TraceText;
 import picocli.CommandLine.Command;
@@ -82,9 +83,9 @@ public final class TraceCommand implements Callable<Integer> {
         CausalTrace.Site traceSite = site();
         if (clean.isEmpty() || corrupt.isEmpty()) throw new InvalidInputException("--clean and --corrupt must not be empty");
         if (batch < 1) throw new InvalidInputException("--batch " + batch + " must be at least 1");
-        if (outDir != null) ProbeCommand.prepareOutDir(outDir);
+        if (outDir != null) OutputSet.requireWritableDirectory(outDir);
         for (Path file : new Path[] {jsonFile, csvFile}) {
-            if (file != null) ProbeCommand.prepareOutDir(file.toAbsolutePath().getParent());
+            if (file != null) OutputSet.requireWritableDirectory(OutputSet.parentOf(file));
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -101,16 +102,9 @@ public final class TraceCommand implements Callable<Integer> {
             out.print(text);
             out.flush();
         }
-        try (AtomicFiles files = new AtomicFiles()) {
-            if (outDir != null) {
-                files.stage(outDir.resolve("trace.txt"), w -> TraceText.write(report, w));
-                files.stage(outDir.resolve("trace.json"), w -> TraceJson.write(report, w));
-                files.stage(outDir.resolve("trace.csv"), w -> TraceCsv.write(report, w));
-            }
-            if (jsonFile != null) files.stage(jsonFile, w -> TraceJson.write(report, w));
-            if (csvFile != null) files.stage(csvFile, w -> TraceCsv.write(report, w));
-            files.commit();
-        }
+        if (outDir != null) TraceOutputs.write(outDir, report);
+        if (jsonFile != null) OutputSet.writeText(jsonFile, w -> TraceJson.write(report, w));
+        if (csvFile != null) OutputSet.writeText(csvFile, w -> TraceCsv.write(report, w));
         return 0;
     }
 
