@@ -105,7 +105,7 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     @Override
     public Integer call() throws IOException {
         int nThreads = run.threadCount();
-        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize, List.of(),
+        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize(), List.of(),
                 run.forceContext);
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);

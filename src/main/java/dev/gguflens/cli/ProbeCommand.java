@@ -157,7 +157,7 @@ public final class ProbeCommand implements Callable<Integer> {
         };
         List<Double> sweep = temperatures != null ? temperatures
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
-        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize, sweep,
+        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize(), sweep,
                 run.forceContext);
     }
 

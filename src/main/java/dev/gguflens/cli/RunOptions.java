@@ -19,10 +19,17 @@ final class RunOptions {
 
     @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
             description = "Context size (default: the model's trained context, at most 2048); above the trained context only with --force-context.")
-    int contextSize;
+    Integer contextSize;
 
     @Option(names = "--force-context", description = "Allow -c above the context the model was trained on.")
     boolean forceContext;
+
+    /** -c as ProbeSettings takes it: 0 for the default (the model's trained context, at most 2048). */
+    int contextSize() {
+        if (contextSize == null) return 0;
+        if (contextSize < 1) throw new dev.gguflens.experiment.InvalidInputException("context_size", contextSize, "must be at least 1");
+        return contextSize;
+    }
 
     int threadCount() {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();

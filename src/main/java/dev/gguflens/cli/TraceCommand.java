@@ -90,7 +90,7 @@ public final class TraceCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize, List.of(), run.forceContext);
+        ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(), run.forceContext);
         TraceReport report;
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             report = CausalTrace.run(session, clean, corrupt, expect,

@@ -26,12 +26,10 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
 
     public ProbeSettings {
         if (topK < 1) throw new InvalidInputException("top_k", topK, "must be at least 1");
-        if (threads < 1 || threads > MAX_THREADS) {
-            throw new InvalidInputException("threads", threads, "must be in 1.." + MAX_THREADS + " (ggml's thread limit)");
-        }
-        if (contextSize < 0 || contextSize > MAX_CONTEXT) {
-            throw new InvalidInputException("context_size", contextSize, "must be in 1.." + MAX_CONTEXT);
-        }
+        if (threads < 1) throw new InvalidInputException("threads", threads, "must be at least 1");
+        if (threads > MAX_THREADS) throw new InvalidInputException("threads", threads, "must be at most " + MAX_THREADS + " (ggml's thread limit)");
+        if (contextSize < 0) throw new InvalidInputException("context_size", contextSize, "must be at least 1");
+        if (contextSize > MAX_CONTEXT) throw new InvalidInputException("context_size", contextSize, "must be at most " + MAX_CONTEXT);
         temperatures = List.copyOf(temperatures);
         for (double t : temperatures) {
             if (!(t > 0) || Double.isInfinite(t)) throw new InvalidInputException("temperatures", t, "must be finite and > 0");

@@ -126,7 +126,7 @@ class UntrustedInputTest {
         assertOneLine(CliRun.of("probe", "-m", model, "-p", STORY, "--top-k", "1000000000", "-q"), 2, "--top-k 1000000000", "vocabulary of 512");
         assertOneLine(CliRun.of("probe", "-m", model, "-p", STORY, "-c", "2000000000", "-q"), 2, "-c 2000000000");
         assertOneLine(CliRun.of("probe", "-m", model, "-p", STORY, "-c", "4096", "-q"), 2, "-c 4096", "trained on", "forcing the context");
-        assertOneLine(CliRun.of("probe", "-m", model, "-p", STORY, "-t", "100000", "-q"), 2, "-t 100000", "1..512");
+        assertOneLine(CliRun.of("probe", "-m", model, "-p", STORY, "-t", "100000", "-q"), 2, "-t 100000", "at most 512");
         CliRun forced = CliRun.of("probe", "-m", model, "-p", STORY, "-c", "1024", "--force-context", "-q");
         assertEquals(0, forced.exit(), forced.err());
         CliRun small = CliRun.of("probe", "-m", model, "-p", STORY, "-c", "16");
