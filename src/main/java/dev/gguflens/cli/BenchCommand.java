@@ -1,6 +1,5 @@
 package dev.gguflens.cli;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
@@ -11,6 +10,7 @@ import dev.gguflens.experiment.MatmulBench.Case;
 import dev.gguflens.experiment.MatmulBench.Result;
 import dev.gguflens.experiment.MatmulBench.Timing;
 import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.report.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,6 +35,7 @@ import java.util.concurrent.Callable;
         footer = {"", "Examples:",
             "  gguf-lens bench",
             "  gguf-lens bench --types Q4_K --m 1,37,592 -t 8 --json",
+            "  GGUF_LENS_JAVA_OPTS=-XX:MaxVectorSize=16 gguf-lens bench --types Q6_K,Q4_K --m 1,37   (128-bit vectors, as NEON)",
             "  gguf-lens bench --model models/Qwen3-8B-Q4_K_M.gguf --m 1,37",
             "", "Exit codes: 0 success, 1 runtime failure, 2 invalid usage."})
 public final class BenchCommand implements Callable<Integer> {
@@ -46,7 +47,8 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Weight types for synthetic weights (default Q6_K,Q8_0,Q4_K,F16,BF16,F32).")
     List<String> types;
 
-    @Option(names = "--m", split = ",", paramLabel = "M[,M...]", description = "Batch sizes: vectors per product (default 1,37).")
+    @Option(names = "--m", split = ",", paramLabel = "M[,M...]",
+            description = "Batch sizes: vectors per product (default 1,37; up to thousands, e.g. 592 = 37 layers x 16 positions).")
     List<Integer> ms = new ArrayList<>(List.of(1, 37));
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads for both Java and ggml (default: all cores).")
@@ -63,8 +65,8 @@ public final class BenchCommand implements Callable<Integer> {
     int warmup;
 
     @Option(names = "--lens-m", split = ",", paramLabel = "M[,M...]",
-            description = "Batch sizes at which the full lens reduction is timed too (default 37; 0 = never).")
-    List<Integer> lensMs = new ArrayList<>(List.of(37));
+            description = "Batch sizes at which the full lens reduction is timed too, where --m has them (default 37,592; 0 = never).")
+    List<Integer> lensMs = new ArrayList<>(List.of(37, 592));
 
     @Option(names = "--machine", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Measure this machine's read bandwidth and FMA peak for the roofline (default on; --no-machine skips it).")
@@ -122,6 +124,7 @@ public final class BenchCommand implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "Java fused lens product vs ggml CPU mul_mat, %d threads, median of %d reps after %d warm-up%n",
                 r.threads(), r.reps(), r.warmup()));
         sb.append("weights: ").append(r.weightSource()).append('\n');
+        sb.append("vectors: ").append(r.vectors()).append('\n');
         sb.append(String.format(Locale.ROOT, "%-5s %4s %9s %9s %9s %9s %8s %8s %8s %8s %9s %8s %9s%n", "type", "M", "weightMiB",
                 "java ms", "ggml ms", "java/ggml", "java GF", "ggml GF", "java GB", "ggml GB", "lens ms", "lens/prd", "max rdiff"));
         for (Case c : r.cases()) {
@@ -145,12 +148,13 @@ public final class BenchCommand implements Callable<Integer> {
     static String toJson(Result r) {
         JsonObject root = new JsonObject();
         root.addProperty("weights", r.weightSource());
+        root.addProperty("vectors", r.vectors());
         root.addProperty("threads", r.threads());
         root.addProperty("reps", r.reps());
         root.addProperty("warmup", r.warmup());
         root.addProperty("peak_rss_bytes", r.peakRssBytes());
-        root.add("read_bandwidth_gbps", number(r.readBandwidthGbps()));
-        root.add("peak_fma_gflops", number(r.peakFmaGflops()));
+        root.add("read_bandwidth_gbps", Json.finiteOrNull(r.readBandwidthGbps()));
+        root.add("peak_fma_gflops", Json.finiteOrNull(r.peakFmaGflops()));
         JsonArray cases = new JsonArray();
         for (Case c : r.cases()) {
             JsonObject o = new JsonObject();
@@ -168,12 +172,12 @@ public final class BenchCommand implements Callable<Integer> {
             o.addProperty("ggml_gflops", c.gflops(c.ggml()));
             o.addProperty("java_weight_gbps", c.weightGbPerSecond(c.java()));
             o.addProperty("ggml_weight_gbps", c.weightGbPerSecond(c.ggml()));
-            o.add("lens_over_product", number(c.lensOverhead()));
+            o.add("lens_over_product", Json.finiteOrNull(c.lensOverhead()));
             o.addProperty("max_relative_difference", c.maxRelativeDifference());
             cases.add(o);
         }
         root.add("cases", cases);
-        return new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(root);
+        return Json.pretty(root);
     }
 
     private static JsonObject timing(Timing t) {
@@ -185,10 +189,5 @@ public final class BenchCommand implements Callable<Integer> {
         t.samplesMs().forEach(samples::add);
         o.add("samples_ms", samples);
         return o;
-    }
-
-    /** NaN is not JSON: null stands for "not measured". */
-    private static com.google.gson.JsonElement number(double v) {
-        return Double.isNaN(v) ? JsonNull.INSTANCE : new JsonPrimitive(v);
     }
 }

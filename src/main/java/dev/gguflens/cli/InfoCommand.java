@@ -1,6 +1,5 @@
 package dev.gguflens.cli;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -14,6 +13,7 @@ import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.gguf.GgufValue;
 import dev.gguflens.gguf.GgufValueType;
 import dev.gguflens.gguf.ModelHyperparameters;
+import dev.gguflens.report.Json;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,8 +50,8 @@ public final class InfoCommand implements Callable<Integer> {
     @Option(names = "--tensors", description = "List every tensor: name, type, shape, offset, bytes.")
     boolean listTensors;
 
-    @Option(names = "--json", description = "Print JSON (keys: architecture, hyperparameters, vocabularySize, "
-            + "tensorCount, bytesPerType, metadata, tensors).")
+    @Option(names = "--json", description = "Print JSON (snake_case keys: architecture, hyperparameters, vocabulary_size, "
+            + "tensor_count, bytes_per_type, metadata, tensors).")
     boolean json;
 
     @CommandLine.Spec
@@ -63,7 +63,7 @@ public final class InfoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (GgufFile g = GgufFile.open(file)) {
             if (json) {
-                out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(toJson(g)));
+                out.println(Json.pretty(toJson(g)));
             } else {
                 printText(g, out);
             }
@@ -181,29 +181,29 @@ public final class InfoCommand implements Callable<Integer> {
     private static JsonObject toJson(GgufFile g) {
         JsonObject root = new JsonObject();
         root.addProperty("file", g.path().toString());
-        root.addProperty("fileSize", g.fileSize());
+        root.addProperty("file_size", g.fileSize());
         root.addProperty("version", g.version());
         root.addProperty("alignment", g.alignment());
         root.addProperty("architecture", g.architecture());
         ModelHyperparameters hp = hyperparametersOrNull(g);
         if (hp != null) {
             JsonObject h = new JsonObject();
-            h.addProperty("blockCount", hp.blockCount());
-            h.addProperty("embeddingLength", hp.embeddingLength());
-            h.addProperty("contextLength", hp.contextLength());
-            hp.rmsNormEpsilon().ifPresent(v -> h.add("rmsNormEpsilon", number(v)));
-            hp.layerNormEpsilon().ifPresent(v -> h.add("layerNormEpsilon", number(v)));
-            hp.finalLogitSoftcapping().ifPresent(v -> h.add("finalLogitSoftcapping", number(v)));
-            hp.logitScale().ifPresent(v -> h.add("logitScale", number(v)));
-            hp.fileType().ifPresent(v -> h.addProperty("fileType", v));
+            h.addProperty("block_count", hp.blockCount());
+            h.addProperty("embedding_length", hp.embeddingLength());
+            h.addProperty("context_length", hp.contextLength());
+            hp.rmsNormEpsilon().ifPresent(v -> h.add("rms_norm_epsilon", Json.number(v)));
+            hp.layerNormEpsilon().ifPresent(v -> h.add("layer_norm_epsilon", Json.number(v)));
+            hp.finalLogitSoftcapping().ifPresent(v -> h.add("final_logit_softcapping", Json.number(v)));
+            hp.logitScale().ifPresent(v -> h.add("logit_scale", Json.number(v)));
+            hp.fileType().ifPresent(v -> h.addProperty("file_type", v));
             root.add("hyperparameters", h);
 }
         int vocab = vocabularySize(g);
-        if (vocab >= 0) root.addProperty("vocabularySize", vocab);
-        root.addProperty("tensorCount", g.tensors().size());
+        if (vocab >= 0) root.addProperty("vocabulary_size", vocab);
+        root.addProperty("tensor_count", g.tensors().size());
         JsonObject perType = new JsonObject();
         bytesPerType(g).forEach((type, cb) -> perType.addProperty(type.name(), cb[1]));
-        root.add("bytesPerType", perType);
+        root.add("bytes_per_type", perType);
         JsonObject meta = new JsonObject();
         g.metadata().forEach((k, v) -> meta.add(k, json(v.type(), v.value(), true)));
         root.add("metadata", meta);
@@ -227,9 +227,7 @@ public final class InfoCommand implements Callable<Integer> {
         return switch (type) {
             case STRING -> new JsonPrimitive((String) value);
             case BOOL -> new JsonPrimitive((Boolean) value);
-            // FLOAT32 printed as a float so 1e-5f reads 1.0E-5, not 9.999999747378752E-6
-            case FLOAT32 -> Float.isFinite((float) (double) (Double) value) ? new JsonPrimitive((float) (double) (Double) value) : number((Double) value);
-            case FLOAT64 -> number((Double) value);
+            case FLOAT32, FLOAT64 -> Json.number((Double) value);
             case UINT64 -> new JsonPrimitive(new BigInteger(Long.toUnsignedString((Long) value)));
             case ARRAY -> {
                 GgufArray a = (GgufArray) value;
@@ -248,11 +246,5 @@ public final class InfoCommand implements Callable<Integer> {
             }
             default -> new JsonPrimitive((Long) value);
         };
-    }
-
-    /** JSON has no NaN/Infinity: those become the strings "NaN", "Infinity", "-Infinity". */
-    private static JsonElement number(double v) {
-        if (!Double.isFinite(v)) return new JsonPrimitive(Double.toString(v));
-        return (double) (float) v == v ? new JsonPrimitive((float) v) : new JsonPrimitive(v);
     }
 }

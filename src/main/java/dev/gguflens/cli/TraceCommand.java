@@ -6,6 +6,7 @@ import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.TraceCsv;
+import dev.gguflens.report.TraceHtml;
 import dev.gguflens.report.TraceJson;
 import dev.gguflens.report.TraceOutputs;
 import dev.gguflens.report.TraceReport;
@@ -63,8 +64,12 @@ public final class TraceCommand implements Callable<Integer> {
             description = "Tokens per llama.cpp batch of patched runs (default ${DEFAULT-VALUE}; at least the prompt length).")
     int batch;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Write trace.txt, trace.json and trace.csv here.")
+    @Option(names = "--out", paramLabel = "DIR", description = "Write trace.txt, trace.json, trace.csv and trace.html here.")
     Path outDir;
+
+    @Option(names = "--html", paramLabel = "FILE.html",
+            description = "Write the self-contained HTML heatmap (layer x position restoration) here.")
+    Path htmlFile;
 
     @Option(names = "--json", paramLabel = "FILE.json", description = "Write the JSON here.")
     Path jsonFile;
@@ -83,10 +88,10 @@ public final class TraceCommand implements Callable<Integer> {
         CausalTrace.Site traceSite = site();
         if (clean.isEmpty() || corrupt.isEmpty()) throw new InvalidInputException("--clean and --corrupt must not be empty");
         if (batch < 1) throw new InvalidInputException("--batch " + batch + " must be at least 1");
-        if (outDir != null) OutputSet.requireWritableDirectory(outDir);
-        for (Path file : new Path[] {jsonFile, csvFile}) {
-            if (file != null) OutputSet.requireWritableDirectory(OutputSet.parentOf(file));
-        }
+        if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
+        if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
+        if (jsonFile != null) OutputTargets.requireFile("--json", jsonFile);
+        if (csvFile != null) OutputTargets.requireFile("--csv", csvFile);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
@@ -103,6 +108,7 @@ public final class TraceCommand implements Callable<Integer> {
             out.flush();
         }
         if (outDir != null) TraceOutputs.write(outDir, report);
+        if (htmlFile != null) OutputSet.writeText(htmlFile, w -> TraceHtml.write(report, w));
         if (jsonFile != null) OutputSet.writeText(jsonFile, w -> TraceJson.write(report, w));
         if (csvFile != null) OutputSet.writeText(csvFile, w -> TraceCsv.write(report, w));
         return 0;

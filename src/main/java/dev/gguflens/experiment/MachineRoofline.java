@@ -1,15 +1,18 @@
 package dev.gguflens.experiment;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.Locale;
+import java.util.Set;
+import dev.gguflens.quant.ParallelFor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -26,6 +29,37 @@ public final class MachineRoofline {
 
     private MachineRoofline() {}
 
+    /**
+     * The vector width the Java kernels run at (the preferred species, which -XX:MaxVectorSize narrows) and the
+     * CPU's SIMD features, e.g. "256-bit vectors (8 float lanes), amd64 AVX2 FMA F16C".
+     */
+    public static String vectorDescription() {
+        int bits = SPECIES.vectorBitSize();
+        String arch = System.getProperty("os.arch", "unknown");
+        return bits + "-bit vectors (" + SPECIES.length() + " float lanes), " + arch + " " + cpuFeatures(arch);
+    }
+
+    /** SIMD features from /proc/cpuinfo (Linux); on other systems what the architecture implies. */
+    static String cpuFeatures(String arch) {
+        Set<String> flags = new HashSet<>();
+        try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+            lines.filter(l -> l.startsWith("flags") || l.startsWith("Features")).findFirst()
+                    .ifPresent(l -> flags.addAll(Arrays.asList(l.substring(l.indexOf(':') + 1).trim().split("\\s+"))));
+        } catch (IOException | UncheckedIOException e) {
+            // not Linux, or not readable: fall through to what the architecture implies
+        }
+        boolean arm = arch.equals("aarch64") || arch.equals("arm64");
+        if (flags.isEmpty()) return arm ? "NEON" : "(features unknown)";
+        List<String> names = arm ? List.of("asimd", "sve", "sve2") : List.of("avx512f", "avx512bw", "avx512vl", "avx2", "avx", "fma", "f16c");
+        StringBuilder sb = new StringBuilder();
+        for (String n : names) {
+            if (!flags.contains(n)) continue;
+            if (!sb.isEmpty()) sb.append(' ');
+            sb.append(n.equals("asimd") ? "NEON" : n.toUpperCase(Locale.ROOT).replace("AVX512", "AVX-512"));
+        }
+        return sb.isEmpty() ? "(no SIMD features listed)" : sb.toString();
+    }
+
     /** GB/s (1e9 bytes) of reading a 1 GiB segment once with {@code threads} threads. */
     public static double readBandwidthGbps(int threads) {
         try (Arena arena = Arena.ofShared()) {
@@ -34,13 +68,9 @@ public final class MachineRoofline {
             long slice = BANDWIDTH_BYTES / threads / 64 * 64;
             double best = Double.MAX_VALUE;
             for (int pass = 0; pass < PASSES; pass++) {
-                List<Callable<Float>> jobs = new ArrayList<>();
-                for (int t = 0; t < threads; t++) {
-                    MemorySegment part = data.asSlice(t * slice, slice);
-                    jobs.add(() -> sum(part));
-                }
+                float[] sums = new float[threads];  // kept, so the reads are not optimised away
                 long start = System.nanoTime();
-                runAll(jobs, threads);
+                ParallelFor.parts(threads, t -> sums[t] = sum(data.asSlice(t * slice, slice)));
                 best = Math.min(best, System.nanoTime() - start);
             }
             return slice * threads / best;
@@ -52,10 +82,9 @@ public final class MachineRoofline {
         int iterations = 20_000_000;
         double best = Double.MAX_VALUE;
         for (int pass = 0; pass < 3; pass++) {
-            List<Callable<Float>> jobs = new ArrayList<>();
-            for (int t = 0; t < threads; t++) jobs.add(() -> fmaLoop(iterations));
+            float[] results = new float[threads];
             long start = System.nanoTime();
-            runAll(jobs, threads);
+            ParallelFor.parts(threads, t -> results[t] = fmaLoop(iterations));
             best = Math.min(best, System.nanoTime() - start);
         }
         return 2.0 * SPECIES.length() * 12 * (double) iterations * threads / best;
@@ -86,17 +115,5 @@ public final class MachineRoofline {
         }
         return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
                 .reduceLanes(VectorOperators.ADD);
-    }
-
-    private static void runAll(List<Callable<Float>> jobs, int threads) {
-        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
-            List<Future<Float>> futures = pool.invokeAll(jobs);
-            for (Future<Float> f : futures) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("roofline measurement interrupted", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("roofline measurement failed: " + e.getCause(), e.getCause());
-        }
     }
 }

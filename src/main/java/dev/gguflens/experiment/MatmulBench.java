@@ -139,8 +139,9 @@ public final class MatmulBench {
      * @param weightSource       what the weights were: "synthetic ..." or the model file and tensor
      * @param readBandwidthGbps  this machine's measured read bandwidth (see {@link MachineRoofline}), NaN if not measured
      * @param peakFmaGflops      measured Java vector FMA peak, NaN if not measured
+     * @param vectors            the vector width the kernels ran at and the CPU's SIMD features
      */
-    public record Result(String weightSource, int threads, int reps, int warmup, List<Case> cases, long peakRssBytes,
+    public record Result(String weightSource, String vectors, int threads, int reps, int warmup, List<Case> cases, long peakRssBytes,
                          double readBandwidthGbps, double peakFmaGflops) {
         public Result {
             cases = List.copyOf(cases);
@@ -191,11 +192,15 @@ public final class MatmulBench {
             bandwidth = MachineRoofline.readBandwidthGbps(s.threads());
             fma = MachineRoofline.peakFmaGflops(s.threads());
         }
-        return new Result(source, s.threads(), s.reps(), s.warmup(), cases, PeakMemory.peakRssBytes(), bandwidth, fma);
+        return new Result(source, MachineRoofline.vectorDescription(), s.threads(), s.reps(), s.warmup(), cases, PeakMemory.peakRssBytes(), bandwidth, fma);
     }
 
     private static Case measure(WeightMatrix w, LensHead head, int m, Settings s, Consumer<String> progress) {
         progress.accept("timing " + w.type() + " M=" + m);
+        if ((long) m * w.rows() > Integer.MAX_VALUE - 8 || (long) m * w.cols() > Integer.MAX_VALUE - 8) {
+            throw new InvalidInputException("bench: batch size M " + m + " times " + w.rows() + " rows does not fit in one"
+                    + " float array; use a smaller --m");
+        }
         Random random = new Random(s.seed() * 31 + m);
         float[] x = new float[m * w.cols()];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();

@@ -7,14 +7,12 @@ import dev.gguflens.lens.LensResult.Milestones;
 import dev.gguflens.lens.LensResult.PositionConsistency;
 import dev.gguflens.lens.LensResult.TokenProbability;
 import dev.gguflens.lens.LensResult.TrackedRank;
+import dev.gguflens.quant.ParallelFor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ForkJoinPool;
-import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
 /**
  * The logit lens: every (layer, position) residual is prepared by the lens kind, then all of them,
@@ -75,69 +73,58 @@ public final class LogitLens {
             }
         }
 
-        try (ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null) {
-            RowStatistics[] stats = new RowStatistics[batch + referenceRows];
-            List<TrackedToken> tracked = request.tracked();
-            int[] trackedIds = tracked.stream().mapToInt(TrackedToken::id).toArray();
-            double[][] trackedLogits = trackedLogits(head, x, batch, trackedIds, threads);
-            int capacity = Math.max(2, request.topK());
-            for (int r = 0; r < batch; r++) stats[r] = new RowStatistics(capacity, trackedIds, trackedLogits[r]);
-            for (int r = 0; r < referenceRows; r++) stats[batch + r] = new RowStatistics(1, new int[0], new double[0]);
+        RowStatistics[] stats = new RowStatistics[batch + referenceRows];
+        List<TrackedToken> tracked = request.tracked();
+        int[] trackedIds = tracked.stream().mapToInt(TrackedToken::id).toArray();
+        double[][] trackedLogits = trackedLogits(head, x, batch, trackedIds, threads);
+        int capacity = Math.max(2, request.topK());
+        for (int r = 0; r < batch; r++) stats[r] = new RowStatistics(capacity, trackedIds, trackedLogits[r]);
+        for (int r = 0; r < referenceRows; r++) stats[batch + r] = new RowStatistics(1, new int[0], new double[0]);
 
-            int block = blockRows > 0 ? blockRows
-                    : Math.clamp(TARGET_BLOCK_ELEMENTS / (batch + referenceRows), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS);
-            block = Math.min(block, vocab);
-            // Raw lens logits of the last position, one row per layer; turned into log-probs once the lse is known.
-            float[][] kept = request.keepLastPositionLogProbs() ? new float[layers][vocab] : null;
-            float[] products = new float[batch * block];
-            double[] logits = new double[(batch + referenceRows) * block];
-            for (int rowStart = 0; rowStart < vocab; rowStart += block) {
-                int start = rowStart;
-                int n = Math.min(block, vocab - start);
-                head.output().multiply(x, batch, start, start + n, products, threads);
-                forEachRow(pool, batch + referenceRows, r -> {
-                    if (r < batch) {
-                        for (int j = 0; j < n; j++) logits[r * n + j] = head.transformLogit(start + j, products[r * n + j]);
-                    } else {
-                        float[] reference = request.referenceLogits()[r - batch];
-                        for (int j = 0; j < n; j++) logits[r * n + j] = reference[start + j];
-                    }
-                });
-                forEachRow(pool, batch + referenceRows, r -> {
-                    int compared = r < batch ? finalRowOf(r, positionCount, finalRow) : finalRow[r - batch];
-                    stats[r].accept(logits, r * n, logits, compared * n, n, start);
-                });
-                if (kept != null) {
-                    for (int layer = 0; layer < layers; layer++) {
-                        int r = layer * positionCount + positionCount - 1;
-                        for (int j = 0; j < n; j++) kept[layer][start + j] = (float) logits[r * n + j];
-                    }
+        int block = blockRows > 0 ? blockRows
+                : Math.clamp(TARGET_BLOCK_ELEMENTS / (batch + referenceRows), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS);
+        block = Math.min(block, vocab);
+        // Raw lens logits of the last position, one row per layer; turned into log-probs once the lse is known.
+        float[][] kept = request.keepLastPositionLogProbs() ? new float[layers][vocab] : null;
+        float[] products = new float[batch * block];
+        double[] logits = new double[(batch + referenceRows) * block];
+        for (int rowStart = 0; rowStart < vocab; rowStart += block) {
+            int start = rowStart;
+            int n = Math.min(block, vocab - start);
+            head.output().multiply(x, batch, start, start + n, products, threads);
+            ParallelFor.each(batch + referenceRows, threads, r -> {
+                if (r < batch) {
+                    for (int j = 0; j < n; j++) logits[r * n + j] = head.transformLogit(start + j, products[r * n + j]);
+                } else {
+                    float[] reference = request.referenceLogits()[r - batch];
+                    for (int j = 0; j < n; j++) logits[r * n + j] = reference[start + j];
+                }
+            });
+            ParallelFor.each(batch + referenceRows, threads, r -> {
+                int compared = r < batch ? finalRowOf(r, positionCount, finalRow) : finalRow[r - batch];
+                stats[r].accept(logits, r * n, logits, compared * n, n, start);
+            });
+            if (kept != null) {
+                for (int layer = 0; layer < layers; layer++) {
+                    int r = layer * positionCount + positionCount - 1;
+                    for (int j = 0; j < n; j++) kept[layer][start + j] = (float) logits[r * n + j];
                 }
             }
-            LensResult result = summarize(head, states, request, stats, finalRow, residualNorms, batch);
-            if (kept == null) return result;
-            for (int layer = 0; layer < layers; layer++) {
-                double lse = stats[layer * positionCount + positionCount - 1].logSumExp();
-                float[] row = kept[layer];
-                for (int v = 0; v < vocab; v++) row[v] = (float) (row[v] - lse);
-            }
-            return new LensResult(result.kind(), result.layers(), result.positions(), result.records(),
-                    result.consistency(), result.milestones(), kept);
         }
+        LensResult result = summarize(head, states, request, stats, finalRow, residualNorms, batch);
+        if (kept == null) return result;
+        for (int layer = 0; layer < layers; layer++) {
+            double lse = stats[layer * positionCount + positionCount - 1].logSumExp();
+            float[] row = kept[layer];
+            for (int v = 0; v < vocab; v++) row[v] = (float) (row[v] - lse);
+        }
+        return new LensResult(result.kind(), result.layers(), result.positions(), result.records(),
+                result.consistency(), result.milestones(), kept);
     }
 
     /** Lens row layer*P + i and extra final row lensRows + i both belong to position index i (lensRows is a multiple of P). */
     private static int finalRowOf(int row, int positionCount, int[] finalRow) {
         return finalRow[row % positionCount];
-    }
-
-    private static void forEachRow(ForkJoinPool pool, int rows, IntConsumer job) {
-        if (pool == null) {
-            for (int r = 0; r < rows; r++) job.accept(r);
-        } else {
-            // A parallel stream submitted from inside the pool runs on that pool's workers.
-            pool.submit(() -> IntStream.range(0, rows).parallel().forEach(job)).join();
-        }
     }
 
     /** The tracked tokens' logits for every batch row, from a small pass over just those vocabulary rows. */

@@ -5,13 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -41,16 +35,6 @@ public final class FusedMatmul {
     static final int ROW_CHUNK_BYTES = 16 * 1024;
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-    /** One shared pool for all calls; threads are created on demand, reused, and never block JVM exit. */
-    private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "gguf-lens-matmul");
-        t.setDaemon(true);
-        return t;
-    });
-
-    /** A thread that is never started: a segment readable by it is readable by the pool's threads. */
-    private static final Thread POOL_PROBE = Thread.ofPlatform().unstarted(() -> { });
 
     private FusedMatmul() {
     }
@@ -97,39 +81,16 @@ public final class FusedMatmul {
         // Split into `threads` contiguous chunks whose sizes are multiples of the row tile. A segment confined to
         // the caller's thread cannot be read from the pool, so it is multiplied on the caller's thread alone.
         int tiles = (outRows + ROW_TILE - 1) / ROW_TILE;
-        int parts = data.isAccessibleBy(POOL_PROBE) ? Math.min(threads, tiles) : 1;
+        int parts = data.isAccessibleBy(ParallelFor.POOL_PROBE) ? Math.min(threads, tiles) : 1;
         if (parts == 1) {
             new RangeWorker(w, x, m, rowStart, outRows, y).run(rowStart, rowEnd);
             return;
         }
-        List<Future<?>> futures = new ArrayList<>(parts - 1);
         int[] bounds = new int[parts + 1];
         for (int p = 0; p <= parts; p++) {
             bounds[p] = Math.min(rowEnd, rowStart + (int) ((long) tiles * p / parts) * ROW_TILE);
         }
-        for (int p = 1; p < parts; p++) {
-            int from = bounds[p], to = bounds[p + 1];
-            futures.add(POOL.submit(() -> new RangeWorker(w, x, m, rowStart, outRows, y).run(from, to)));
-        }
-        Throwable failure = null;
-        try {
-            new RangeWorker(w, x, m, rowStart, outRows, y).run(bounds[0], bounds[1]);
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) failure = e.getCause();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) failure = e;
-            }
-        }
-        if (failure instanceof RuntimeException re) throw re;
-        if (failure instanceof Error er) throw er;
-        if (failure != null) throw new IllegalStateException("multiply interrupted", failure);
+        ParallelFor.parts(parts, p -> new RangeWorker(w, x, m, rowStart, outRows, y).run(bounds[p], bounds[p + 1]));
     }
 
     /** Per-thread scratch and the loop over row tiles. */

@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * into vector registers (no scratch array). The block and sub-block scales multiply partial sums of
  * q*x instead of every element, which is where these kernels differ from dequantise-then-dot: the
  * weights are still exact, only the summation order (and rounding) of the product changes.
- * Used for m = 1, where the product is bound by reading the weights once.
+ * Used for m = 1, where the product is bound by reading the weights once. The layouts here are for 512-bit
+ * vectors; {@link PackedRowKernels} serves 128 and 256 bits and the types these do not cover.
  */
 final class RowKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16
@@ -37,11 +38,18 @@ final class RowKernels {
     private RowKernels() {
     }
 
-    /** Types with a kernel here (when SIMD is enabled at all). */
+    /** Whether this machine has 512-bit vectors, for which the layouts in this class were written. */
+    static final boolean WIDE = FloatVector.SPECIES_PREFERRED.length() >= 16;
+
+    /** Types with an m = 1 row kernel at this machine's vector width: here at 512 bits, else {@link PackedRowKernels}. */
     static boolean handles(GgmlType t) {
-        return VectorDecoder.ENABLED && switch (t) {
-            case Q8_0, Q4_K, F16 -> true;
-            case Q6_K -> L == 16;  // its row kernel is laid out for 512-bit vectors; else the tiled path
+        return wideKernel(t) || PackedRowKernels.handles(t);
+    }
+
+    /** Whether t runs on this class's 512-bit layouts rather than on {@link PackedRowKernels}. */
+    private static boolean wideKernel(GgmlType t) {
+        return WIDE && VectorDecoder.ENABLED && switch (t) {
+            case Q8_0, Q4_K, Q6_K, F16 -> true;
             default -> false;
         };
     }
@@ -49,11 +57,18 @@ final class RowKernels {
     /**
      * Per-call state derived from x: sums of x over each scale's sub-block (32 elements for Q4_K, 16 for
      * Q6_K), so a block's constant offset (Q4_K's min, Q6_K's 32) costs one product per sub-block, not per
-     * element; for Q6_K also x reordered to the order in which {@link #q6_k} extracts the weights.
+     * element; x reordered to the order in which the kernel extracts the weights (or null where it reads x
+     * as it is); and the power of two 2^exponent by which xSums and xOrdered were scaled (see PackedRowKernels).
      */
-    record Prepared(float[] xSums, float[] xOrdered) {}
+    record Prepared(float[] xSums, float[] xOrdered, int exponent) {
+        /** Without a power-of-two scale: the kernel's result is the product itself. */
+        Prepared(float[] xSums, float[] xOrdered) {
+            this(xSums, xOrdered, 0);
+        }
+    }
 
     static Prepared prepare(GgmlType t, float[] x, int cols) {
+        if (!wideKernel(t)) return PackedRowKernels.prepare(t, x, cols);
         return switch (t) {
             case Q4_K -> new Prepared(subBlockSums(x, cols, 32), null);
             case Q6_K -> new Prepared(subBlockSums(x, cols, 16), q6Order(x, cols));
@@ -101,6 +116,10 @@ final class RowKernels {
                         float[] y, int yo) {
         // One row loop per type: a shared loop would inline whichever kernels its profile saw, and with several
         // types in one process that runs past C2's node budget (Q8_0 at 86 ms instead of 17 after a Q6_K run).
+        if (!wideKernel(t)) {
+            PackedRowKernels.dotRows(t, address, nr, rowBytes, cols, prepared, y, yo);
+            return;
+        }
         switch (t) {
             case Q8_0 -> q8_0Rows(address, nr, rowBytes, x, cols / 32, y, yo);
             case F16 -> f16Rows(address, nr, rowBytes, x, cols, y, yo);

@@ -14,7 +14,7 @@ public final class CompareOutputs {
     public static void write(Path dir, CompareReport report) throws IOException {
         try (OutputSet set = OutputSet.in(dir)) {
             set.text("compare.txt", w -> w.write(CompareTable.render(report)));
-            set.text("compare.json", w -> CompareJson.write(report, w));
+            set.text("compare.json", w -> Json.write(report, w));
             set.text("compare-layers.csv", w -> CompareCsv.write(report, w));
             set.text("compare.svg", w -> w.write(ComparePlot.render(report)));
             set.text("compare.html", w -> CompareHtml.write(report, w));

@@ -83,8 +83,7 @@ public final class CsvReports {
     }
 
     private static <T> String join(List<T> items, java.util.function.Function<T, Object> f) {
-        return COMPACT.toJson(items.stream().map(f).toList());
+        return Json.compact(items.stream().map(f).toList());
     }
 
-    private static final com.google.gson.Gson COMPACT = new com.google.gson.GsonBuilder().disableHtmlEscaping().create();
 }

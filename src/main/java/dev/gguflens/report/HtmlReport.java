@@ -1,7 +1,5 @@
 package dev.gguflens.report;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
 import dev.gguflens.report.ProbeReport.Expected;
 import dev.gguflens.report.ProbeReport.LayerEntry;
 import dev.gguflens.report.ProbeReport.Milestone;
@@ -36,7 +34,6 @@ public final class HtmlReport {
     /** How many tokens the hover shows. */
     static final int HOVER_TOP = 5;
 
-    private static final Gson COMPACT = new GsonBuilder().disableHtmlEscaping().create();
     private static final String[] SERIES_COLOURS = {"#225ea8", "#e6550d", "#31a354", "#756bb1", "#d62728", "#636363"};
 
     public static void write(ProbeReport r, Writer out) throws IOException {
@@ -155,7 +152,7 @@ public final class HtmlReport {
             item.put("p", t.p());
             items.add(item);
         }
-        return COMPACT.toJson(items);
+        return Json.compact(items);
     }
 
     private static String expectedJson(List<Expected> expected) {
@@ -169,7 +166,7 @@ public final class HtmlReport {
             item.put("p", e.p());
             items.add(item);
         }
-        return COMPACT.toJson(items);
+        return Json.compact(items);
     }
 
     private static String ariaLabel(int layer, int pos, LayerEntry cell) {

@@ -35,7 +35,7 @@ public final class ProbeOutputs {
                 ProbeReport r = reports.get(i);
                 String base = base(name, i, reports.size());
                 set.text(base + ".txt", w -> TextReport.write(r, true, w));
-                set.text(base + ".json", w -> JsonReport.write(r, w));
+                set.text(base + ".json", w -> Json.write(r, w));
                 set.text(base + "-records.csv", w -> CsvReports.writeRecords(r, w));
                 set.text(base + "-pure-next-token.csv", w -> CsvReports.writePureNextToken(r, w));
                 set.text(base + ".html", w -> HtmlReport.write(r, w));

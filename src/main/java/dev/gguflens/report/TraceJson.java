@@ -1,10 +1,8 @@
 package dev.gguflens.report;
 
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonPrimitive;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -14,18 +12,17 @@ public final class TraceJson {
     private TraceJson() {}
 
     public static void write(TraceReport r, Writer out) throws IOException {
-        JsonReport.gson().toJson(tree(r), out);
-        out.write('\n');
+        Json.write(tree(r), out);
     }
 
     static JsonObject tree(TraceReport r) {
         JsonObject o = new JsonObject();
-        o.add("model", JsonReport.gson().toJsonTree(r.model()));
+        o.add("model", Json.tree(r.model()));
         o.addProperty("site", r.site());
         o.addProperty("clean_prompt", r.cleanPrompt());
         o.addProperty("corrupt_prompt", r.corruptPrompt());
-        o.add("clean_tokens", JsonReport.gson().toJsonTree(r.cleanTokens()));
-        o.add("corrupt_tokens", JsonReport.gson().toJsonTree(r.corruptTokens()));
+        o.add("clean_tokens", Json.tree(r.cleanTokens()));
+        o.add("corrupt_tokens", Json.tree(r.corruptTokens()));
         o.addProperty("answer", r.answer());
         o.addProperty("answer_id", r.answerId());
         o.addProperty("answer_token", r.answerToken());
@@ -43,7 +40,7 @@ public final class TraceJson {
             JsonArray restoration = new JsonArray();
             for (double v : row.p()) {
                 p.add(v);
-                restoration.add(number(r.restoration(v)));
+                restoration.add(Json.finiteOrNull(r.restoration(v)));
             }
             e.add("p", p);
             e.add("restoration", restoration);
@@ -67,9 +64,5 @@ public final class TraceJson {
             o.add("timings", tj);
         }
         return o;
-    }
-
-    private static JsonElement number(double v) {
-        return Double.isFinite(v) ? new JsonPrimitive(v) : JsonNull.INSTANCE;
     }
 }

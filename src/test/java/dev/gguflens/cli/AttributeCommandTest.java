@@ -104,12 +104,78 @@ class AttributeCommandTest {
     }
 
     @Test
+    void promptSetGivesMeanAndSpreadOfEveryPart(@TempDir Path dir) throws IOException {
+        Path set = dir.resolve("set.jsonl");
+        Files.writeString(set, """
+                {"prompt": "Once upon a time, there was a little girl named", "expected": "Lily"}
+                {"prompt": "Once upon a time, there was a little boy named", "expected": ["Tim", "Ben"]}
+
+                {"prompt": "One day, Lily went to the", "expected": "park"}
+                """);
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.of("attribute", "-m", stories260K().toString(), "--prompts", set.toString(), "--out", out.toString(),
+                "-t", "1", "--top", "3");
+        assertEquals(0, r.exit(), r.err());
+        System.out.println(r.out());
+        assertTrue(r.out().contains("stories260K, 3 prompts"), r.out());
+        assertTrue(r.out().contains("Top 3 heads by |mean|:"), r.out());
+        assertTrue(r.out().matches("(?s).*Identity over all prompts: worst relative .* ok\n"), r.out());
+        try (Stream<Path> files = Files.list(out)) {
+            assertEquals(List.of("stories260K-attribution-p001.json", "stories260K-attribution-p002.json",
+                    "stories260K-attribution-p003.json", "stories260K-attribution-summary.csv",
+                    "stories260K-attribution-summary.json", "stories260K-attribution-summary.txt"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        // the summary's statistics, recomputed from the three prompts' own JSON
+        JsonObject summary = JsonParser.parseString(Files.readString(out.resolve("stories260K-attribution-summary.json")))
+                .getAsJsonObject();
+        assertEquals(3, summary.getAsJsonArray("prompts").size());
+        assertTrue(summary.get("identity_ok").getAsBoolean());
+        double[] head = new double[3], mlp = new double[3];
+        for (int i = 0; i < 3; i++) {
+            JsonObject one = JsonParser.parseString(Files.readString(out.resolve(String.format("stories260K-attribution-p%03d.json",
+                    i + 1)))).getAsJsonObject();
+            JsonObject block3 = one.getAsJsonArray("blocks").get(3).getAsJsonObject();
+            head[i] = block3.getAsJsonArray("heads").get(5).getAsDouble();
+            mlp[i] = block3.get("mlp").getAsDouble();
+        }
+        assertEquals("Tim", JsonParser.parseString(Files.readString(out.resolve("stories260K-attribution-p002.json")))
+                .getAsJsonObject().get("answer").getAsString(), "the first expected answer is attributed");
+        JsonObject block3 = summary.getAsJsonArray("blocks").get(3).getAsJsonObject();
+        assertStats(head, block3.getAsJsonArray("heads").get(5).getAsJsonObject());
+        assertStats(mlp, block3.getAsJsonObject("mlp"));
+        assertEquals(8, block3.getAsJsonArray("heads").size());
+    }
+
+    private static void assertStats(double[] values, JsonObject stats) {
+        double mean = (values[0] + values[1] + values[2]) / 3;
+        double var = 0;
+        for (double v : values) var += (v - mean) * (v - mean);
+        assertEquals(mean, stats.get("mean").getAsDouble(), 1e-9 * Math.max(1, Math.abs(mean)));
+        assertEquals(Math.sqrt(var / 2), stats.get("std").getAsDouble(), 1e-9);
+        assertEquals(Math.min(values[0], Math.min(values[1], values[2])), stats.get("min").getAsDouble(), 1e-12);
+        assertEquals(Math.max(values[0], Math.max(values[1], values[2])), stats.get("max").getAsDouble(), 1e-12);
+    }
+
+    @Test
+    void capitalsSuiteRuns() {
+        CliRun r = CliRun.of("attribute", "-m", stories260K().toString(), "--suite", "capitals", "-t", "1");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("stories260K, 16 prompts"), r.out());
+        assertTrue(r.out().contains("'Question: What is the capital of Germany? Answer:'"), r.out());
+    }
+
+    @Test
     void badInputIsOneLineAndExitTwo() {
         String m = stories260K().toString();
         assertUsage(CliRun.of("attribute", "-m", m, "-p", STORY, "--expect", "Lily", "--position", "14"), "position");
         assertUsage(CliRun.of("attribute", "-m", m, "-p", STORY, "--expect", "Lily", "--top", "0"), "top");
         assertUsage(CliRun.of("attribute", "-m", m, "-p", STORY, "--expect", "Lily", "--vs", "Lily"), "same token");
         assertUsage(CliRun.of("attribute", "-m", m, "-p", STORY), "--expect");
+        assertUsage(CliRun.of("attribute", "-m", m, "-p", STORY, "--suite", "capitals"), "exactly one of");
+        assertUsage(CliRun.of("attribute", "-m", m, "--suite", "capitals", "--html", "x.html"), "--html");
+        assertUsage(CliRun.of("attribute", "-m", m, "--suite", "capitals", "--expect", "Lily"), "--expect");
+        assertUsage(CliRun.of("attribute", "-m", m, "--suite", "nations"), "nations");
     }
 
     private static void assertUsage(CliRun r, String mention) {

@@ -26,7 +26,7 @@ class BenchCommandTest {
     private static final Set<String> CASE_FIELDS = Set.of("type", "m", "rows", "cols", "weight_bytes", "flops", "java", "ggml",
             "lens", "java_over_ggml", "java_gflops", "ggml_gflops", "java_weight_gbps", "ggml_weight_gbps", "lens_over_product",
             "max_relative_difference");
-    private static final Set<String> TOP_FIELDS = Set.of("weights", "threads", "reps", "warmup", "peak_rss_bytes",
+    private static final Set<String> TOP_FIELDS = Set.of("weights", "vectors", "threads", "reps", "warmup", "peak_rss_bytes",
             "read_bandwidth_gbps", "peak_fma_gflops", "cases");
 
     @BeforeAll
@@ -117,8 +117,11 @@ class BenchCommandTest {
         assertEquals(0, run.exit(), run.err());
         String[] lines = run.out().split("\n");
         assertTrue(lines[0].startsWith("Java fused lens product vs ggml CPU mul_mat, 1 threads, median of 1 reps"), lines[0]);
-        assertTrue(lines[2].startsWith("type     M weightMiB   java ms   ggml ms java/ggml"), lines[2]);
-        assertTrue(lines[3].matches("Q4_K\\s+2\\s+0\\.1\\s.*"), lines[3]);
+        // The width the kernels ran at, as the JVM was started (the surefire executions narrow it).
+        int bits = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        assertTrue(lines[2].startsWith("vectors: " + bits + "-bit vectors (" + bits / 32 + " float lanes), "), lines[2]);
+        assertTrue(lines[3].startsWith("type     M weightMiB   java ms   ggml ms java/ggml"), lines[3]);
+        assertTrue(lines[4].matches("Q4_K\\s+2\\s+0\\.1\\s.*"), lines[4]);
         assertTrue(run.out().contains("peak RSS: "), run.out());
         assertTrue(run.err().contains("bench: timing Q4_K M=2"), run.err());
     }

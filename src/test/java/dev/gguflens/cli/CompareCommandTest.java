@@ -14,7 +14,7 @@ import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.ModelParams;
 import dev.gguflens.report.CompareCsv;
-import dev.gguflens.report.CompareJson;
+import dev.gguflens.report.Json;
 import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareReport.Layer;
 import dev.gguflens.report.CompareReport.Variant;
@@ -74,7 +74,7 @@ class CompareCommandTest {
         assertEquals(0, r.code(), r.err());
         stdout = r.out();
         json = Files.readString(dir.resolve("out/compare.json"));
-        report = CompareJson.read(json);
+        report = Json.read(json, CompareReport.class);
     }
 
     @Test
@@ -269,7 +269,7 @@ class CompareCommandTest {
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.out(), "-q prints no table");
         assertEquals(before, Files.getLastModifiedTime(q8), "cached variant reused, not remade");
-        CompareReport second = CompareJson.read(Files.readString(out.resolve("compare.json")));
+        CompareReport second = Json.read(Files.readString(out.resolve("compare.json")), CompareReport.class);
         assertEquals("stories260K-Q8_0", second.reference());
         assertTrue(second.variants().get(1).reference());
         assertEquals(0.0, second.summary().get(1).meanKlAllLayersBits());

@@ -55,9 +55,9 @@ class InfoCommandTest {
         assertEquals(0, r.exit(), r.err());
         JsonObject o = JsonParser.parseString(r.out()).getAsJsonObject();
         assertEquals("llama", o.get("architecture").getAsString());
-        assertEquals(5, o.getAsJsonObject("hyperparameters").get("blockCount").getAsInt());
-        assertEquals(64, o.getAsJsonObject("hyperparameters").get("embeddingLength").getAsInt());
-        assertEquals(512, o.get("vocabularySize").getAsInt());
+        assertEquals(5, o.getAsJsonObject("hyperparameters").get("block_count").getAsInt());
+        assertEquals(64, o.getAsJsonObject("hyperparameters").get("embedding_length").getAsInt());
+        assertEquals(512, o.get("vocabulary_size").getAsInt());
         assertEquals(48, o.getAsJsonArray("tensors").size());
         JsonObject tokens = o.getAsJsonObject("metadata").getAsJsonObject("tokenizer.ggml.tokens");
         assertEquals("STRING", tokens.get("type").getAsString());
@@ -65,7 +65,8 @@ class InfoCommandTest {
         assertEquals("<unk>", tokens.getAsJsonArray("head").get(0).getAsString());
         long totalBytes = 0;
         for (var t : o.getAsJsonArray("tensors")) totalBytes += t.getAsJsonObject().get("bytes").getAsLong();
-        assertEquals(totalBytes, o.getAsJsonObject("bytesPerType").get("F32").getAsLong());
+        assertEquals(totalBytes, o.getAsJsonObject("bytes_per_type").get("F32").getAsLong());
+        dev.gguflens.report.ReportRenderingTest.assertSnakeCaseKeys(o, java.util.Set.of("metadata", "bytes_per_type"), "info --json");
     }
 
     @Test
@@ -89,7 +90,7 @@ class InfoCommandTest {
         var t = JsonParser.parseString(r.out()).getAsJsonObject().getAsJsonArray("tensors").get(0).getAsJsonObject();
         assertEquals("Q8_0", t.get("type").getAsString());
         assertEquals(68, t.get("bytes").getAsLong());
-        assertFalse(JsonParser.parseString(r.out()).getAsJsonObject().has("vocabularySize"), "no token list in this file");
+        assertFalse(JsonParser.parseString(r.out()).getAsJsonObject().has("vocabulary_size"), "no token list in this file");
     }
 
     @Test

@@ -37,7 +37,7 @@ class TraceCommandTest {
         assertTrue(r.out().contains("layer     <s>   ␣Once"), r.out());
         assertTrue(r.out().contains("computed token positions 526 of naive 1176"), r.out());
         try (Stream<Path> files = Files.list(dir.resolve("out"))) {
-            assertEquals(List.of("trace.csv", "trace.json", "trace.txt"), files.map(p -> p.getFileName().toString()).sorted().toList());
+            assertEquals(List.of("trace.csv", "trace.html", "trace.json", "trace.txt"), files.map(p -> p.getFileName().toString()).sorted().toList());
         }
         JsonObject json = JsonParser.parseString(Files.readString(dir.resolve("t.json"))).getAsJsonObject();
         assertEquals(Files.readString(dir.resolve("out/trace.json")), Files.readString(dir.resolve("t.json")));

@@ -20,7 +20,7 @@ class RowKernelsTest {
     private static final int ROWS = 24, COLS = 4096;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K", "F16"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"})
     void longRowsMatchDoubleReferenceAndDoNotDependOnJitState(GgmlType type) {
         Random rnd = new Random(11 + type.ordinal());
         byte[] raw = QuantTestData.randomBlocks(type, ROWS * COLS / type.blockSize, rnd);
@@ -54,7 +54,7 @@ class RowKernelsTest {
      * native memory, with a row range that starts mid-matrix.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_K", "Q6_K", "F16"})
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16", "F32"})
     void heapWeightsGiveTheSameBitsAsNativeWeights(GgmlType type) {
         int rows = 3 * (int) (FusedMatmul.ROW_CHUNK_BYTES / (COLS / type.blockSize * type.typeSize)) + 5;
         Random rnd = new Random(23 + type.ordinal());
@@ -97,6 +97,35 @@ class RowKernelsTest {
                     assertTrue(Float.isNaN(y[p]), "pattern 0x" + Integer.toHexString(p) + " gave " + y[p]);
                 } else {
                     org.junit.jupiter.api.Assertions.assertEquals(expected, y[p], "pattern 0x" + Integer.toHexString(p));
+                }
+            }
+        }
+    }
+
+    /**
+     * The 4-, 5- and 6-bit kernels scale x by powers of two internally (down to 2^-24 per byte position, after
+     * normalising x's largest magnitude to [1, 2)); x scaled by 2^-110 or 2^+100 must give the results scaled by
+     * exactly the same power (no bits lost to subnormals or overflow inside).
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    void powerOfTwoScaledInputsGiveExactlyScaledOutputs(GgmlType type) {
+        Random rnd = new Random(5 + type.ordinal());
+        byte[] raw = QuantTestData.randomBlocks(type, ROWS * COLS / type.blockSize, rnd);
+        float[] x = QuantTestData.gaussian(COLS, rnd);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(raw.length);
+            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            WeightMatrix w = new WeightMatrix(type, data, ROWS, COLS);
+            float[] y = new float[ROWS];
+            FusedMatmul.multiply(w, x, 1, y, 1);
+            for (int e : new int[] {-110, 100}) {
+                float[] xs = new float[COLS];
+                for (int k = 0; k < COLS; k++) xs[k] = Math.scalb(x[k], e);
+                float[] ys = new float[ROWS];
+                FusedMatmul.multiply(w, xs, 1, ys, 1);
+                for (int r = 0; r < ROWS; r++) {
+                    org.junit.jupiter.api.Assertions.assertEquals(Math.scalb(y[r], e), ys[r], type + " row " + r + " at 2^" + e);
                 }
             }
         }

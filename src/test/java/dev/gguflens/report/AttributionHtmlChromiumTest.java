@@ -1,6 +1,6 @@
 package dev.gguflens.report;
 
-import org.junit.jupiter.api.Assumptions;
+import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -35,13 +35,8 @@ class AttributionHtmlChromiumTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        chromium = findChromium();
-        if (chromium == null) {
-            String message = "chromium not found (/usr/bin/chromium or on PATH); install with: apt-get install -y -qq chromium";
-            if ("true".equals(System.getenv("CI"))) fail(message);
-            Assumptions.abort(message);
-        }
-        outDir = Path.of(System.getProperty("gguflens.project.dir", ".")).resolve("target/html-report");
+        chromium = Fixtures.chromium();
+        outDir = Fixtures.projectDir().resolve("target/html-report");
         Files.createDirectories(outDir);
     }
 
@@ -174,17 +169,5 @@ class AttributionHtmlChromiumTest {
                 walk.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
             }
         }
-    }
-
-    private static Path findChromium() {
-        Path standard = Path.of("/usr/bin/chromium");
-        if (Files.isExecutable(standard)) return standard;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            for (String name : List.of("chromium", "chromium-browser")) {
-                Path candidate = Path.of(dir, name);
-                if (Files.isExecutable(candidate)) return candidate;
-            }
-        }
-        return null;
     }
 }

@@ -42,10 +42,7 @@ class HtmlReportChromiumTest {
 
     @BeforeAll
     static void setUp() throws IOException {
-        chromium = findChromium();
-        if (chromium == null) {
-            Fixtures.requireOrSkip("chromium not found (/usr/bin/chromium or on PATH); install with: apt-get install -y -qq chromium");
-        }
+        chromium = Fixtures.chromium();
         outDir = Fixtures.projectDir().resolve("target/html-report");
         Files.createDirectories(outDir);
         fullReport = outDir.resolve("report.html");
@@ -177,7 +174,9 @@ class HtmlReportChromiumTest {
 
     record Run(String stdout, String stderr) {}
 
-    private static Run chromium(String... args) throws IOException, InterruptedException {
+    /** Runs headless Chromium with {@code args} (also used by the trace heatmap's test). */
+    static Run chromium(String... args) throws IOException, InterruptedException {
+        if (chromium == null) chromium = Fixtures.chromium();
         Path profile = Files.createTempDirectory("gguflens-chromium-");
         Path stdout = Files.createTempFile("gguflens-chromium-", ".out"), stderr = Files.createTempFile("gguflens-chromium-", ".err");
         try {
@@ -205,17 +204,5 @@ class HtmlReportChromiumTest {
 
     private static String url(Path file, String fragment) {
         return file.toAbsolutePath().toUri() + fragment;
-    }
-
-    private static Path findChromium() {
-        Path standard = Path.of("/usr/bin/chromium");
-        if (Files.isExecutable(standard)) return standard;
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            for (String name : List.of("chromium", "chromium-browser")) {
-                Path candidate = Path.of(dir, name);
-                if (Files.isExecutable(candidate)) return candidate;
-            }
-        }
-        return null;
     }
 }

@@ -12,14 +12,14 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class ReportRenderingTest {
+public class ReportRenderingTest {
 
     @Test
     void jsonRoundTripsEveryField() throws IOException {
         ProbeReport report = SampleReports.small();
         StringWriter json = new StringWriter();
-        JsonReport.write(report, json);
-        assertEquals(report, JsonReport.read(json.toString()));
+        Json.write(report, json);
+        assertEquals(report, Json.read(json.toString(), ProbeReport.class));
         for (String key : List.of("\"model\"", "\"n_layer\"", "\"file_type\"", "\"tokens\"", "\"lens\"", "\"layers\"",
                 "\"entropy_bits\"", "\"kl_to_final_bits\"", "\"cos_to_final\"", "\"final\"", "\"consistency\"",
                 "\"top1_agree\"", "\"milestones\"", "\"extra_prompts\"", "\"temperatures\"", "\"timings\"", "\"positions\"")) {
@@ -63,6 +63,27 @@ class ReportRenderingTest {
         assertTrue(text.contains("Temperature sweep"), text);
         assertTrue(text.contains("Timings:"), text);
         assertFalse(TextReport.render(SampleReports.small(), false).contains("Timings:"));
+    }
+
+    /** Every key of the JSON outputs is snake_case (the values under {@code opaque} keys hold names from files). */
+    public static void assertSnakeCaseKeys(com.google.gson.JsonElement e, java.util.Set<String> opaque, String where) {
+        if (e.isJsonArray()) {
+            for (var item : e.getAsJsonArray()) assertSnakeCaseKeys(item, opaque, where);
+        } else if (e.isJsonObject()) {
+            for (var entry : e.getAsJsonObject().entrySet()) {
+                assertTrue(entry.getKey().matches("[a-z][a-z0-9_]*"), where + ": key '" + entry.getKey() + "' is not snake_case");
+                if (!opaque.contains(entry.getKey())) assertSnakeCaseKeys(entry.getValue(), opaque, where);
+            }
+        }
+    }
+
+    @Test
+    void everyReportKeyIsSnakeCase() {
+        assertSnakeCaseKeys(com.google.gson.JsonParser.parseString(Json.pretty(SampleReports.withPositions())), java.util.Set.of(), "probe JSON");
+        assertSnakeCaseKeys(com.google.gson.JsonParser.parseString(Json.pretty(SampleReports.small())), java.util.Set.of(), "probe JSON");
+        record LaterRecord(int nLayer, double klToFinalBits) {}
+        assertEquals("{\"n_layer\":1,\"kl_to_final_bits\":0.5}", Json.compact(new LaterRecord(1, 0.5)),
+                "a field without @SerializedName is written in snake_case too");
     }
 
     @Test

@@ -4,14 +4,17 @@ import dev.gguflens.llama.LlamaBackend;
 import dev.gguflens.llama.LlamaException;
 import org.junit.jupiter.api.Assumptions;
 
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The one home of the tests' inputs: the checkout, the bundled stories260K model, the pinned llama.cpp tree and the
- * native library, and the rule for an input that is missing (a test fails under CI=true and skips elsewhere).
+ * The one home of the tests' inputs: the checkout, the bundled stories260K model, the pinned llama.cpp tree, the
+ * native library and chromium, and the rule for an input that is missing (a test fails under CI=true and skips elsewhere).
  */
 public final class Fixtures {
     private Fixtures() {
@@ -56,6 +59,17 @@ public final class Fixtures {
         } catch (LlamaException e) {
             requireOrSkip("native library unavailable: " + e.getMessage());
         }
+    }
+
+    /** Headless Chromium for the HTML report tests: /usr/bin/chromium, else chromium or chromium-browser on PATH. */
+    public static Path chromium() {
+        List<Path> candidates = new ArrayList<>(List.of(Path.of("/usr/bin/chromium")));
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            if (!dir.isEmpty()) for (String name : List.of("chromium", "chromium-browser")) candidates.add(Path.of(dir, name));
+        }
+        for (Path candidate : candidates) if (Files.isExecutable(candidate)) return candidate;
+        requireOrSkip("chromium not found (/usr/bin/chromium or on PATH); install with: apt-get install -y -qq chromium");
+        return null;
     }
 
     /** A missing input or tool: fails under CI=true (CI must run everything), skips the test elsewhere. */

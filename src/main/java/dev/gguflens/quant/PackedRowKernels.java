@@ -1,0 +1,489 @@
+package dev.gguflens.quant;
+
+import dev.gguflens.gguf.GgmlType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The m = 1 row kernels for 128- and 256-bit vectors (NEON, SSE, AVX2; also the types that
+ * {@link RowKernels}' 512-bit layouts do not cover, at 256 bits on AVX-512). Every load is one whole vector of
+ * packed weights read as int lanes: lane i holds the 4 bytes (or 2 halves) at 4i (2i) of the chunk, and the j-th
+ * byte of every lane is extracted at once with a shift and a mask. No instruction changes the vector shape (no
+ * widening conversion, no shuffle but one per Q6_K scale group at 256 bits), so one code path serves both widths
+ * and C2 maps every operation to one SSE/AVX/NEON instruction. That visits the weights of each run of k*L
+ * elements (k per int lane) in the order "j-th of every lane", and x is put in that order once per call
+ * ({@link #interleave}). Block and sub-block scales multiply lane-wise partial sums, as in {@link RowKernels}.
+ */
+final class PackedRowKernels {
+    /** 8 float lanes where the machine has 256-bit vectors or wider, else 4. */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
+            ? FloatVector.SPECIES_256 : FloatVector.SPECIES_128;
+    static final int L = F.length();
+    private static final VectorSpecies<Integer> I = L == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
+    /** Q4_0's 16 quant bytes fill exactly one 128-bit vector, so it runs at 128 bits on every machine. */
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I4 = IntVector.SPECIES_128;
+    /** The 8 sub-block scales of one Q6_K half block (8 bytes), widened to 8 floats at 256 bits. */
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    /** Where the machine has vectors of 128 bits or more (below that, the tiled path is faster). */
+    static final boolean ENABLED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 128
+            && !Boolean.getBoolean("gguflens.quant.scalar");
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /**
+     * At 256 bits a 32-byte Q6_K chunk spans two 16-weight sub-blocks: lanes 0-3 take scale 2t, lanes 4-7
+     * scale 2t+1 of the half block's 8 scales (t = the chunk's 32-weight group).
+     */
+    private static final VectorShuffle<Float> Q6_SCALES_0 = q6Scales(0), Q6_SCALES_1 = q6Scales(1),
+            Q6_SCALES_2 = q6Scales(2), Q6_SCALES_3 = q6Scales(3);
+
+    private PackedRowKernels() {
+    }
+
+    private static VectorShuffle<Float> q6Scales(int t) {
+        int[] idx = new int[L];
+        for (int i = 0; i < L; i++) idx[i] = Math.min(7, 2 * t + i / 4);
+        return VectorShuffle.fromArray(F, idx, 0);
+    }
+
+    static boolean handles(GgmlType t) {
+        return ENABLED && switch (t) {
+            case Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F16, BF16, F32 -> true;
+            default -> false;
+        };
+    }
+
+    /** Weights per int lane (4 bytes, or 2 halves; F32 is read as floats and not reordered). */
+    private static int perLane(GgmlType t) {
+        return switch (t) {
+            case F16, BF16 -> 2;
+            case F32 -> 1;
+            default -> 4;
+        };
+    }
+
+    /**
+     * For the 4-, 5- and 6-bit types each weight is extracted by masking its byte in place, without shifting it
+     * down: byte j of a lane converts to q * 2^(8j), exactly. x at that position is scaled by 2^-8j to match
+     * (power-of-two scaling, exact), after all of x has been scaled by 2^exponent so that its largest magnitude
+     * lies in [1, 2): then 2^-24 times any value not below 2^-100 of the largest stays a normal float. The rows
+     * multiply by 2^-exponent at the end, so the results are those of the unscaled product.
+     */
+    private static boolean masked(GgmlType t) {
+        return t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K;
+    }
+
+    static RowKernels.Prepared prepare(GgmlType t, float[] x, int cols) {
+        int lanes = t == GgmlType.Q4_0 ? F4.length() : L;
+        int exponent = masked(t) ? normalisingExponent(x, cols) : 0;
+        float[] xs = x;
+        if (exponent != 0) {
+            xs = new float[cols];
+            for (int k = 0; k < cols; k++) xs[k] = Math.scalb(x[k], exponent);
+        }
+        float[] xo = perLane(t) == 1 ? x : interleave(xs, cols, perLane(t), lanes);
+        if (masked(t)) {
+            int run = 4 * lanes;
+            for (int k = 0; k < cols; k++) xo[k] = Math.scalb(xo[k], -8 * ((k % run) / lanes));
+        }
+        float[] sums = switch (t) {
+            case Q4_0, Q4_K, Q5_K -> subBlockSums(xs, cols, 32);
+            // At 128 bits the offset pass reads the 16 scales as packed int lanes too, so their x sums are reordered.
+            case Q6_K -> L == 4 ? interleave(subBlockSums(xs, cols, 16), cols / 16, 4, 4) : subBlockSums(xs, cols, 16);
+            default -> null;
+        };
+        return new RowKernels.Prepared(sums, xo, exponent);
+    }
+
+    /** e such that max |x| * 2^e lies in [1, 2); 0 where x is all zeros or holds an infinity or NaN. */
+    private static int normalisingExponent(float[] x, int cols) {
+        float max = 0;
+        for (int k = 0; k < cols; k++) max = Math.max(max, Math.abs(x[k]));
+        if (max == 0 || !Float.isFinite(max)) return 0;
+        return -Math.getExponent(max);
+    }
+
+    /**
+     * x in the order the kernels visit weights: within each run of k*lanes elements, position j*lanes + i holds
+     * element k*i + j (the j-th weight of int lane i). A tail shorter than a run keeps its order.
+     */
+    static float[] interleave(float[] x, int n, int k, int lanes) {
+        float[] xo = new float[n];
+        int run = k * lanes, base = 0;
+        for (; base + run <= n; base += run) {
+            for (int j = 0; j < k; j++) {
+                for (int i = 0; i < lanes; i++) xo[base + j * lanes + i] = x[base + k * i + j];
+            }
+        }
+        System.arraycopy(x, base, xo, base, n - base);
+        return xo;
+    }
+
+    /** Sums of x over consecutive spans, each added left to right (a fixed order, so the same bits every call). */
+    private static float[] subBlockSums(float[] x, int cols, int span) {
+        float[] sums = new float[cols / span];
+        for (int s = 0; s < sums.length; s++) {
+            float sum = 0;
+            for (int i = 0; i < span; i++) sum += x[span * s + i];
+            sums[s] = sum;
+        }
+        return sums;
+    }
+
+    /** y[yo + j] = row j times x, for the {@code nr} rows back to back from {@code address} (see RowKernels.dotRows). */
+    static void dotRows(GgmlType t, long address, int nr, long rowBytes, int cols, RowKernels.Prepared p, float[] y, int yo) {
+        // One row loop per type, so each compiles with only its own kernel inlined (see RowKernels.dotRows).
+        float[] xo = p.xOrdered();
+        switch (t) {
+            case Q8_0 -> q8_0Rows(address, nr, rowBytes, xo, cols / 32, y, yo);
+            case Q4_0 -> q4_0Rows(address, nr, rowBytes, xo, cols / 32, p.exponent(), p.xSums(), y, yo);
+            case Q4_K -> q4_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
+            case Q5_K -> q5_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
+            case Q6_K -> q6_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
+            case F16 -> f16Rows(address, nr, rowBytes, xo, cols, y, yo);
+            case BF16 -> bf16Rows(address, nr, rowBytes, xo, cols, y, yo);
+            case F32 -> f32Rows(address, nr, rowBytes, xo, cols, y, yo);
+            default -> throw new IllegalArgumentException("no row kernel for " + t);
+        }
+    }
+
+    private static void q8_0Rows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = q8_0(address + j * rowBytes, xo, blocks, lanes);
+    }
+
+    private static void q4_0Rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q4_0(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+    }
+
+    private static void q4_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q4_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+    }
+
+    private static void q5_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q5_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+    }
+
+    private static void q6_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q6_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+    }
+
+    private static void f16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, xo, cols, lanes);
+    }
+
+    private static void bf16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = bf16Row(address + j * rowBytes, xo, cols, lanes);
+    }
+
+    private static void f32Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = f32Row(address + j * rowBytes, x, cols, lanes);
+    }
+
+    /** The bytes [address, address + size) as a segment of a class C2 sees exactly (see RowKernels.dotRows). */
+    private static MemorySegment view(long address, long size) {
+        return MemorySegment.ofAddress(address).reinterpret(size);
+    }
+
+    private static float f16(MemorySegment w, long off) {
+        return Float.float16ToFloat(w.get(I16, off));
+    }
+
+    // Vector code below calls no helper of this class that takes or returns a vector: such a helper, once C2 has
+    // compiled it on its own, is not inlined again ("already compiled into a medium method") and every vector
+    // crossing it is boxed. For the same reason the j loops stay loops in the source (C2 unrolls them after
+    // inlining; written out four times they ran past its inlining node budget, NodeCountInliningCutoff, with
+    // the same result: Q4_K 20x slower), and each kernel ends by storing its accumulator into a scratch array.
+
+    /** The n lanes of a vector stored in lanes[0..n), summed in FloatLanes' fixed order: halves folded onto halves. */
+    private static float laneSum(float[] lanes, int n) {
+        for (int half = n / 2; half >= 1; half /= 2) {
+            for (int i = 0; i < half; i++) lanes[i] += lanes[i + half];
+        }
+        return lanes[0];
+    }
+
+    /** Q8_0: per block, q*x summed in two chains, then times the block scale. */
+    private static float q8_0(long address, float[] xo, int blocks, float[] lanes) {
+        MemorySegment w = view(address, 34L * blocks);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = 34L * b;
+            FloatVector p0 = FloatVector.zero(F), p1 = p0;
+            for (int c = 0; c < 32; c += 4 * L) {
+                IntVector q = IntVector.fromMemorySegment(I, w, o + 2 + c, LE);
+                int xk = 32 * b + c;
+                for (int j = 0; j < 4; j += 2) {
+                    p0 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), p0);
+                    p1 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * (j + 1)).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), p1);
+                }
+            }
+            acc = p0.add(p1).fma(FloatVector.broadcast(F, f16(w, o)), acc);
+        }
+        acc.intoArray(lanes, 0);
+        return laneSum(lanes, L);
+    }
+
+    /** Q4_0 at 128 bits (its 16 quant bytes are one such vector): w = d*(q-8), summed as d*sum(q*x) - 8*d*sum(x). */
+    private static float q4_0(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
+        MemorySegment w = view(address, 18L * blocks);
+        FloatVector acc = FloatVector.zero(F4);
+        int l4 = F4.length();
+        float offsets = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = 18L * b;
+            IntVector q = IntVector.fromMemorySegment(I4, w, o + 2, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
+            int xk = 32 * b;
+            FloatVector qx = FloatVector.zero(F4);
+            for (int j = 0; j < 4; j++) {
+                IntVector nl = q.and(0xF << (8 * j));
+                IntVector nh = q4.and(0xF << (8 * j));
+                qx = ((FloatVector) nl.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + j * l4), qx);
+                qx = ((FloatVector) nh.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + 16 + j * l4), qx);
+            }
+            float d = f16(w, o);
+            acc = qx.fma(FloatVector.broadcast(F4, d), acc);
+            offsets = Math.fma(d, xSums[b], offsets);
+        }
+        acc.intoArray(lanes, 0);
+        return laneSum(lanes, l4) - 8 * offsets;
+    }
+
+    /** Q4_K: the 8 six-bit scales and mins as in get_scale_min_k4, one per byte of sc and mn. */
+    private static float q4_k(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
+        MemorySegment w = view(address, 144L * blocks);
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo, accMin = accLo;
+        float mins = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = 144L * b;
+            int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
+            long sc = (s0 & 0x3F3F3F3FL) | (long) ((s2 & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030)) << 32;
+            long mn = (s1 & 0x3F3F3F3FL) | (long) (((s2 >>> 4) & 0x0F0F0F0F) | ((s1 >>> 2) & 0x30303030)) << 32;
+            float d = f16(w, o);
+            for (int p = 0; p < 4; p++) {
+                // Group p: 32 bytes, low nibbles = sub-block 2p, high nibbles = sub-block 2p+1.
+                FloatVector lo = FloatVector.zero(F), hi = lo;
+                for (int c = 0; c < 32; c += 4 * L) {
+                    IntVector q = IntVector.fromMemorySegment(I, w, o + 16 + 32 * p + c, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
+                    int xk = 256 * b + 64 * p + c;
+                    for (int j = 0; j < 4; j++) {
+                        lo = ((FloatVector) q.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), lo);
+                        hi = ((FloatVector) q4.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), hi);
+                    }
+                }
+                accLo = lo.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
+            }
+            if (L == 8) {
+                // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
+                ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
+                accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
+                        .fma(FloatVector.broadcast(F, f16(w, o + 2)), accMin);
+            }
+            else mins = Math.fma(f16(w, o + 2), minTerm(mn, xSums, 8 * b), mins);
+        }
+        accLo.add(accHi).sub(accMin).intoArray(lanes, 0);
+        return laneSum(lanes, L) - mins;
+    }
+
+    /** sum_j m_j * (sum of x over sub-block j) for the 8 mins packed one per byte in mn. */
+    private static float minTerm(long mn, float[] xSums, int s) {
+        float t = 0;
+        for (int j = 0; j < 8; j++) t = Math.fma((int) (mn >>> (8 * j)) & 0xFF, xSums[s + j], t);
+        return t;
+    }
+
+    /** Q5_K: Q4_K's layout with a fifth bit per weight in qh (bit 2p for group p's low nibbles, 2p+1 high). */
+    private static float q5_k(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
+        MemorySegment w = view(address, 176L * blocks);
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo, accMin = accLo;
+        float mins = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = 176L * b;
+            int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
+            long sc = (s0 & 0x3F3F3F3FL) | (long) ((s2 & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030)) << 32;
+            long mn = (s1 & 0x3F3F3F3FL) | (long) (((s2 >>> 4) & 0x0F0F0F0F) | ((s1 >>> 2) & 0x30303030)) << 32;
+            float d = f16(w, o);
+            for (int p = 0; p < 4; p++) {
+                FloatVector lo = FloatVector.zero(F), hi = lo;
+                for (int c = 0; c < 32; c += 4 * L) {
+                    IntVector q = IntVector.fromMemorySegment(I, w, o + 48 + 32 * p + c, LE);
+                    IntVector h = IntVector.fromMemorySegment(I, w, o + 16 + c, LE);
+                    IntVector ql = q.and(0x0F0F0F0F).or(h.lanewise(VectorOperators.LSHR, 2 * p).and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                    IntVector qh = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                            .or(h.lanewise(VectorOperators.LSHR, 2 * p + 1).and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                    int xk = 256 * b + 64 * p + c;
+                    for (int j = 0; j < 4; j++) {
+                        lo = ((FloatVector) ql.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), lo);
+                        hi = ((FloatVector) qh.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), hi);
+                    }
+                }
+                accLo = lo.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
+            }
+            if (L == 8) {
+                // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
+                ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
+                accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
+                        .fma(FloatVector.broadcast(F, f16(w, o + 2)), accMin);
+            }
+            else mins = Math.fma(f16(w, o + 2), minTerm(mn, xSums, 8 * b), mins);
+        }
+        accLo.add(accHi).sub(accMin).intoArray(lanes, 0);
+        return laneSum(lanes, L) - mins;
+    }
+
+    /**
+     * Q6_K: the 6-bit values (stored as q+32) assembled in place per byte from ql and qh with 32-bit shifts and
+     * masks, for group t of each half block (t = 0: low nibbles of ql[0..31] with qh bits 0-1, t = 1: low
+     * nibbles of ql[32..63] with bits 2-3, t = 2 and 3 the high nibbles with bits 4-5 and 6-7). Each lane's sum
+     * of (q+32)*x lies in one 16-weight sub-block, so its scale multiplies that sum once; the offset 32 is
+     * taken off per block from the sub-block sums of x ({@link #q6Offsets}).
+     */
+    private static float q6_k(long address, float[] xo, int blocks, float[] xSums16, float[] lanes) {
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = 210L * b;
+            FloatVector d = FloatVector.broadcast(F, f16(w, o + 208));
+            for (int h = 0; h < 2; h++) {
+                FloatVector scales = L == 8
+                        ? (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE).convertShape(VectorOperators.B2F, F, 0)
+                        : null;
+                for (int c = 0; c < 32; c += 4 * L) {
+                    // Each chunk's bytes are loaded once and serve all four groups.
+                    IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h + c, LE), a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32 + c, LE);
+                    IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h + c, LE);
+                    for (int t = 0; t < 4; t++) {
+                        // Low nibbles for t < 2, high for t >= 2; qh bits 2t..2t+1 of each byte to bits 4-5.
+                        IntVector q = ((t & 1) == 0 ? a : a32).lanewise(VectorOperators.LSHR, 4 * (t >> 1)).and(0x0F0F0F0F)
+                                .or(hb.lanewise(VectorOperators.LSHR, 2 * t).and(0x03030303).lanewise(VectorOperators.LSHL, 4));
+                        int xk = 256 * b + 128 * h + 32 * t + c;
+                        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+                        for (int j = 0; j < 4; j += 2) {
+                            s0 = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
+                            s1 = ((FloatVector) q.and(0xFF << (8 * (j + 1))).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), s1);
+                        }
+                        FloatVector scale = L == 8 ? scales.rearrange(q6Shuffle(t))
+                                : FloatVector.broadcast(F, w.get(ValueLayout.JAVA_BYTE, o + 192 + 8 * h + 2 * t + c / 16));
+                        acc = s0.add(s1).mul(scale).fma(d, acc);
+                    }
+                }
+            }
+        }
+        acc.add(q6Offsets(w, blocks, xSums16)).intoArray(lanes, 0);
+        return laneSum(lanes, L);
+    }
+
+    private static VectorShuffle<Float> q6Shuffle(int t) {
+        return switch (t) {
+            case 0 -> Q6_SCALES_0;
+            case 1 -> Q6_SCALES_1;
+            case 2 -> Q6_SCALES_2;
+            default -> Q6_SCALES_3;
+        };
+    }
+
+    /**
+     * The stored offset of 32: -32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
+     * the 16 scales are widened to two float vectors; at 128 bits they are read as 4 int lanes and sign-extended
+     * byte by byte, which is why {@link #prepare} reorders the sub-block sums of x at that width.
+     */
+    private static FloatVector q6Offsets(MemorySegment w, int blocks, float[] xSums16) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = 210L * b;
+            FloatVector t;
+            if (L == 8) {
+                FloatVector lo = (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector hi = (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 200, LE).convertShape(VectorOperators.B2F, F, 0);
+                t = lo.mul(FloatVector.fromArray(F, xSums16, 16 * b)).add(hi.mul(FloatVector.fromArray(F, xSums16, 16 * b + 8)));
+            } else {
+                IntVector s = IntVector.fromMemorySegment(I, w, o + 192, LE);
+                t = FloatVector.zero(F);
+                for (int j = 0; j < 4; j++) t = ((FloatVector) s.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xSums16, 16 * b + 4 * j), t);
+            }
+            acc = t.fma(FloatVector.broadcast(F, -32f * f16(w, o + 208)), acc);
+        }
+        return acc;
+    }
+
+    /**
+     * F16: two halves per int lane, widened in registers with exact integer operations: the magnitude bits
+     * shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also normalises subnormal
+     * halves exactly), infinities and NaNs given the float's all-ones exponent instead, the sign bit copied.
+     */
+    private static float f16Row(long address, float[] xo, int cols, float[] lanes) {
+        MemorySegment w = view(address, 2L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int k = 0;
+        for (; k + 2 * L <= cols; k += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
+            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
+            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
+            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
+            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
+            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.and(0x80000000));
+            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+        }
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
+        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
+        return sum;
+    }
+
+    /** BF16: the upper 16 bits of a float, so a shift (even elements) or a mask (odd) makes it one. */
+    private static float bf16Row(long address, float[] xo, int cols, float[] lanes) {
+        MemorySegment w = view(address, 2L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int k = 0;
+        for (; k + 2 * L <= cols; k += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+        }
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
+        for (; k < cols; k++) sum = Math.fma(Float.intBitsToFloat((w.get(I16, 2L * k) & 0xFFFF) << 16), xo[k], sum);
+        return sum;
+    }
+
+    /** F32: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
+    private static float f32Row(long address, float[] x, int cols, float[] lanes) {
+        MemorySegment w = view(address, 4L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (; k + 4 * L <= cols; k += 4 * L) {
+            a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, 4L * (k + L), LE).fma(FloatVector.fromArray(F, x, k + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, 4L * (k + 2 * L), LE).fma(FloatVector.fromArray(F, x, k + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, 4L * (k + 3 * L), LE).fma(FloatVector.fromArray(F, x, k + 3 * L), a3);
+        }
+        for (; k + L <= cols; k += L) a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
+        for (; k < cols; k++) sum = Math.fma(w.get(F32, 4L * k), x[k], sum);
+        return sum;
+    }
+}

@@ -1,0 +1,28 @@
+/**
+ * Dequantisation and the fused product y = x · Wᵀ of ggml weight blocks, in Java.
+ *
+ * <p>Which code serves which type at which vector width (the width is {@code FloatVector.SPECIES_PREFERRED},
+ * which {@code -XX:MaxVectorSize} narrows; {@code -Dgguflens.quant.scalar=true} turns all SIMD code off):
+ *
+ * <table>
+ * <caption>Kernels by type and width</caption>
+ * <tr><th>path</th><th>512 bits (AVX-512)</th><th>256 bits (AVX2)</th><th>128 bits (NEON, SSE)</th></tr>
+ * <tr><td>m = 1 row kernels, Q8_0 Q4_K Q6_K F16</td><td>{@link dev.gguflens.quant.RowKernels}</td>
+ *     <td colspan="2">{@link dev.gguflens.quant.PackedRowKernels} (8 or 4 lanes)</td></tr>
+ * <tr><td>m = 1 row kernels, Q4_0 Q5_K BF16 F32</td><td>PackedRowKernels at 256 bits (Q4_0 at 128)</td>
+ *     <td colspan="2">PackedRowKernels (Q4_0 at 128 bits)</td></tr>
+ * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile, then a
+ *     register-blocked product in {@link dev.gguflens.quant.FusedMatmul}</td>
+ *     <td colspan="2">tile decoding: {@link dev.gguflens.quant.VectorDecoder} for F16 BF16 Q8_0 Q4_K Q6_K;
+ *     F16 by an auto-vectorised loop, F32 copied; the rest {@link dev.gguflens.quant.BlockDecoder}</td>
+ *     <td>tile decoding: BlockDecoder (scalar); F16 and F32 as at 256</td></tr>
+ * <tr><td>dequantisation ({@link dev.gguflens.quant.Kernels})</td><td colspan="3">BlockDecoder, through
+ *     VectorDecoder where it handles the type (256 bits and wider); the reference for every other path</td></tr>
+ * </table>
+ *
+ * <p>Every path gives the same bits on every run, thread count and JIT state at one width (fixed-order lane
+ * folds, {@link dev.gguflens.quant.FloatLanes}); different widths sum in different orders, all within 1e-5 of
+ * dequantise-then-dot relative to the sum of absolute terms. Threads come from {@link
+ * dev.gguflens.quant.ParallelFor}.
+ */
+package dev.gguflens.quant;
