@@ -138,7 +138,7 @@ public final class AttributeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize, List.of());
+        ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(), run.forceContext);
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             Attribute attribute = new Attribute(session);
             List<AttributionReport> reports = new java.util.ArrayList<>();
