@@ -156,6 +156,7 @@ struct CaptureState {
     bool layer0_found = false;
     std::vector<bool> layer_seen;      // blocks 0..n_layer-1 whose l_out arrived this ubatch
     bool norm_seen = false;
+    bool flash_attn_seen = false;      // the graph had a FLASH_ATTN_EXT node (what "auto" resolved to)
     std::string error;                 // first problem; the callback then stops the graph
 };
 
@@ -332,6 +333,7 @@ bool eval_callback(ggml_tensor * t, bool ask, void * user_data) {
     InterventionState & iv = handle->interventions;
     if (!s.active && iv.list.empty()) return !ask;  // want nothing, never stop the graph
     if (!s.error.empty() || !iv.error.empty()) return false;  // a problem was recorded: stop computing
+    if (ask && s.active && t->op == GGML_OP_FLASH_ATTN_EXT) s.flash_attn_seen = true;
     const char * name = ggml_get_name(t);
     if (name == nullptr || name[0] == '\0') return ask ? false : true;
 
@@ -580,8 +582,10 @@ GL_FN(jbyteArray, tokenText)(JNIEnv * env, jclass, jlong h, jint token) {
 }
 
 // sequences: parallel sequences the KV cache holds (causal tracing); above 1 the cache is unified, so a
-// sequence copy shares cells instead of copying them.
-GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_batch, jint threads, jint sequences) {
+// sequence copy shares cells instead of copying them. kv_type: the ggml_type of the K and V cache;
+// flash_attn: a llama_flash_attn_type (-1 auto, 0 off, 1 on).
+GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_batch, jint threads, jint sequences,
+                            jint kv_type, jint flash_attn) {
     const uint64_t mark = log_mark();
     GL_TRY
     auto * handle = new ContextHandle();
@@ -595,6 +599,9 @@ GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_ba
     params.n_ubatch = static_cast<uint32_t>(n_batch);
     params.n_seq_max = static_cast<uint32_t>(sequences);
     params.kv_unified = sequences > 1;
+    params.type_k = static_cast<ggml_type>(kv_type);
+    params.type_v = static_cast<ggml_type>(kv_type);
+    params.flash_attn_type = static_cast<llama_flash_attn_type>(flash_attn);
     if (threads > 0) {
         params.n_threads = threads;
         params.n_threads_batch = threads;
@@ -621,12 +628,13 @@ GL_FN(void, contextFree)(JNIEnv *, jclass, jlong h) {
     delete handle;
 }
 
-// {n_ctx_seq, n_batch}
+// {n_ctx_seq, n_batch, flash attention in the last capture's graph (0/1)}
 GL_FN(jintArray, contextInfo)(JNIEnv * env, jclass, jlong h) {
     ContextHandle * handle = context_of(h);
-    jint info[2] = {static_cast<jint>(llama_n_ctx_seq(handle->ctx)), handle->n_batch};
-    jintArray out = env->NewIntArray(2);
-    if (out != nullptr) env->SetIntArrayRegion(out, 0, 2, info);
+    jint info[3] = {static_cast<jint>(llama_n_ctx_seq(handle->ctx)), handle->n_batch,
+                    handle->state.flash_attn_seen ? 1 : 0};
+    jintArray out = env->NewIntArray(3);
+    if (out != nullptr) env->SetIntArrayRegion(out, 0, 3, info);
     return out;
 }
 
@@ -646,6 +654,7 @@ GL_FN(void, capture)(JNIEnv * env, jclass, jlong h, jintArray tokens_array, jlon
     s.n_positions = n;
     s.layers = reinterpret_cast<float *>(layers_addr);
     s.result_norm = reinterpret_cast<float *>(norm_addr);
+    s.flash_attn_seen = false;
     s.extras.clear();
     const jsize n_extra = extra_names == nullptr ? 0 : env->GetArrayLength(extra_names);
     for (jsize i = 0; i < n_extra; ++i) {

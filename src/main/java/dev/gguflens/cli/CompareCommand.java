@@ -1,5 +1,6 @@
 package dev.gguflens.cli;
 
+import dev.gguflens.experiment.AnswerMode;
 import dev.gguflens.experiment.Comparison;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ProbeSettings;
@@ -106,6 +107,7 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     public Integer call() throws IOException {
         int nThreads = run.threadCount();
         ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize(), List.of(),
+                run.kvCacheType, run.flashAttention, AnswerMode.FIRST,
                 run.forceContext);
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);

@@ -28,7 +28,9 @@ final class FlagNames {
             Map.entry("warmup", "--warmup"),
             Map.entry("rows", "--rows"),
             Map.entry("cols", "--cols"),
-            Map.entry("batch_size", "--batch"));
+            Map.entry("batch_size", "--batch"),
+            Map.entry("kv_type", "--kv-type"),
+            Map.entry("answer_mode", "--answer-mode"));
 
     /** Where one command spells a field otherwise: quantize takes its type as the positional TYPE. */
     private static final Map<String, Map<String, String>> BY_COMMAND = Map.of(

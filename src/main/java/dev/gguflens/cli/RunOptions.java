@@ -1,6 +1,8 @@
 package dev.gguflens.cli;
 
 import dev.gguflens.lens.LensKind;
+import dev.gguflens.llama.FlashAttention;
+import dev.gguflens.llama.KvCacheType;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -31,8 +33,36 @@ final class RunOptions {
         return contextSize;
     }
 
+    @Option(names = "--kv-type", paramLabel = "f32|f16|q8_0", converter = KvCacheTypeConverter.class,
+            description = {"KV cache type (K and V). Default: f32 (with --flash-attn off: every layer is an exact F32 forward)",
+                "when the F32 cache for -c tokens is <= 1 GiB (n_layer x n_ctx x n_head_kv x (head_k + head_v) x 4 B), else f16."})
+    KvCacheType kvCacheType;
+
+    @Option(names = {"--flash-attn", "-fa"}, paramLabel = "on|off|auto", converter = FlashAttentionConverter.class,
+            description = {"llama.cpp's fused attention (default: off; on for --kv-type q8_0, which needs it). On CPU it",
+                "rounds Q, K and V to F16, so intermediate layers are no longer those of an F32 forward."})
+    FlashAttention flashAttention;
+
     int threadCount() {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** f32/f16/q8_0 in any case. */
+    static final class KvCacheTypeConverter implements CommandLine.ITypeConverter<KvCacheType> {
+        @Override
+        public KvCacheType convert(String value) {
+            for (KvCacheType k : KvCacheType.values()) if (k.llamaName().equalsIgnoreCase(value)) return k;
+            throw new CommandLine.TypeConversionException("unknown KV cache type '" + value + "' (choose f32, f16 or q8_0)");
+        }
+    }
+
+    /** on/off/auto in any case. */
+    static final class FlashAttentionConverter implements CommandLine.ITypeConverter<FlashAttention> {
+        @Override
+        public FlashAttention convert(String value) {
+            for (FlashAttention f : FlashAttention.values()) if (f.llamaName().equalsIgnoreCase(value)) return f;
+            throw new CommandLine.TypeConversionException("unknown --flash-attn '" + value + "' (choose on, off or auto)");
+        }
     }
 
     /** Accepts norm/raw/rms in any case; anything else is a usage error listing the choices. */

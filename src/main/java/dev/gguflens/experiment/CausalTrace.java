@@ -83,7 +83,7 @@ public final class CausalTrace {
         ProbeReport.ModelInfo info = Probe.modelInfo(session);
 
         int sequences = Math.min(LlamaContext.MAX_SEQUENCES, batch);
-        try (LlamaContext ctx = LlamaContext.create(model, new ContextParams(n + batch, batch, settings.threads()), sequences);
+        try (LlamaContext ctx = LlamaContext.create(model, session.contextParams(n + batch, batch), sequences);
              Arena arena = Arena.ofConfined()) {
             List<String> extras = new ArrayList<>();
             for (int i = 0; i < blocks; i++) {

@@ -78,7 +78,7 @@ public final class Comparison {
                 nameOf[index] = unique(info.name(), names);
                 variants[index] = new Variant(nameOf[index], info.file(), index == referenceIndex, info.fileType(),
                         info.outputWeightType(), info.fileBytes(), info.nParams(), 8.0 * info.fileBytes() / info.nParams(),
-                        session.loadMillis(), results);
+                        session.loadMillis(), results, session.kvCache());
             }
         }
 

@@ -5,6 +5,7 @@ import dev.gguflens.gguf.GgufException;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.lens.LayerStates;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.LensRequest;
@@ -167,7 +168,7 @@ public final class MatmulBench {
                 dev.gguflens.gguf.ModelCompatibility.checkMatrix(file, t);
                 Kernels.requireSupported(t.type(), t.name());
                 WeightMatrix w = new WeightMatrix(t.type(), t.data(), Math.toIntExact(t.rowCount()), Math.toIntExact(t.rowLength()));
-                LensHead head = LensHead.fromGguf(file);
+                LensHead head = HeadLookup.fromGguf(file);
                 source = s.model() + " " + t.name() + " (" + t.type() + " " + w.rows() + " x " + w.cols() + ")";
                 for (int m : s.ms()) cases.add(measure(w, head, m, s, progress));
             }

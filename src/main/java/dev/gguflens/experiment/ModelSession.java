@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.lens.LayerStates;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensRequest;
 import dev.gguflens.lens.LensResult;
@@ -10,10 +11,14 @@ import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
 import dev.gguflens.llama.ContextParams;
+import dev.gguflens.llama.FlashAttention;
+import dev.gguflens.llama.KvCacheMemory;
+import dev.gguflens.llama.KvCacheType;
 import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.ModelParams;
 import dev.gguflens.llama.ProgressListener;
+import dev.gguflens.report.ProbeReport;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * One model, loaded once: the validated GGUF (for the lens head, read through the memory map), llama.cpp's
@@ -36,9 +42,12 @@ public final class ModelSession implements AutoCloseable {
     private final TokenTexts texts;
     private final double loadMillis;
     private final List<String> notes;
+    /** Why the KV cache has its type (the option, or the default rule with the F32 size). */
+    private final String kvCacheReason;
 
     private ModelSession(GgufFile file, LensHead head, LlamaModel model, LlamaContext context, ProbeSettings settings,
-                         double loadMillis, List<String> notes) {
+                         double loadMillis, String kvCacheReason, List<String> notes) {
+        this.kvCacheReason = kvCacheReason;
         this.file = file;
         this.head = head;
         this.model = model;
@@ -62,15 +71,22 @@ public final class ModelSession implements AutoCloseable {
                 throw new InvalidInputException("top_k", settings.topK(), "exceeds the vocabulary of " + vocabulary
                         + " tokens of " + file.path());
             }
-            LensHead head = LensHead.fromGguf(file);
+            LensHead head = HeadLookup.fromGguf(file);
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress));
-            context = LlamaContext.create(model, new ContextParams(contextSize, Math.min(contextSize, 512), settings.threads()));
+            long f32Bytes = KvCacheMemory.f32Bytes(file, contextSize);
+            ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, 512));
+            String reason = settings.kvCacheType() != null ? "--kv-type " + params.kvCacheType().llamaName()
+                    : String.format(Locale.ROOT, "default: the F32 cache for %d tokens is %s, %s the %d MiB limit",
+                            contextSize, mebibytes(f32Bytes),
+                            f32Bytes <= KvCacheMemory.EXACT_LIMIT_BYTES ? "within" : "over",
+                            KvCacheMemory.EXACT_LIMIT_BYTES >> 20);
+            context = LlamaContext.create(model, params);
             List<String> notes = new ArrayList<>();
             if (context.contextSize() != contextSize) {
                 notes.add("context size " + contextSize + " became " + context.contextSize()
                         + " (llama.cpp allocates the context in multiples of 256 tokens)");
             }
-            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, notes);
+            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, reason, notes);
         } catch (RuntimeException | Error e) {
             if (context != null) context.close();
             if (model != null) model.close();
@@ -121,6 +137,39 @@ public final class ModelSession implements AutoCloseable {
         return loadMillis;
     }
 
+    /**
+     * Parameters for another context on this model (e.g. causal tracing's), with the session's KV cache options:
+     * the type and flash attention asked for, else the default rule ({@link KvCacheMemory}) for that size.
+     */
+    public ContextParams contextParams(int contextSize, int batchSize) {
+        return contextParams(file, settings, contextSize, batchSize);
+    }
+
+    private static ContextParams contextParams(GgufFile file, ProbeSettings settings, int contextSize, int batchSize) {
+        KvCacheType type = settings.kvCacheType() != null ? settings.kvCacheType()
+                : KvCacheMemory.defaultType(KvCacheMemory.f32Bytes(file, contextSize));
+        FlashAttention flash = settings.flashAttention() != null ? settings.flashAttention()
+                : type.quantized() ? FlashAttention.ON : FlashAttention.OFF;
+        return new ContextParams(contextSize, batchSize, settings.threads(), type, flash);
+    }
+
+    /** The KV cache and flash attention as the last capture ran them. */
+    public ProbeReport.KvCache kvCache() {
+        boolean used = context.flashAttentionUsed();
+        String flash = (context.requestedFlashAttention() == FlashAttention.AUTO ? "auto -> " : "") + (used ? "on" : "off");
+        return new ProbeReport.KvCache(context.kvCacheType().llamaName(), flash,
+                context.kvCacheType() == KvCacheType.F32 && !used, kvCacheReason);
+    }
+
+    private static String mebibytes(long bytes) {
+        return String.format(Locale.ROOT, bytes < (10L << 20) ? "%.2f MiB" : "%.0f MiB", bytes / 1048576.0);
+    }
+
+    /** The longest prompt (plus teacher-forced answer) the context accepts. */
+    public int contextSize() {
+        return context.contextSize();
+    }
+
     /** Tokenises a prompt the way the probe runs it: with the model's BOS etc., special-token text kept literal. */
     public int[] tokenizePrompt(String prompt) {
         int[] tokens = model.tokenize(prompt, true, false);
@@ -138,6 +187,15 @@ public final class ModelSession implements AutoCloseable {
      * token past the prompt's own tokens; when the prompt's tokens are not a prefix, tokenise the answer alone).
      */
     public TrackedToken trackedToken(String prompt, int[] promptTokens, String answer) {
+        return new TrackedToken(answer, answerTokens(prompt, promptTokens, answer)[0]);
+    }
+
+    /**
+     * All tokens of {@code answer} as the model would see them after the prompt (at least one): the tokens of
+     * prompt + " " + answer past the prompt's own, or, when the prompt's tokens are not a prefix, the answer
+     * tokenised alone.
+     */
+    public int[] answerTokens(String prompt, int[] promptTokens, String answer) {
         if (answer == null || answer.isBlank()) throw new InvalidInputException("expected", answer, "is empty");
         boolean needsSpace = !prompt.isEmpty() && !Character.isWhitespace(prompt.charAt(prompt.length() - 1))
                 && !Character.isWhitespace(answer.charAt(0));
@@ -145,11 +203,11 @@ public final class ModelSession implements AutoCloseable {
         int[] full = model.tokenize(prompt + continuation, true, false);
         if (full.length > promptTokens.length
                 && Arrays.equals(full, 0, promptTokens.length, promptTokens, 0, promptTokens.length)) {
-            return new TrackedToken(answer, full[promptTokens.length]);
+            return Arrays.copyOfRange(full, promptTokens.length, full.length);
         }
         int[] alone = model.tokenize(continuation, false, false);
         if (alone.length == 0) throw new InvalidInputException("expected", answer, "tokenises to nothing");
-        return new TrackedToken(answer, alone[0]);
+        return alone;
     }
 
     /** The text of a token as reports show it. */

@@ -1,5 +1,6 @@
 package dev.gguflens.experiment;
 
+import dev.gguflens.lens.HeadConsistency;
 import dev.gguflens.lens.LensRequest;
 import dev.gguflens.lens.LensResult;
 import dev.gguflens.lens.LogitDistribution;
@@ -11,6 +12,7 @@ import dev.gguflens.report.ProbeReport;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -60,14 +62,20 @@ public final class Probe {
         ProbeSettings settings = session.settings();
         ProbeReportMapper mapper = new ProbeReportMapper(session.texts(), settings.topK());
         int[] tokens = session.tokenizePrompt(main.prompt());
-        List<TrackedToken> tracked = main.expected().stream().map(a -> session.trackedToken(main.prompt(), tokens, a)).toList();
+        List<int[]> answerTokens = main.expected().stream().map(a -> session.answerTokens(main.prompt(), tokens, a)).toList();
+        List<TrackedToken> tracked = IntStream.range(0, answerTokens.size())
+                .mapToObj(i -> new TrackedToken(main.expected().get(i), answerTokens.get(i)[0])).toList();
+        boolean sequence = settings.answerMode() == AnswerMode.SEQUENCE && !answerTokens.isEmpty();
         int n = tokens.length;
         int[] positions = settings.allPositions() ? IntStream.range(0, n).toArray() : new int[] {n - 1};
+        // Sequence mode appends the first answer to the prompt in the same pass; causal attention leaves the
+        // prompt's positions as they are without it.
+        int[] forward = sequence ? teacherForced(session, tokens, answerTokens.getFirst()) : tokens;
 
         long forwardStart = System.nanoTime();
         CaptureRequest what = sublayers ? SublayerSites.request(session.model().layerCount(), false)
                 : new CaptureRequest(true, false, true, List.of());
-        try (Capture capture = session.capture(tokens, what)) {
+        try (Capture capture = session.capture(forward, what)) {
             double forwardMs = (System.nanoTime() - forwardStart) / 1e6;
 
             long lensStart = System.nanoTime();
@@ -79,6 +87,19 @@ public final class Probe {
             LensResult result = session.lens(capture, request);
             LensResult mid = sublayers ? LogitLens.run(session.head(), SublayerSites.midStates(capture,
                     session.model().architecture()), request, settings.threads()) : null;
+            List<AnswerView> views = new ArrayList<>();
+            for (int i = 0; sequence && i < answerTokens.size(); i++) {
+                if (i == 0) {
+                    views.add(answerView(session, capture, n, main.expected().getFirst(), answerTokens.getFirst()));
+                } else {
+                    try (Capture other = session.capture(teacherForced(session, tokens, answerTokens.get(i)),
+                            new CaptureRequest(true, false, false, List.of()))) {
+                        views.add(answerView(session, other, n, main.expected().get(i), answerTokens.get(i)));
+                    }
+                }
+            }
+            HeadConsistency headCheck = HeadConsistency.of(session.head(),
+                    capture.layerStateArray(capture.layers() - 1, n - 1), reference[reference.length - 1], settings.threads());
             double lensMs = (System.nanoTime() - lensStart) / 1e6;
             Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers() * positions.length) : null;
 
@@ -86,25 +107,67 @@ public final class Probe {
             float[] finalLogits = reference[reference.length - 1];
             int last = positions.length - 1;
             List<ProbeReport.PositionEntry> positionEntries =
-                    settings.allPositions() ? mapper.positionEntries(result, mid, positions, tokens) : null;
+                    settings.allPositions() ? mapper.positionEntries(result, mid, positions, tokens, views) : null;
             List<ProbeReport.ExtraPrompt> extraReports = extras.stream().map(e -> extraPrompt(session, mapper, e)).toList();
             List<ProbeReport.TemperaturePoint> sweep = settings.temperatures().stream()
                     .map(t -> mapper.temperaturePoint(t, LogitDistribution.of(finalLogits, t))).toList();
             ProbeReport.FinalPrediction finalPrediction = mapper.finalPrediction(LogitDistribution.of(finalLogits));
             ProbeReport.ModelInfo modelInfo = ProbeReportMapper.modelInfo(session.file(), session.model());
             List<ProbeReport.TokenInfo> tokenInfos = mapper.tokens(tokens);
-            List<ProbeReport.LayerEntry> layers = mapper.layerEntries(result, mid, last);
+            List<ProbeReport.LayerEntry> layers = mapper.layerEntries(result, mid, last, views);
             ProbeReport.Milestones milestones = mapper.milestones(result.milestones());
+            if (sequence) milestones = ProbeReportMapper.withAnswerRanks(milestones, views.getFirst().worstRank());
+            List<ProbeReport.Answer> answers = IntStream.range(0, answerTokens.size()).mapToObj(i -> new ProbeReport.Answer(
+                    main.expected().get(i), mapper.tokens(answerTokens.get(i)), answerTokens.get(i).length > 1,
+                    settings.answerMode().optionName())).toList();
             double reportMs = (System.nanoTime() - reportStart) / 1e6;
 
             ProbeReport report = new ProbeReport(modelInfo, main.prompt(), tokenInfos,
                     ProbeReportMapper.lensDescription(settings.lens(), session.head()), layers, positionEntries,
-                    finalPrediction, ProbeReportMapper.consistency(result.consistency().get(last)), milestones,
+                    finalPrediction, ProbeReportMapper.consistency(result.consistency().get(last), headCheck), milestones,
                     extraReports, sweep,
                     new ProbeReport.Timings(session.loadMillis(), forwardMs, lensMs, bareProductMs, reportMs,
-                            PeakMemory.peakRssBytes()));
+                            PeakMemory.peakRssBytes()),
+                    session.kvCache(), answers);
             return new Run(report, result.lastPositionLogProbs(), residuals);
         }
+    }
+
+    /** Per layer, the lens log-probability of a whole answer (nats) and the worst rank among its tokens. */
+    record AnswerView(double[] logProb, int[] worstRank) {}
+
+    /**
+     * The whole answer under teacher forcing: answer token j is scored at capture position promptLength - 1 + j,
+     * which sees the prompt and the answer's tokens before j.
+     */
+    private static AnswerView answerView(ModelSession session, Capture capture, int promptLength, String answer,
+                                         int[] answerTokens) {
+        int k = answerTokens.length;
+        int[] positions = IntStream.range(0, k).map(j -> promptLength - 1 + j).toArray();
+        List<TrackedToken> tracked = Arrays.stream(answerTokens).mapToObj(id -> new TrackedToken(answer, id)).toList();
+        LensResult r = session.lens(capture, new LensRequest(session.settings().lens(), 1, positions, tracked));
+        double[] logProb = new double[r.layers()];
+        int[] worst = new int[r.layers()];
+        for (int layer = 0; layer < r.layers(); layer++) {
+            for (int j = 0; j < k; j++) {
+                LensResult.TrackedRank t = r.record(layer, j).tracked().get(j);
+                logProb[layer] += t.logProbability();
+                worst[layer] = Math.max(worst[layer], t.rank());
+            }
+        }
+        return new AnswerView(logProb, worst);
+    }
+
+    /** The prompt followed by all but the last answer token: the tokens whose positions predict the whole answer. */
+    private static int[] teacherForced(ModelSession session, int[] prompt, int[] answer) {
+        int[] out = Arrays.copyOf(prompt, prompt.length + answer.length - 1);
+        System.arraycopy(answer, 0, out, prompt.length, answer.length - 1);
+        int limit = session.contextSize();
+        if (out.length > limit) {
+            throw new InvalidInputException("context_size", limit, "is too small: the prompt and the answer have "
+                    + out.length + " tokens, longer than the context size");
+        }
+        return out;
     }
 
     /** The report's model description for a session (what compare lists per variant). */
@@ -128,8 +191,7 @@ public final class Probe {
         try (Capture capture = session.capture(tokens, new CaptureRequest(false, false, true, List.of()))) {
             logits = capture.logitsArray(tokens.length - 1);
         }
-        Integer id = spec.expected().isEmpty() ? null
-                : session.trackedToken(spec.prompt(), tokens, spec.expected().getFirst()).id();
-        return mapper.extraPrompt(spec, LogitDistribution.of(logits), id);
+        int[] answer = spec.expected().isEmpty() ? null : session.answerTokens(spec.prompt(), tokens, spec.expected().getFirst());
+        return mapper.extraPrompt(spec, LogitDistribution.of(logits), answer);
     }
 }

@@ -5,6 +5,7 @@ import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.gguf.GgufValue;
 import dev.gguflens.gguf.GgufValueType;
+import dev.gguflens.lens.HeadConsistency;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.LensResult;
@@ -26,9 +27,6 @@ import java.util.stream.Collectors;
  * Holds no state but the token texts and top-k; the probe's flow is {@link Probe}.
  */
 final class ProbeReportMapper {
-    /** Above this KL between the lens at the last layer and llama.cpp's logits, the report warns. */
-    static final double CONSISTENCY_WARNING_BITS = 0.01;
-
     private final TokenTexts texts;
     private final int topK;
 
@@ -45,12 +43,21 @@ final class ProbeReportMapper {
 
     /** Every layer's record at one requested position (an index into the request's positions). */
     List<ProbeReport.LayerEntry> layerEntries(LensResult result, int positionIndex) {
+        return layerEntries(result, positionIndex, List.of());
+    }
+
+    /** As above; {@code views} (sequence mode, last position) add each answer's whole-answer view per layer. */
+    List<ProbeReport.LayerEntry> layerEntries(LensResult result, int positionIndex, List<Probe.AnswerView> views) {
         List<ProbeReport.LayerEntry> entries = new ArrayList<>(result.layers());
         for (int layer = 0; layer < result.layers(); layer++) {
             LensResult.LayerRecord r = result.record(layer, positionIndex);
-            List<ProbeReport.Expected> expected = r.tracked().stream()
-                    .map(t -> new ProbeReport.Expected(t.text(), t.id(), texts.text(t.id()), t.rank(), t.probability()))
-                    .toList();
+            List<ProbeReport.Expected> expected = new ArrayList<>(r.tracked().size());
+            for (int k = 0; k < r.tracked().size(); k++) {
+                LensResult.TrackedRank t = r.tracked().get(k);
+                Probe.AnswerView v = k < views.size() ? views.get(k) : null;
+                expected.add(new ProbeReport.Expected(t.text(), t.id(), texts.text(t.id()), t.rank(), t.probability(),
+                        v == null ? null : v.logProb()[layer], v == null ? null : v.worstRank()[layer]));
+            }
             entries.add(new ProbeReport.LayerEntry(layer, r.entropyNats(), r.entropyBits(), top(r.topK()), expected,
                     r.klToFinalBits(), r.cosToFinal(), r.residualNorm()));
         }
@@ -59,15 +66,17 @@ final class ProbeReportMapper {
 
     /** With every position requested: one entry per position, each with all its layers. */
     List<ProbeReport.PositionEntry> positionEntries(LensResult result, int[] positions, int[] tokens) {
-        return positionEntries(result, null, positions, tokens);
+        return positionEntries(result, null, positions, tokens, List.of());
     }
 
     /** As above; with {@code mid} (the lens over the mid-block states) each block's mid row sits between its layers. */
-    List<ProbeReport.PositionEntry> positionEntries(LensResult result, LensResult mid, int[] positions, int[] tokens) {
+    List<ProbeReport.PositionEntry> positionEntries(LensResult result, LensResult mid, int[] positions, int[] tokens,
+                                                    List<Probe.AnswerView> views) {
         List<ProbeReport.PositionEntry> out = new ArrayList<>(positions.length);
         for (int i = 0; i < positions.length; i++) {
             int pos = positions[i];
-            out.add(new ProbeReport.PositionEntry(pos, tokens[pos], texts.text(tokens[pos]), layerEntries(result, mid, i)));
+            out.add(new ProbeReport.PositionEntry(pos, tokens[pos], texts.text(tokens[pos]),
+                    layerEntries(result, mid, i, i == positions.length - 1 ? views : List.of())));
         }
         return out;
     }
@@ -77,7 +86,12 @@ final class ProbeReportMapper {
      * alone. A mid row carries the layer it starts from (block i's input, layer i) and site {@code mid}.
      */
     List<ProbeReport.LayerEntry> layerEntries(LensResult result, LensResult mid, int positionIndex) {
-        List<ProbeReport.LayerEntry> residual = layerEntries(result, positionIndex);
+        return layerEntries(result, mid, positionIndex, List.of());
+    }
+
+    /** As above, the residual rows with the whole-answer {@code views} (mid rows carry none). */
+    List<ProbeReport.LayerEntry> layerEntries(LensResult result, LensResult mid, int positionIndex, List<Probe.AnswerView> views) {
+        List<ProbeReport.LayerEntry> residual = layerEntries(result, positionIndex, views);
         if (mid == null) return residual;
         List<ProbeReport.LayerEntry> mids = layerEntries(mid, positionIndex);
         List<ProbeReport.LayerEntry> out = new ArrayList<>(residual.size() + mids.size());
@@ -100,16 +114,35 @@ final class ProbeReportMapper {
         return new ProbeReport.TemperaturePoint(temperature, d.entropyBits(), top(d.top(topK)));
     }
 
-    /** An extra prompt's final distribution; {@code expectedId} is null without an expected answer. */
-    ProbeReport.ExtraPrompt extraPrompt(PromptSpec spec, LogitDistribution d, Integer expectedId) {
+    /** An extra prompt's final distribution; {@code answer} (its tokens; the first is tracked) is null without one. */
+    ProbeReport.ExtraPrompt extraPrompt(PromptSpec spec, LogitDistribution d, int[] answer) {
         String expected = spec.expected().isEmpty() ? null : spec.expected().getFirst();
+        Integer expectedId = answer == null ? null : answer[0];
         Integer rank = expectedId == null ? null : d.rank(expectedId);
         Double p = expectedId == null ? null : d.probability(expectedId);
-        return new ProbeReport.ExtraPrompt(spec.prompt(), expected, expectedId, rank, p, d.entropyBits(), top(d.top(topK)));
+        return new ProbeReport.ExtraPrompt(spec.prompt(), expected, expectedId, rank, p, d.entropyBits(), top(d.top(topK)),
+                answer == null ? null : answer.length);
     }
 
-    static ProbeReport.Consistency consistency(LensResult.PositionConsistency c) {
-        return new ProbeReport.Consistency(c.klBits(), c.maxAbsLogitDiff(), c.top1Agree(), c.klBits() > CONSISTENCY_WARNING_BITS);
+    /** The lens-vs-llama.cpp gap at the last position, split by {@link HeadConsistency}; it decides the warning. */
+    static ProbeReport.Consistency consistency(LensResult.PositionConsistency c, HeadConsistency split) {
+        return new ProbeReport.Consistency(c.klBits(), c.maxAbsLogitDiff(), c.top1Agree(), split.warning(),
+                split.activationType().name(), split.expectedKlBits(), split.expectedMaxAbsLogitDiff(),
+                split.unexplainedKlBits(), split.unexplainedMaxAbsLogitDiff(), HeadConsistency.WARNING_BITS);
+    }
+
+    /** Sequence mode: the rank milestones follow the whole answer (its worst token rank at each layer). */
+    static ProbeReport.Milestones withAnswerRanks(ProbeReport.Milestones m, int[] worstRank) {
+        return new ProbeReport.Milestones(firstLayer(worstRank, 1), firstLayer(worstRank, 5), firstLayer(worstRank, 10),
+                m.firstKlBelow1Bit(), m.firstKlBelowHalfBit(), m.copyCollapse(), m.copyCollapseToken());
+    }
+
+    private static ProbeReport.Milestone firstLayer(int[] rank, int atMost) {
+        double depth = Math.max(1, rank.length - 1);
+        for (int layer = 0; layer < rank.length; layer++) {
+            if (rank[layer] <= atMost) return new ProbeReport.Milestone(layer, layer / depth);
+        }
+        return ProbeReport.Milestone.never();
     }
 
     ProbeReport.Milestones milestones(LensResult.Milestones m) {

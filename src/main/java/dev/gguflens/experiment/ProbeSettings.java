@@ -1,22 +1,28 @@
 package dev.gguflens.experiment;
 
 import dev.gguflens.lens.LensKind;
+import dev.gguflens.llama.FlashAttention;
+import dev.gguflens.llama.KvCacheType;
 
 import java.util.List;
 
 /**
  * How to run a probe. Invalid values are refused with an {@link InvalidInputException} naming the field
- * (top_k, threads, context_size, temperatures).
+ * (top_k, threads, context_size, temperatures, kv_type).
  *
- * @param gpuLayers    layers offloaded to the GPU (llama.cpp's -ngl; ignored by a CPU-only build)
- * @param threads      threads for llama.cpp and for the Java lens
- * @param contextSize  llama.cpp context size, 0 for the default (the model's trained context, at most
- *                     {@link #DEFAULT_CONTEXT}); prompts longer than it are refused
- * @param temperatures temperatures for the sweep over the final logits (may be empty)
- * @param forceContext allow a context size above the model's trained context
+ * @param gpuLayers      layers offloaded to the GPU (llama.cpp's -ngl; ignored by a CPU-only build)
+ * @param threads        threads for llama.cpp and for the Java lens
+ * @param contextSize    llama.cpp context size, 0 for the default (the model's trained context, at most
+ *                       {@link #DEFAULT_CONTEXT}); prompts longer than it are refused
+ * @param temperatures   temperatures for the sweep over the final logits (may be empty)
+ * @param kvCacheType    the KV cache type, or null for the default rule ({@link dev.gguflens.llama.KvCacheMemory})
+ * @param flashAttention llama.cpp's flash attention, or null for the default (off; on for a quantised cache)
+ * @param answerMode     how expected answers are followed
+ * @param forceContext   allow a context size above the model's trained context
  */
 public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
-                            List<Double> temperatures, boolean forceContext) {
+                            List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
+                            AnswerMode answerMode, boolean forceContext) {
     /** Context size when none is given and the model was trained on at least this many tokens. */
     public static final int DEFAULT_CONTEXT = 2048;
     /** ggml's GGML_MAX_N_THREADS: a thread pool larger than this is refused by ggml. */
@@ -34,11 +40,34 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
         for (double t : temperatures) {
             if (!(t > 0) || Double.isInfinite(t)) throw new InvalidInputException("temperatures", t, "must be finite and > 0");
         }
+        // llama.cpp has no quantised V cache without flash attention; say so here instead of letting it refuse.
+        if (kvCacheType != null && kvCacheType.quantized() && flashAttention == FlashAttention.OFF) {
+            throw new InvalidInputException("kv_type", kvCacheType.llamaName(),
+                    "needs flash attention: llama.cpp cannot run a quantised V cache with --flash-attn off (use on or auto)");
+        }
+        if (answerMode == null) answerMode = AnswerMode.FIRST;
     }
 
-    /** Settings with the default context rule and no forcing. */
+    /** Default KV cache and flash attention, first-token answers. */
     public ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
                          List<Double> temperatures) {
-        this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, false);
+        this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, null, null, AnswerMode.FIRST);
+    }
+
+    /** As the canonical constructor, without forcing a context above the trained one. */
+    public ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
+                         List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention, AnswerMode answerMode) {
+        this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType, flashAttention, answerMode, false);
+    }
+
+    /** This run with another KV cache setting. */
+    public ProbeSettings withKvCache(KvCacheType type, FlashAttention flash) {
+        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, type, flash, answerMode, forceContext);
+    }
+
+    /** This run with another answer mode. */
+    public ProbeSettings withAnswerMode(AnswerMode mode) {
+        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType,
+                flashAttention, mode, forceContext);
     }
 }

@@ -37,8 +37,11 @@ public record LensResult(LensKind kind, int layers, int[] positions, List<LayerR
     /** A token and its probability. */
     public record TokenProbability(int id, double probability) {}
 
-    /** A tracked token's standing: rank 1 is the top token; tokens with equal logits share the better rank. */
-    public record TrackedRank(int id, String text, int rank, double probability) {}
+    /**
+     * A tracked token's standing: rank 1 is the top token; tokens with equal logits share the better rank.
+     * {@code logProbability} is natural-log, taken from the logit and log-sum-exp (finite where p underflows).
+     */
+    public record TrackedRank(int id, String text, int rank, double probability, double logProbability) {}
 
     /**
      * One (layer, position) of the lens.

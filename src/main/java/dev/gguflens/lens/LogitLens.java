@@ -163,7 +163,7 @@ public final class LogitLens {
                 List<TrackedRank> ranks = new ArrayList<>(tracked.size());
                 for (int k = 0; k < tracked.size(); k++) {
                     ranks.add(new TrackedRank(tracked.get(k).id(), tracked.get(k).text(), s.trackedRank(k),
-                            s.probabilityOf(s.trackedLogit(k))));
+                            s.probabilityOf(s.trackedLogit(k)), s.trackedLogit(k) - lse));
                 }
                 double entropy = s.entropyNats();
                 double kl = s.klNats(stats[finalRow[i]].logSumExp());

@@ -1,5 +1,6 @@
 package dev.gguflens.lens;
 
+import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.quant.FusedMatmul;
 import dev.gguflens.quant.Kernels;
 import dev.gguflens.quant.WeightMatrix;
@@ -25,6 +26,11 @@ public interface LogitProjection {
     /** Rows [rowStart, rowStart+rowCount) as floats, row-major; used by reference checks. */
     float[] dequantizeRows(int rowStart, int rowCount);
 
+    /** The ggml type the weight is stored in (decides how llama.cpp's CPU matmul rounds the activations). */
+    default GgmlType weightType() {
+        return GgmlType.F32;
+    }
+
     /** A (possibly quantised) ggml weight, multiplied by the fused kernels without dequantising it whole. */
     static LogitProjection of(WeightMatrix weight) {
         Kernels.requireSupported(weight.type(), null);
@@ -47,6 +53,11 @@ public interface LogitProjection {
             @Override
             public float[] dequantizeRows(int rowStart, int rowCount) {
                 return Kernels.dequantizeRows(weight, rowStart, rowCount);
+            }
+
+            @Override
+            public GgmlType weightType() {
+                return weight.type();
             }
 
             @Override

@@ -18,11 +18,13 @@ public final class LlamaContext implements AutoCloseable {
     private final int contextSize;
     private final int batchSize;
     private final int sequences;
+    private final ContextParams params;
     private final AtomicBoolean busy = new AtomicBoolean();
     private long handle;
 
-    private LlamaContext(LlamaModel model, long handle, int sequences) {
+    private LlamaContext(LlamaModel model, long handle, int sequences, ContextParams params) {
         this.model = model;
+        this.params = params;
         this.handle = handle;
         this.sequences = sequences;
         int[] info = Native.contextInfo(handle);
@@ -51,9 +53,10 @@ public final class LlamaContext implements AutoCloseable {
             throw new IllegalArgumentException("sequences must be in [1, " + Math.min(MAX_SEQUENCES, batch)
                     + "] (at most " + MAX_SEQUENCES + " and the batch size), got " + sequences);
         }
-        long h = Native.contextCreate(model.handle(), params.contextSize(), batch, params.threads(), sequences);
+        long h = Native.contextCreate(model.handle(), params.contextSize(), batch, params.threads(), sequences,
+                params.kvCacheType().ggmlType, params.flashAttention().llamaValue);
         model.contextOpened();
-        return new LlamaContext(model, h, sequences);
+        return new LlamaContext(model, h, sequences, params);
     }
 
     public LlamaModel model() { return model; }
@@ -61,6 +64,18 @@ public final class LlamaContext implements AutoCloseable {
     public int contextSize() { return contextSize; }
     public int batchSize() { return batchSize; }
     public int sequences() { return sequences; }
+    public KvCacheType kvCacheType() { return params.kvCacheType(); }
+    public FlashAttention requestedFlashAttention() { return params.flashAttention(); }
+
+    /**
+     * Whether the last capture's graph ran attention as llama.cpp's fused flash-attention op: what AUTO resolved
+     * to on this device (false before the first capture).
+     */
+    public boolean flashAttentionUsed() {
+        long h = handle;
+        if (h == 0) throw new IllegalStateException("context is closed");
+        return Native.contextInfo(h)[2] != 0;
+    }
 
     /**
      * Runs {@code tokens} from an empty KV cache and returns what {@code what} asks for, at every position.

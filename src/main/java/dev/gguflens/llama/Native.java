@@ -18,9 +18,11 @@ final class Native {
     static native byte[] tokenPiece(long model, int token);
     static native byte[] tokenText(long model, int token);
 
-    static native long contextCreate(long model, int contextSize, int batchSize, int threads, int sequences);
+    /** kvType: a ggml_type id; flashAttention: a llama_flash_attn_type (-1 auto, 0 off, 1 on). */
+    static native long contextCreate(long model, int contextSize, int batchSize, int threads, int sequences, int kvType,
+                                     int flashAttention);
     static native void contextFree(long context);
-    /** {n_ctx per sequence, n_batch}. */
+    /** {n_ctx per sequence, n_batch, 1 if the last capture's graph used flash attention else 0}. */
     static native int[] contextInfo(long context);
     static native void capture(long context, int[] tokens, long layers, long resultNorm, long logits, byte[][] extraNames);
     static native long extraWidth(long context, int index);

@@ -49,6 +49,7 @@ public final class CompareHtml {
         }
         h.append("</table>\n");
 
+        h.append("<p id=\"kv-cache\">").append(Html.escape(CompareTable.kvCacheLine(report)).replace("\n", "<br>")).append("</p>\n");
         h.append("<h2>Across layers</h2>\n<div id=\"plot\">")
                 .append(ComparePlot.render(report).replaceFirst("^<\\?xml[^>]*>\\s*", ""))
                 .append("</div>\n");

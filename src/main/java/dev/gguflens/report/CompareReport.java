@@ -34,7 +34,8 @@ public record CompareReport(
             @SerializedName("n_params") long nParams,
             @SerializedName("bits_per_weight") double bitsPerWeight,
             @SerializedName("model_load_ms") double modelLoadMs,
-            List<PromptResult> prompts) {}
+            List<PromptResult> prompts,
+            @SerializedName("kv_cache") ProbeReport.KvCache kvCache) {}
 
     /** One prompt through one model: the probe's per-layer entries, each with its comparison to the reference. */
     public record PromptResult(

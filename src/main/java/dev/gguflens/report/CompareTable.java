@@ -16,6 +16,7 @@ public final class CompareTable {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "Reference: %s   lens: %s   prompts: %d   top-k: %d%n", report.reference(),
                 report.lens(), report.prompts().size(), report.topK()));
+        out.append(kvCacheLine(report)).append('\n');
         out.append("Milestones are layers (0 = embeddings): median [q1-q3] over the prompts; 'never' when the median\n"
                 + "is not reached. Shift = variant layer - reference layer. KL = KL(variant || reference) of the lens, bits.\n\n");
         List<String[]> rows = rows(report);
@@ -34,6 +35,19 @@ public final class CompareTable {
         }
         out.append("* reference\n");
         return out.toString();
+    }
+
+    /** "KV cache: ..." once when every variant ran the same way, else per variant. */
+    static String kvCacheLine(CompareReport report) {
+        var settings = report.variants().stream().map(CompareReport.Variant::kvCache).filter(java.util.Objects::nonNull)
+                .distinct().toList();
+        if (settings.isEmpty()) return "KV cache: not recorded";
+        if (settings.size() == 1) return "KV cache: " + TextReport.kvCache(settings.getFirst());
+        StringBuilder sb = new StringBuilder("KV cache per variant:");
+        for (CompareReport.Variant v : report.variants()) {
+            if (v.kvCache() != null) sb.append("\n  ").append(v.name()).append(": ").append(TextReport.kvCache(v.kvCache()));
+        }
+        return sb.toString();
     }
 
     /** The table's cells: a header row, then one row per variant (the HTML report shows the same cells). */

@@ -41,9 +41,12 @@ public final class CsvReports {
         List<Expected> tracked = r.layers().isEmpty() ? List.of() : r.layers().getFirst().expected();
         List<String> header = new ArrayList<>(List.of("layer", "entropy_nats", "entropy_bits", "top1_id", "top1_token", "top1_p",
                 "kl_to_final_bits", "cos_to_final", "residual_norm", "top_ids", "top_tokens", "top_probs"));
+        boolean whole = tracked.stream().anyMatch(e -> e.answerLogProb() != null);
         for (int i = 0; i < tracked.size(); i++) {
+            if (r.answers() != null) header.add("expected" + i + "_answer_tokens");
             header.addAll(List.of("expected" + i + "_text", "expected" + i + "_id", "expected" + i + "_token",
                     "expected" + i + "_rank", "expected" + i + "_p"));
+            if (whole) header.addAll(List.of("expected" + i + "_answer_logprob", "expected" + i + "_answer_worst_rank"));
         }
         header.add("site");
         out.write(row(header.toArray()));
@@ -52,7 +55,12 @@ public final class CsvReports {
             List<Object> cells = new ArrayList<>(List.of(l.layer(), num(l.entropyNats()), num(l.entropyBits()),
                     top1.id(), UntrustedText.escaped(top1.token()), num(top1.p()), num(l.klToFinalBits()), num(l.cosToFinal()), num(l.residualNorm()),
                     join(l.top(), TopToken::id), join(l.top(), TopToken::token), join(l.top(), TopToken::p)));
-            for (Expected e : l.expected()) cells.addAll(List.of(UntrustedText.escaped(e.text()), e.id(), UntrustedText.escaped(e.token()), e.rank(), num(e.p())));
+            for (int i = 0; i < l.expected().size(); i++) {
+                Expected e = l.expected().get(i);
+                if (r.answers() != null) cells.add(TextReport.answer(r, i).tokens().size());
+                cells.addAll(List.of(UntrustedText.escaped(e.text()), e.id(), UntrustedText.escaped(e.token()), e.rank(), num(e.p())));
+                if (whole) cells.addAll(List.of(num(e.answerLogProb()), e.answerWorstRank()));
+            }
             cells.add(siteOf(l));
             out.write(row(cells.toArray()));
         }

@@ -20,7 +20,46 @@ public record ProbeReport(
         Milestones milestones,
         @SerializedName("extra_prompts") List<ExtraPrompt> extraPrompts,
         List<TemperaturePoint> temperatures,
-        Timings timings) {
+        Timings timings,
+        @SerializedName("kv_cache") KvCache kvCache,
+        List<Answer> answers) {
+
+    /** A report without the KV cache and answer descriptions (both null). */
+    public ProbeReport(ModelInfo model, String prompt, List<TokenInfo> tokens, String lens, List<LayerEntry> layers,
+                       List<PositionEntry> positions, FinalPrediction finalPrediction, Consistency consistency,
+                       Milestones milestones, List<ExtraPrompt> extraPrompts, List<TemperaturePoint> temperatures,
+                       Timings timings) {
+        this(model, prompt, tokens, lens, layers, positions, finalPrediction, consistency, milestones, extraPrompts,
+                temperatures, timings, null, null);
+    }
+
+    /** This report with other timings. */
+    public ProbeReport withTimings(Timings t) {
+        return new ProbeReport(model, prompt, tokens, lens, layers, positions, finalPrediction, consistency, milestones,
+                extraPrompts, temperatures, t, kvCache, answers);
+    }
+
+    /**
+     * How llama.cpp held attention keys and values, which decides whether the intermediate layers are those of an
+     * F32 forward pass.
+     *
+     * @param type      f32, f16 or q8_0
+     * @param flashAttn on or off as the graph ran ("auto -> on" when llama.cpp resolved auto)
+     * @param exact     F32 cache without flash attention: every layer is the F32 forward pass
+     * @param reason    why this setting: the option given, or the default rule with the cache's F32 size
+     */
+    public record KvCache(String type, @SerializedName("flash_attn") String flashAttn, boolean exact, String reason) {}
+
+    /**
+     * An expected answer as the model would continue the prompt with it.
+     *
+     * @param tokens     all its tokens after the prompt (leading space included in the first)
+     * @param multiToken whether it has more than one token, so the first-token view tracks only {@code tokens[0]}
+     * @param mode       "first" (the first token is tracked) or "sequence" (the whole answer is teacher-forced
+     *                   after the prompt and each layer's expected entry carries its log-probability)
+     */
+    public record Answer(String text, List<TokenInfo> tokens, @SerializedName("multi_token") boolean multiToken,
+                         String mode) {}
 
     public record ModelInfo(
             String name,
@@ -43,9 +82,19 @@ public record ProbeReport(
 
     /**
      * The tracked answer at one layer: the answer text, the token id that stands for it (its first token as the
-     * model sees it after the prompt), that token's text, its rank (1 = top) and probability.
+     * model sees it after the prompt), that token's text, its rank (1 = top) and probability. With
+     * {@code --answer-mode sequence}: {@code answerLogProb}, the lens log-probability (nats) of the whole answer
+     * (sum over its tokens, each at its teacher-forced position), and {@code answerWorstRank}, the largest of
+     * those tokens' ranks (1 = this layer's lens would produce the whole answer greedily); else both null.
      */
-    public record Expected(String text, int id, String token, int rank, double p) {}
+    public record Expected(String text, int id, String token, int rank, double p,
+                           @SerializedName("answer_logprob") Double answerLogProb,
+                           @SerializedName("answer_worst_rank") Integer answerWorstRank) {
+        /** The first-token view only. */
+        public Expected(String text, int id, String token, int rank, double p) {
+            this(text, id, token, rank, p, null, null);
+        }
+    }
 
     /**
      * One row of the lens. {@code site} says which residual state it is: {@code block_in} (layer 0, entering
@@ -88,11 +137,28 @@ public record ProbeReport(
             @SerializedName("entropy_bits") double entropyBits,
             List<TopToken> top) {}
 
+    /**
+     * The lens at the last layer against llama.cpp's logits ({@code klBits}, {@code maxAbsLogitDiff}, top-1), and
+     * that gap split into what llama.cpp's activation rounding explains ({@code expected*}, the head recomputed
+     * with the activations rounded to {@code activationRounding}) and what it does not ({@code unexplained*});
+     * {@code warning} when the unexplained KL is above {@code warningBits}.
+     */
     public record Consistency(
             @SerializedName("kl_bits") double klBits,
             @SerializedName("max_abs_logit_diff") double maxAbsLogitDiff,
             @SerializedName("top1_agree") boolean top1Agree,
-            boolean warning) {}
+            boolean warning,
+            @SerializedName("activation_rounding") String activationRounding,
+            @SerializedName("expected_kl_bits") Double expectedKlBits,
+            @SerializedName("expected_max_abs_logit_diff") Double expectedMaxAbsLogitDiff,
+            @SerializedName("unexplained_kl_bits") Double unexplainedKlBits,
+            @SerializedName("unexplained_max_abs_logit_diff") Double unexplainedMaxAbsLogitDiff,
+            @SerializedName("warning_bits") Double warningBits) {
+        /** Without the split (older reports, tests). */
+        public Consistency(double klBits, double maxAbsLogitDiff, boolean top1Agree, boolean warning) {
+            this(klBits, maxAbsLogitDiff, top1Agree, warning, null, null, null, null, null, null);
+        }
+    }
 
     /** A layer milestone; {@code layer} is null when the condition is never met. */
     public record Milestone(Integer layer, Double fraction) {
@@ -117,7 +183,14 @@ public record ProbeReport(
             @SerializedName("expected_rank") Integer expectedRank,
             @SerializedName("expected_p") Double expectedP,
             @SerializedName("entropy_bits") double entropyBits,
-            List<TopToken> top) {}
+            List<TopToken> top,
+            @SerializedName("expected_tokens") Integer expectedTokens) {
+        /** Without the answer's token count. */
+        public ExtraPrompt(String prompt, String expected, Integer expectedId, Integer expectedRank, Double expectedP,
+                           double entropyBits, List<TopToken> top) {
+            this(prompt, expected, expectedId, expectedRank, expectedP, entropyBits, top, null);
+        }
+    }
 
     public record TemperaturePoint(
             double temperature,

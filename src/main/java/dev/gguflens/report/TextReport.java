@@ -30,10 +30,14 @@ public final class TextReport {
         for (ProbeReport.TokenInfo t : r.tokens()) out.append(' ').append(t.id()).append('=').append(TokenDisplay.quoted(t.text()));
         out.append('\n');
         out.append("Lens: ").append(r.lens()).append('\n');
+        if (r.kvCache() != null) out.append("KV cache: ").append(kvCache(r.kvCache())).append('\n');
         List<Expected> tracked = r.layers().isEmpty() ? List.of() : r.layers().getFirst().expected();
-        for (Expected e : tracked) {
+        for (int i = 0; i < tracked.size(); i++) {
+            Expected e = tracked.get(i);
             out.append("Tracking ").append(TokenDisplay.quoted(e.text())).append(" as token ").append(e.id())
                     .append(' ').append(TokenDisplay.quoted(e.token())).append('\n');
+            ProbeReport.Answer a = answer(r, i);
+            if (a != null && a.multiToken()) out.append("  ").append(multiTokenNote(a)).append('\n');
         }
         out.append('\n');
 
@@ -44,7 +48,11 @@ public final class TextReport {
                     label, layer.entropyNats(), layer.entropyBits(), layer.klToFinalBits()));
             appendTop(out, layer.top());
             for (Expected e : layer.expected()) {
-                out.append(fmt("   -> %s: rank %d, p %.4f%n", TokenDisplay.quoted(e.text()), e.rank(), e.p()));
+                out.append(fmt("   -> %s: rank %d, p %.4f", TokenDisplay.quoted(e.text()), e.rank(), e.p()));
+                if (e.answerLogProb() != null) {
+                    out.append(fmt("; whole answer: log p %.3f nats, worst token rank %d", e.answerLogProb(), e.answerWorstRank()));
+                }
+                out.append('\n');
             }
         }
 
@@ -53,12 +61,19 @@ public final class TextReport {
         appendTop(out, fin.top());
 
         ProbeReport.Consistency c = r.consistency();
-        out.append(fmt("%nConsistency (lens at last layer vs llama.cpp logits): KL %s bits, max |delta logit| %s, top-1 %s%s%n",
-                atLeast(c.klBits(), 1e-9), atLeast(c.maxAbsLogitDiff(), 1e-5), c.top1Agree() ? "agrees" : "DIFFERS",
-                c.warning() ? "  WARNING: above 0.01 bits" : ""));
+        out.append(fmt("%nConsistency (lens at last layer vs llama.cpp logits): KL %s bits, max |delta logit| %s, top-1 %s%n",
+                atLeast(c.klBits(), 1e-9), atLeast(c.maxAbsLogitDiff(), 1e-5), c.top1Agree() ? "agrees" : "DIFFERS"));
+        if (c.unexplainedKlBits() != null) {
+            out.append(fmt("  explained by llama.cpp's activation rounding (%s): KL %s bits, max |delta logit| %s; unexplained: KL %s bits, max |delta logit| %s%n",
+                    "F32".equals(c.activationRounding()) ? "none for an F32 head" : "to " + c.activationRounding(), atLeast(c.expectedKlBits(), 1e-9), atLeast(c.expectedMaxAbsLogitDiff(), 1e-5),
+                    atLeast(c.unexplainedKlBits(), 1e-9), atLeast(c.unexplainedMaxAbsLogitDiff(), 1e-5)));
+        }
+        if (c.warning()) out.append("  WARNING: ").append(warningText(c)).append('\n');
 
         ProbeReport.Milestones ms = r.milestones();
-        out.append("\nMilestones (last position):\n");
+        boolean sequence = r.answers() != null && r.answers().stream().anyMatch(a -> a.mode().equals("sequence"));
+        out.append(sequence ? "\nMilestones (last position; answer ranks: the whole answer, i.e. its worst token rank):\n"
+                : "\nMilestones (last position):\n");
         milestone(out, "first layer with answer at rank 1", ms.firstRank1());
         milestone(out, "first layer with answer in top 5", ms.firstRankLe5());
         milestone(out, "first layer with answer in top 10", ms.firstRankLe10());
@@ -72,7 +87,9 @@ public final class TextReport {
             for (ProbeReport.ExtraPrompt e : r.extraPrompts()) {
                 out.append("  ").append(TokenDisplay.quoted(e.prompt()));
                 if (e.expected() != null && e.expectedRank() != null) {
-                    out.append(fmt("  [%s: rank %d, p %.4f]", TokenDisplay.quoted(e.expected()), e.expectedRank(), e.expectedP()));
+                    String several = e.expectedTokens() != null && e.expectedTokens() > 1
+                            ? fmt(" (%d tokens, first tracked)", e.expectedTokens()) : "";
+                    out.append(fmt("  [%s%s: rank %d, p %.4f]", TokenDisplay.quoted(e.expected()), several, e.expectedRank(), e.expectedP()));
                 }
                 out.append(fmt("  entropy %.3f bits%n", e.entropyBits()));
                 appendTop(out, e.top());
@@ -100,6 +117,37 @@ public final class TextReport {
 
     public static void write(ProbeReport r, boolean withTimings, Writer out) throws IOException {
         out.write(render(r, withTimings));
+    }
+
+    /** Why the consistency check warns. */
+    static String warningText(ProbeReport.Consistency c) {
+        return c.unexplainedKlBits() == null ? "the lens at the last layer differs from llama.cpp's logits"
+                : fmt("%.3g bits between llama.cpp's logits and the head with its activation rounding, above %.0e: "
+                        + "the lens head (norm, gamma, epsilon, bias or softcap) does not match the model",
+                        c.unexplainedKlBits(), c.warningBits());
+    }
+
+    /** "f32, flash attention off: exact F32 forward at every layer (default: ...)". */
+    static String kvCache(ProbeReport.KvCache kv) {
+        return kv.type() + ", flash attention " + kv.flashAttn() + ": "
+                + (kv.exact() ? "every layer is the exact F32 forward" : "intermediate layers carry the cache's rounding (not an exact F32 forward)")
+                + " (" + kv.reason() + ")";
+    }
+
+    /** The answer description for tracked answer {@code i}, or null when the report has none. */
+    static ProbeReport.Answer answer(ProbeReport r, int i) {
+        return r.answers() != null && i < r.answers().size() ? r.answers().get(i) : null;
+    }
+
+    /** Says that a multi-token answer is tracked by its first token, or scored whole in sequence mode. */
+    static String multiTokenNote(ProbeReport.Answer a) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(TokenDisplay.quoted(a.text())).append(" is ").append(a.tokens().size()).append(" tokens:");
+        for (ProbeReport.TokenInfo t : a.tokens()) sb.append(' ').append(TokenDisplay.quoted(t.text()));
+        sb.append(a.mode().equals("sequence")
+                ? "; ranks and p are its first token's, 'whole answer' sums all its tokens (teacher-forced)"
+                : "; only the first is tracked (--answer-mode sequence scores the whole answer)");
+        return sb.toString();
     }
 
     private static void appendTop(StringBuilder out, List<TopToken> top) {

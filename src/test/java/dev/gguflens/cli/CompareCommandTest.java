@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.ReferenceLens;
@@ -100,7 +101,8 @@ class CompareCommandTest {
         assertEquals(Set.of("reference", "lens", "top_k", "prompts", "variants", "summary"), root.keySet());
         JsonObject variant = root.getAsJsonArray("variants").get(1).getAsJsonObject();
         assertEquals(Set.of("name", "file", "reference", "file_type", "output_weight_type", "file_bytes", "n_params",
-                "bits_per_weight", "model_load_ms", "prompts"), variant.keySet());
+                "bits_per_weight", "model_load_ms", "prompts", "kv_cache"), variant.keySet());
+        assertTrue(variant.getAsJsonObject("kv_cache").get("exact").getAsBoolean(), "compare runs exact by default too");
         JsonObject prompt = variant.getAsJsonArray("prompts").get(0).getAsJsonObject();
         assertEquals(Set.of("prompt", "layers", "milestones", "milestone_shift"), prompt.keySet());
         JsonObject layer = prompt.getAsJsonArray("layers").get(3).getAsJsonObject();
@@ -223,7 +225,7 @@ class CompareCommandTest {
              LlamaContext ctx = LlamaContext.create(m, new ContextParams(128, 128, 2))) {
             int[] tokens = m.tokenize(STORY, true, false);
             try (Capture capture = ctx.capture(tokens, CaptureRequest.all())) {
-                ReferenceLens lens = new ReferenceLens(LensHead.fromGguf(file));
+                ReferenceLens lens = new ReferenceLens(HeadLookup.fromGguf(file));
                 double[][] out = new double[capture.layers()][];
                 for (int l = 0; l < out.length; l++) out[l] = lens.logits(LensKind.NORM, capture.layerStateArray(l, tokens.length - 1));
                 return out;

@@ -61,7 +61,7 @@ class ProbeCommandTest {
         }
         JsonObject json = JsonParser.parseString(Files.readString(out.resolve("stories260K.json"))).getAsJsonObject();
         for (String key : List.of("model", "prompt", "tokens", "lens", "layers", "positions", "final", "consistency",
-                "milestones", "extra_prompts", "temperatures", "timings")) {
+                "milestones", "extra_prompts", "temperatures", "timings", "kv_cache", "answers")) {
             assertTrue(json.has(key), "JSON lacks " + key);
         }
         for (String key : List.of("architecture", "n_layer", "n_embd", "n_vocab", "file_type")) {
@@ -73,8 +73,17 @@ class ProbeCommandTest {
         }
         assertEquals(" Lily", layer.getAsJsonArray("top").get(0).getAsJsonObject().get("token").getAsString());
         JsonObject expected = layer.getAsJsonArray("expected").get(0).getAsJsonObject();
-        assertEquals(List.of("text", "id", "token", "rank", "p"), List.copyOf(expected.keySet()));
-        for (String key : List.of("kl_bits", "max_abs_logit_diff", "top1_agree")) {
+        assertEquals(List.of("text", "id", "token", "rank", "p", "answer_logprob", "answer_worst_rank"), List.copyOf(expected.keySet()));
+        assertTrue(expected.get("answer_logprob").isJsonNull(), "first-token mode has no whole-answer view");
+        JsonObject kv = json.getAsJsonObject("kv_cache");
+        assertEquals("f32", kv.get("type").getAsString());
+        assertEquals("off", kv.get("flash_attn").getAsString());
+        assertTrue(kv.get("exact").getAsBoolean());
+        JsonObject lily = json.getAsJsonArray("answers").get(0).getAsJsonObject();
+        assertEquals(1, lily.getAsJsonArray("tokens").size(), "' Lily' is one token");
+        assertFalse(lily.get("multi_token").getAsBoolean());
+        for (String key : List.of("kl_bits", "max_abs_logit_diff", "top1_agree", "activation_rounding", "expected_kl_bits",
+                "unexplained_kl_bits", "warning_bits")) {
             assertTrue(json.getAsJsonObject("consistency").has(key), "consistency lacks " + key);
         }
         assertEquals(14, json.getAsJsonArray("positions").size(), "--out implies every position");
@@ -95,6 +104,33 @@ class ProbeCommandTest {
         assertTrue(r.out().contains("'Berlin is the capital of'"), r.out());
         assertTrue(r.out().contains("T = 0.1:") && r.out().contains("T = 2.0:"), r.out());
         assertTrue(r.out().contains("Model stats: llama, 292,800 parameters"), r.out());
+    }
+
+    @Test
+    void multiTokenAnswersAreSaidAndScoredWholeInSequenceMode(@TempDir Path dir) throws IOException {
+        CliRun first = run("probe", "-m", stories260K().toString(), "--expect", "Berlin", "--top-k", "3");
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.out().contains("'Berlin' is 4 tokens: ' B' 'er' 'l' 'in'; only the first is tracked"), first.out());
+        assertTrue(first.out().contains("['Berlin' (4 tokens, first tracked): rank"), "extra prompts say it too: " + first.out());
+
+        CliRun seq = run("probe", "-m", stories260K().toString(), "--expect", "Berlin", "--answer-mode", "sequence",
+                "--out", dir.toString(), "-q");
+        assertEquals(0, seq.exit(), seq.err());
+        JsonObject json = JsonParser.parseString(Files.readString(dir.resolve("stories260K.json"))).getAsJsonObject();
+        JsonObject answer = json.getAsJsonArray("answers").get(0).getAsJsonObject();
+        assertTrue(answer.get("multi_token").getAsBoolean());
+        assertEquals("sequence", answer.get("mode").getAsString());
+        assertEquals(4, answer.getAsJsonArray("tokens").size());
+        for (var layer : json.getAsJsonArray("layers")) {
+            JsonObject e = layer.getAsJsonObject().getAsJsonArray("expected").get(0).getAsJsonObject();
+            double logProb = e.get("answer_logprob").getAsDouble();
+            assertTrue(logProb < Math.log(e.get("p").getAsDouble()), "the whole answer is less likely than its first token");
+            assertTrue(e.get("answer_worst_rank").getAsInt() >= e.get("rank").getAsInt());
+        }
+        List<String> pure = Files.readAllLines(dir.resolve("stories260K-pure-next-token.csv"));
+        assertTrue(pure.getFirst().endsWith("expected0_answer_tokens,expected0_text,expected0_id,expected0_token,expected0_rank,"
+                + "expected0_p,expected0_answer_logprob,expected0_answer_worst_rank,site"), pure.getFirst());
+        assertTrue(Files.readString(dir.resolve("stories260K.html")).contains("is 4 tokens"));
     }
 
     @Test
@@ -145,6 +181,10 @@ class ProbeCommandTest {
                 new Case(2, "-t 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-t", "0"),
                 new Case(2, "-c 0 must be at least 1", "probe", "-m", model, "-p", STORY, "-c", "0"),
                 new Case(2, "line 1: not a prompt record", "probe", "-m", model, "--prompts", brokenPrompts.toString()),
+                new Case(2, "needs flash attention", "probe", "-m", model, "-p", STORY, "--kv-type", "q8_0", "--flash-attn", "off"),
+                new Case(2, "unknown KV cache type 'q4_0'", "probe", "-m", model, "-p", STORY, "--kv-type", "q4_0"),
+                new Case(2, "unknown --flash-attn 'yes'", "probe", "-m", model, "-p", STORY, "--flash-attn", "yes"),
+                new Case(2, "unknown --answer-mode 'all'", "probe", "-m", model, "-p", STORY, "--answer-mode", "all"),
                 new Case(1, "not a writable directory", "probe", "-m", model, "-p", STORY, "--out", regularFile.resolve("sub").toString()));
         for (Case c : cases) {
             CliRun r = run(c.args());

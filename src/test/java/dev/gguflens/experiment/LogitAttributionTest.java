@@ -5,6 +5,7 @@ import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.lens.AttentionOutputs;
 import dev.gguflens.lens.Attribution;
+import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LogitAttribution;
 import dev.gguflens.lens.ResidualSites;
@@ -94,7 +95,7 @@ class LogitAttributionTest {
              LlamaModel model = LlamaModel.load(path, ModelParams.defaults());
              LlamaContext ctx = LlamaContext.create(model, new ContextParams(64, 512, 2));
              Capture capture = ctx.capture(tokens, SublayerSites.request(model.layerCount(), true))) {
-            LensHead head = LensHead.fromGguf(gguf);
+            LensHead head = HeadLookup.fromGguf(gguf);
             AttentionOutputs attention = AttentionOutputs.fromGguf(gguf);
             ResidualSites sites = SublayerSites.at(capture, position, model.architecture());
             float[] logits = capture.logitsArray(position);

@@ -83,12 +83,12 @@ class LensHeadTest {
 
     @Test
     void normChoiceByArchitecture() {
-        assertEquals(NormKind.RMS_NORM, LensHead.normFor("llama", true));
-        assertEquals(NormKind.RMS_NORM, LensHead.normFor("gemma2", false));
-        assertEquals(NormKind.LAYER_NORM, LensHead.normFor("gpt2", false));
-        assertEquals(NormKind.LAYER_NORM, LensHead.normFor("phi2", true));
-        assertEquals(NormKind.LAYER_NORM, LensHead.normFor("somethingnew", true));
-        assertEquals(NormKind.RMS_NORM, LensHead.normFor("somethingnew", false));
+        assertEquals(NormKind.RMS_NORM, HeadLookup.normFor("llama", true));
+        assertEquals(NormKind.RMS_NORM, HeadLookup.normFor("gemma2", false));
+        assertEquals(NormKind.LAYER_NORM, HeadLookup.normFor("gpt2", false));
+        assertEquals(NormKind.LAYER_NORM, HeadLookup.normFor("phi2", true));
+        assertEquals(NormKind.LAYER_NORM, HeadLookup.normFor("somethingnew", true));
+        assertEquals(NormKind.RMS_NORM, HeadLookup.normFor("somethingnew", false));
     }
 
     private Path writeModel(String arch, boolean withOutput, boolean withNormBias, Double logitScale, Double softcap)
@@ -119,8 +119,8 @@ class LensHeadTest {
     void tiedEmbeddingsAreUsedWhenThereIsNoOutputWeight() throws IOException {
         try (GgufFile tied = GgufFile.open(writeModel("llama", false, false, null, null));
              GgufFile untied = GgufFile.open(writeModel("llama", true, false, null, null))) {
-            LensHead a = LensHead.fromGguf(tied, F32_ONLY);
-            LensHead b = LensHead.fromGguf(untied, F32_ONLY);
+            LensHead a = HeadLookup.fromGguf(tied, F32_ONLY);
+            LensHead b = HeadLookup.fromGguf(untied, F32_ONLY);
             assertEquals(6, a.vocabularySize());
             assertEquals(4, a.embeddingLength());
             assertEquals(1.25f, a.output().dequantizeRows(1, 1)[1]);    // token_embd row 1, column 1 = 5 * 0.25
@@ -140,14 +140,14 @@ class LensHeadTest {
              GgufFile gemma3 = GgufFile.open(writeModel("gemma3", true, false, null, 12.5));
              GgufFile cohere = GgufFile.open(writeModel("command-r", true, false, 0.125, null));
              GgufFile granite = GgufFile.open(writeModel("granite", true, false, 8.0, null))) {
-            LensHead ln = LensHead.fromGguf(gpt2, F32_ONLY);
+            LensHead ln = HeadLookup.fromGguf(gpt2, F32_ONLY);
             assertEquals(NormKind.LAYER_NORM, ln.norm());
             assertEquals(1e-3f, ln.epsilon());
             assertArrayEquals(new float[]{-1, 0, 1, 2}, ln.normBias());
-            assertEquals(30.0, LensHead.fromGguf(gemma2, F32_ONLY).softcap().orElseThrow());   // llama.cpp default
-            assertEquals(12.5, LensHead.fromGguf(gemma3, F32_ONLY).softcap().orElseThrow());
-            assertEquals(0.125, LensHead.fromGguf(cohere, F32_ONLY).logitScale().orElseThrow());
-            assertEquals(0.125, LensHead.fromGguf(granite, F32_ONLY).logitScale().orElseThrow()); // granite divides
+            assertEquals(30.0, HeadLookup.fromGguf(gemma2, F32_ONLY).softcap().orElseThrow());   // llama.cpp default
+            assertEquals(12.5, HeadLookup.fromGguf(gemma3, F32_ONLY).softcap().orElseThrow());
+            assertEquals(0.125, HeadLookup.fromGguf(cohere, F32_ONLY).logitScale().orElseThrow());
+            assertEquals(0.125, HeadLookup.fromGguf(granite, F32_ONLY).logitScale().orElseThrow()); // granite divides
         }
     }
 
@@ -162,10 +162,10 @@ class LensHeadTest {
                 .putUInt32("llama.embedding_length", 2).putFloat32("llama.attention.layer_norm_rms_epsilon", 1e-5f)
                 .addF32Tensor("output_norm.weight", new long[]{2}, new float[2]).write(noOutput);
         try (GgufFile a = GgufFile.open(noNorm); GgufFile b = GgufFile.open(noOutput)) {
-            GgufException missingNorm = assertThrows(GgufException.class, () -> LensHead.fromGguf(a, F32_ONLY));
+            GgufException missingNorm = assertThrows(GgufException.class, () -> HeadLookup.fromGguf(a, F32_ONLY));
             assertEquals(noNorm + ": tensor output_norm.weight (the final norm) is missing; cannot build the llama lens head",
                     missingNorm.getMessage());
-            GgufException missingOutput = assertThrows(GgufException.class, () -> LensHead.fromGguf(b, F32_ONLY));
+            GgufException missingOutput = assertThrows(GgufException.class, () -> HeadLookup.fromGguf(b, F32_ONLY));
             assertEquals(noOutput + ": neither output.weight nor token_embd.weight (tied embeddings) is present;"
                     + " cannot build the llama lens head", missingOutput.getMessage());
         }
@@ -174,7 +174,7 @@ class LensHeadTest {
     @Test
     void stories260KHead() {
         try (GgufFile model = GgufFile.open(Fixtures.stories260K())) {
-            LensHead head = LensHead.fromGguf(model, F32_ONLY);
+            LensHead head = HeadLookup.fromGguf(model, F32_ONLY);
             assertEquals("llama", head.architecture());
             assertEquals(NormKind.RMS_NORM, head.norm());
             assertEquals(512, head.vocabularySize());

@@ -75,7 +75,7 @@ class LogitLensTest {
     @Test
     void stories260KHeadMatchesReference() {
         try (GgufFile model = GgufFile.open(Fixtures.stories260K())) {
-            LensHead head = LensHead.fromGguf(model);
+            LensHead head = HeadLookup.fromGguf(model);
             float[][][] states = TestHeads.randomStates(new Random(260), 6, POSITIONS, head.embeddingLength());
             assertMatchesReference(head, states, LensKind.NORM, 0, 2);
             assertMatchesReference(head, states, LensKind.RAW, 128, 1);

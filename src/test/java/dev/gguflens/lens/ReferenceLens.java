@@ -23,20 +23,25 @@ public final class ReferenceLens {
     }
 
     /** Lens input in double. */
-    double[] prepare(LensKind kind, float[] h) {
+    double[] prepare(LensKind kind, float[] state) {
+        double[] h = new double[state.length];
+        for (int i = 0; i < h.length; i++) h[i] = state[i];
+        return prepare(kind, h);
+    }
+
+    /** Lens input for a state already in double (e.g. from a double-precision forward pass). */
+    double[] prepare(LensKind kind, double[] h) {
         int n = h.length;
         double[] out = new double[n];
         switch (kind) {
-            case RAW -> {
-                for (int i = 0; i < n; i++) out[i] = h[i];
-            }
+            case RAW -> System.arraycopy(h, 0, out, 0, n);
             case RMS -> {
-                double rms = Math.sqrt(IntStream.range(0, n).mapToDouble(i -> (double) h[i] * h[i]).sum() / n + head.epsilon());
+                double rms = Math.sqrt(IntStream.range(0, n).mapToDouble(i -> h[i] * h[i]).sum() / n + head.epsilon());
                 for (int i = 0; i < n; i++) out[i] = h[i] / rms;
             }
             case NORM -> {
                 if (head.norm() == NormKind.RMS_NORM) {
-                    double rms = Math.sqrt(IntStream.range(0, n).mapToDouble(i -> (double) h[i] * h[i]).sum() / n + head.epsilon());
+                    double rms = Math.sqrt(IntStream.range(0, n).mapToDouble(i -> h[i] * h[i]).sum() / n + head.epsilon());
                     for (int i = 0; i < n; i++) out[i] = h[i] / rms * head.normWeight()[i];
                 } else {
                     double mean = IntStream.range(0, n).mapToDouble(i -> h[i]).sum() / n;
@@ -51,7 +56,15 @@ public final class ReferenceLens {
 
     /** Full logits, head transform included. */
     public double[] logits(LensKind kind, float[] h) {
-        double[] x = prepare(kind, h);
+        return logitsOf(prepare(kind, h));
+    }
+
+    /** Full logits of a double-precision state. */
+    public double[] logits(LensKind kind, double[] h) {
+        return logitsOf(prepare(kind, h));
+    }
+
+    private double[] logitsOf(double[] x) {
         double[] z = new double[weight.length];
         for (int r = 0; r < z.length; r++) {
             double dot = 0;
