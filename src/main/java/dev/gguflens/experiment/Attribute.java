@@ -106,7 +106,13 @@ public final class Attribute {
             boolean quantised = attention.blocks().stream().anyMatch(b -> b.weight().type() != GgmlType.F32);
             notes.add("The heads miss up to " + fmt("%.3g", worst) + " of a block's attention part (heads_remainder): "
                     + (quantised ? "llama.cpp rounds the heads' outputs to 8 bits before its quantised output projection,"
-                    + " the Java split does not." : "something between kqv_out and the residual that this split does not model."));
+                    + " the Java split does not." : "something between kqv_out and the residual that this split does not model"
+                    + " (for example llama.cpp's Hadamard rotation of a quantised V cache, which kqv_out carries)."));
+        }
+        if (!identity.ok() && a.hasSoftcap() && !Double.isNaN(identity.reference())) {
+            double t = Math.tanh(a.reference() / a.softcap());
+            notes.add("Mapping llama.cpp's logit back through the softcap's atanh multiplies its float rounding by "
+                    + fmt("%.3g", 1 / (1 - t * t)) + " at this logit (it is close to the cap).");
         }
         if (!identity.ok()) {
             notes.add(Double.isNaN(identity.reference())
