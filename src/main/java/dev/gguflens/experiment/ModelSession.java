@@ -20,8 +20,6 @@ import dev.gguflens.llama.ModelParams;
 import dev.gguflens.llama.ProgressListener;
 import dev.gguflens.report.ProbeReport;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -249,30 +247,9 @@ public final class ModelSession implements AutoCloseable {
     /** Vocabulary rows per block of the bare-product timing, like the lens's own streaming blocks. */
     private static final int LENS_BLOCK_ROWS = 8192;
 
-    /** The capture's off-heap states as the lens's input, copied a row at a time (no per-element calls). */
+    /** The capture's off-heap states as the lens's input. */
     private static LayerStates statesOf(Capture capture) {
-        return new LayerStates() {
-            @Override
-            public int layers() {
-                return capture.layers();
-            }
-
-            @Override
-            public int positions() {
-                return capture.positions();
-            }
-
-            @Override
-            public int embeddingLength() {
-                return capture.embeddingLength();
-            }
-
-            @Override
-            public void copyState(int layer, int position, float[] dst, int dstOffset) {
-                MemorySegment row = capture.layerState(layer, position);
-                MemorySegment.copy(row, ValueLayout.JAVA_FLOAT, 0, dst, dstOffset, capture.embeddingLength());
-            }
-        };
+        return LayerStates.ofSegments(capture.layers(), capture.positions(), capture.embeddingLength(), capture::layerState);
     }
 
     @Override

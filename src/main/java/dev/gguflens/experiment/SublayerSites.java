@@ -82,28 +82,8 @@ public final class SublayerSites {
                         + "); --sublayers needs the state between attention and MLP");
             }
         }
-        return new LayerStates() {
-            @Override
-            public int layers() {
-                return blocks;
-            }
-
-            @Override
-            public int positions() {
-                return capture.positions();
-            }
-
-            @Override
-            public int embeddingLength() {
-                return capture.embeddingLength();
-            }
-
-            @Override
-            public void copyState(int layer, int position, float[] dst, int dstOffset) {
-                MemorySegment row = mid(capture, layer, position).orElseThrow();
-                MemorySegment.copy(row, ValueLayout.JAVA_FLOAT, 0, dst, dstOffset, capture.embeddingLength());
-            }
-        };
+        return LayerStates.ofSegments(blocks, capture.positions(), capture.embeddingLength(),
+                (layer, position) -> mid(capture, layer, position).orElseThrow());
     }
 
     private static float[] floats(MemorySegment s) {

@@ -14,6 +14,38 @@ public interface LayerStates {
     /** Copies the state of {@code layer} at {@code position} into {@code dst[dstOffset ..]}. */
     void copyState(int layer, int position, float[] dst, int dstOffset);
 
+    /** Where a row of float32 values lies for (layer, position): e.g. a capture's off-heap buffer. */
+    @FunctionalInterface
+    interface RowSegments {
+        java.lang.foreign.MemorySegment row(int layer, int position);
+    }
+
+    /** States whose rows are float32 memory segments, copied a row at a time (no per-element calls). */
+    static LayerStates ofSegments(int layers, int positions, int embeddingLength, RowSegments rows) {
+        return new LayerStates() {
+            @Override
+            public int layers() {
+                return layers;
+            }
+
+            @Override
+            public int positions() {
+                return positions;
+            }
+
+            @Override
+            public int embeddingLength() {
+                return embeddingLength;
+            }
+
+            @Override
+            public void copyState(int layer, int position, float[] dst, int dstOffset) {
+                java.lang.foreign.MemorySegment.copy(rows.row(layer, position), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0,
+                        dst, dstOffset, embeddingLength);
+            }
+        };
+    }
+
     /** Wraps in-memory states indexed [layer][position][dimension]; the arrays are not copied. */
     static LayerStates of(float[][][] states) {
         if (states.length == 0 || states[0].length == 0 || states[0][0].length == 0) {
