@@ -29,6 +29,8 @@ final class FlagNames {
             Map.entry("rows", "--rows"),
             Map.entry("cols", "--cols"),
             Map.entry("batch_size", "--batch"),
+            Map.entry("heads", "--heads"),
+            Map.entry("neurons", "--neurons"),
             Map.entry("kv_type", "--kv-type"),
             Map.entry("answer_mode", "--answer-mode"));
 

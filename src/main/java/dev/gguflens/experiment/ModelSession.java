@@ -10,6 +10,7 @@ import dev.gguflens.lens.LogitLens;
 import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
+import dev.gguflens.llama.Intervention;
 import dev.gguflens.llama.ContextParams;
 import dev.gguflens.llama.FlashAttention;
 import dev.gguflens.llama.KvCacheMemory;
@@ -220,6 +221,11 @@ public final class ModelSession implements AutoCloseable {
     /** Runs {@code tokens} through llama.cpp, keeping what {@code request} asks for; close the capture after use. */
     public Capture capture(int[] tokens, CaptureRequest request) {
         return context.capture(tokens, request);
+    }
+
+    /** As {@link #capture(int[], CaptureRequest)} with {@code interventions} written while it runs (rows = positions). */
+    public Capture capture(int[] tokens, CaptureRequest request, List<Intervention> interventions) {
+        return context.capture(tokens, request, interventions);
     }
 
     /** The lens over a capture's layer states, on the session's threads. */

@@ -110,6 +110,48 @@ class CausalTraceTest {
     }
 
     @Test
+    void attentionMlpAndHeadSitesMatchSingleRuns() {
+        int[] clean = session.tokenizePrompt(CLEAN);
+        int[] corrupt = session.tokenizePrompt(CORRUPT);
+        int n = clean.length;
+        int blocks = session.model().layerCount();
+        List<String> extras = new java.util.ArrayList<>();
+        for (int i = 0; i < blocks; i++) extras.addAll(List.of("kqv_out-" + i, "ffn_out-" + i));
+        try (LlamaContext ctx = LlamaContext.create(session.model(), new ContextParams(64, 64, 2));
+             Capture cleanRun = ctx.capture(clean, new CaptureRequest(false, false, false, extras))) {
+            for (CausalTrace.Site site : List.of(CausalTrace.Site.ATTN, CausalTrace.Site.MLP)) {
+                TraceReport r = CausalTrace.run(session, CLEAN, CORRUPT, "Lily", settings(site, 64));
+                assertEquals(blocks, r.rows().size(), site + " rows are blocks");
+                String base = site == CausalTrace.Site.ATTN ? "kqv_out-" : "ffn_out-";
+                for (int[] cell : new int[][] {{0, 11}, {1, 12}, {2, 13}, {3, 12}, {4, 13}}) {
+                    String name = base + cell[0];
+                    int width = cleanRun.extraWidth(name);
+                    var patch = Intervention.replaceRows(name, new int[] {cell[1]}, cleanRun.extra(name).orElseThrow()
+                            .asSlice((long) cell[1] * width * Float.BYTES, (long) width * Float.BYTES), width);
+                    assertEquals(pAnswer(ctx, corrupt, r.answerId(), List.of(patch)), r.rows().get(cell[0]).p()[cell[1]],
+                            P_TOLERANCE, site + " block " + cell[0] + ", position " + cell[1]);
+                }
+                assertEquals(r.pCorrupt(), r.rows().get(blocks - 1).p()[5], 0.0, "last block, not the last position");
+            }
+            TraceReport heads = CausalTrace.run(session, CLEAN, CORRUPT, "Lily", settings(CausalTrace.Site.HEADS, 64));
+            assertEquals(List.of("h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"), heads.columnLabels());
+            int headDim = 8;
+            for (int[] cell : new int[][] {{0, 0}, {2, 3}, {4, 7}}) {
+                String name = "kqv_out-" + cell[0];
+                var values = java.lang.foreign.Arena.ofAuto().allocate(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) n * headDim);
+                for (int pos = 0; pos < n; pos++) {
+                    java.lang.foreign.MemorySegment.copy(cleanRun.extra(name, pos).orElseThrow(), (long) cell[1] * headDim * Float.BYTES,
+                            values, (long) pos * headDim * Float.BYTES, (long) headDim * Float.BYTES);
+                }
+                int[] columns = java.util.stream.IntStream.range(cell[1] * headDim, (cell[1] + 1) * headDim).toArray();
+                var patch = new Intervention(name, false, java.util.stream.IntStream.range(0, n).toArray(), columns, values, headDim, false);
+                assertEquals(pAnswer(ctx, corrupt, heads.answerId(), List.of(patch)), heads.rows().get(cell[0]).p()[cell[1]],
+                        P_TOLERANCE, "head " + cell[0] + "." + cell[1]);
+            }
+        }
+    }
+
+    @Test
     void tracingAPromptAgainstItselfRestoresEverything() {
         TraceReport r = CausalTrace.run(session, CORRUPT, CORRUPT, "Lily", settings(CausalTrace.Site.RESID, 128));
         assertEquals(r.pClean(), r.pCorrupt(), 0.0);
