@@ -8,6 +8,7 @@ import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.gguf.GgufArray;
 import dev.gguflens.gguf.GgufException;
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.UntrustedText;
 import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.gguf.GgufValue;
 import dev.gguflens.gguf.GgufValueType;
@@ -58,7 +59,7 @@ public final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!Files.exists(file)) throw new GgufException(file, "no such file");
+        dev.gguflens.gguf.InputFiles.requireRegularFile(file);
         PrintWriter out = spec.commandLine().getOut();
         try (GgufFile g = GgufFile.open(file)) {
             if (json) {
@@ -105,7 +106,7 @@ public final class InfoCommand implements Callable<Integer> {
     private void printText(GgufFile g, PrintWriter out) {
         out.printf("file: %s (%d bytes%s, GGUF v%d, alignment %d)%n", g.path(), g.fileSize(),
                 g.shardPaths().size() > 1 ? " in " + g.shardPaths().size() + " shards" : "", g.version(), g.alignment());
-        out.println("architecture: " + g.architecture());
+        out.println("architecture: " + UntrustedText.escaped(g.architecture()));
         ModelHyperparameters hp = hyperparametersOrNull(g);
         if (hp == null) {
             out.println("hyperparameters: incomplete (" + missingHyperparameters(g) + ")");
@@ -125,12 +126,12 @@ public final class InfoCommand implements Callable<Integer> {
         out.println("bytes per tensor type:");
         bytesPerType(g).forEach((type, cb) -> out.printf("  %-8s %6d tensors %14d bytes%n", type, cb[0], cb[1]));
         out.println("metadata (" + g.metadata().size() + " keys):");
-        g.metadata().forEach((k, v) -> out.println("  " + k + " = " + text(v)));
+        g.metadata().forEach((k, v) -> out.println("  " + UntrustedText.escaped(k) + " = " + text(v)));
         if (listTensors) {
             out.println("tensors:");
             out.printf("  %-40s %-8s %-24s %14s %14s%n", "name", "type", "shape", "offset", "bytes");
             for (GgufTensor t : g.tensors()) {
-                out.printf("  %-40s %-8s %-24s %14d %14d%n", t.name(), t.type(), Arrays.toString(t.shape()), t.dataOffset(), t.byteSize());
+                out.printf("  %-40s %-8s %-24s %14d %14d%n", UntrustedText.escaped(t.name()), t.type(), Arrays.toString(t.shape()), t.dataOffset(), t.byteSize());
             }
         }
     }
@@ -172,9 +173,9 @@ public final class InfoCommand implements Callable<Integer> {
         return (double) (float) v == v ? Float.toString((float) v) : Double.toString(v);
     }
 
+    /** Metadata strings escaped and shortened by the one owner of that, {@link UntrustedText}. */
     private static String quote(String s) {
-        String shortened = s.length() > 120 ? s.substring(0, 120) + "..." : s;
-        return "\"" + shortened.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\"", "\\\"") + "\"";
+        return UntrustedText.quoted(s);
     }
 
     private static JsonObject toJson(GgufFile g) {

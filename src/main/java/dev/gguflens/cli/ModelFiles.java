@@ -32,7 +32,7 @@ final class ModelFiles {
                 throw new UncheckedIOException(e.getMessage(), e);
             }
             Path first = shards.getFirst();
-            if (!Files.isRegularFile(first)) throw new IllegalArgumentException(first + ": no such file");
+            dev.gguflens.gguf.InputFiles.requireRegularFile(first);
             files.add(first);
         }
         return files;
@@ -48,8 +48,10 @@ final class ModelFiles {
             };
             session = ModelSession.open(model, settings, bar.enabled() ? progress : null);
         }
+        if (!quiet) session.notes().forEach(note -> err.println("gguf-lens: note: " + note));
         String warning = session.model().offload().warning();
         if (warning != null) err.println("gguf-lens: warning: " + warning);
+        err.flush();
         return session;
     }
 }

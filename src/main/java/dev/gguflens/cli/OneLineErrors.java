@@ -44,6 +44,6 @@ final class OneLineErrors implements CommandLine.IExecutionExceptionHandler, Com
     }
 
     static String oneLine(String s) {
-        return s == null ? "" : s.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
+        return dev.gguflens.gguf.UntrustedText.oneLine(s);
     }
 }

@@ -164,8 +164,9 @@ public final class ProbeCommand implements Callable<Integer> {
         };
         List<Double> sweep = temperatures != null ? temperatures
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
-        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize, sweep,
-                run.kvCacheType, run.flashAttention, answerMode);
+        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize(), sweep,
+                run.kvCacheType, run.flashAttention, answerMode,
+                run.forceContext);
     }
 
     private List<PromptSpec> mainPrompts() throws IOException {

@@ -42,6 +42,9 @@ public final class PullCommand implements Callable<Integer> {
             description = "Hub base URL; default $GGUF_LENS_HF_ENDPOINT, else " + HubConfig.DEFAULT_ENDPOINT + ".")
     URI endpoint;
 
+    @Option(names = "--verify", description = "Hash files already present again (SHA-256 against the hub's) instead of trusting their .sha256 notes.")
+    boolean verify;
+
     @Option(names = {"-q", "--quiet"}, description = "No progress bar and no notes; only the path(s) on stdout.")
     boolean quiet;
 
@@ -70,7 +73,9 @@ public final class PullCommand implements Callable<Integer> {
             config = config.withEndpoint(endpoint);
         }
         PrintWriter err = spec.commandLine().getErr();
-        List<Path> paths = new ModelResolver(config, ProgressBar.downloadListener(err, quiet)).download(ref);
+        ModelResolver resolver = new ModelResolver(config, ProgressBar.downloadListener(err, quiet));
+        if (verify) resolver = resolver.rehashingPresentFiles();
+        List<Path> paths = resolver.download(ref);
         PrintWriter out = spec.commandLine().getOut();
         for (Path p : paths) out.println(p.toAbsolutePath());
         out.flush();

@@ -44,7 +44,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String canonical = QuantizedVariants.parseTypes(List.of(type)).getFirst();
-        if (!Files.isRegularFile(input)) throw new IllegalArgumentException(input + ": no such file");
+        dev.gguflens.gguf.InputFiles.requireRegularFile(input);
         if (threads != null && threads < 1) throw new UsageException("-t " + threads + " must be at least 1");
         if (input.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {
             throw new UsageException("quantising " + input + " onto itself; choose another output file");

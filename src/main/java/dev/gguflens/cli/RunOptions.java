@@ -27,8 +27,19 @@ final class RunOptions {
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Threads for llama.cpp and the lens (default: all cores).")
     Integer threads;
 
-    @Option(names = {"-c", "--ctx-size"}, defaultValue = "2048", paramLabel = "N", description = "Context size (default ${DEFAULT-VALUE}).")
-    int contextSize;
+    @Option(names = {"-c", "--ctx-size"}, paramLabel = "N",
+            description = "Context size (default: the model's trained context, at most 2048); above the trained context only with --force-context.")
+    Integer contextSize;
+
+    @Option(names = "--force-context", description = "Allow -c above the context the model was trained on.")
+    boolean forceContext;
+
+    /** -c as ProbeSettings takes it: 0 for the default (the model's trained context, at most 2048). */
+    int contextSize() {
+        if (contextSize == null) return 0;
+        if (contextSize < 1) throw new dev.gguflens.experiment.InvalidInputException("context_size", contextSize, "must be at least 1");
+        return contextSize;
+    }
 
     @Option(names = "--kv-type", paramLabel = "f32|f16|q8_0", converter = KvCacheTypeConverter.class,
             description = {"KV cache type (K and V). Default: f32 (with --flash-attn off: every layer is an exact F32 forward)",

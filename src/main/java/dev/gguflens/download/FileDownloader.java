@@ -14,9 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -28,7 +30,11 @@ import java.util.regex.Pattern;
  * <p>Bytes go to {@code <file>.part} (locked against a second gguf-lens downloading the same file); a leftover
  * {@code .part} is continued with {@code Range: bytes=N-} when the server answers 206, restarted when it answers 200.
  * Only once the whole file has the hub's size and SHA-256 is it renamed, atomically, to its final name, and a
- * {@code <file>.sha256} note (sha256sum format) is written so later runs need not hash gigabytes again.
+ * {@code <file>.sha256} note (sha256sum format, plus a {@code # size N} comment line) is written so later runs need
+ * not hash gigabytes again. The note vouches for the file only while it records the file's size and is newer
+ * than the file's last change (its modification and its status-change time: a copy corrupted and then given an
+ * old modification time still has a new change time); otherwise, or when asked ({@code pull --verify}), the
+ * file is hashed again.
  *
  * <p>A file whose SHA-256 differs from the hub's is deleted, not kept: the next run starts afresh rather than
  * resuming from bytes that are known to be wrong somewhere.
@@ -41,11 +47,18 @@ final class FileDownloader {
     private final HubClient client;
     private final HubConfig config;
     private final DownloadListener listener;
+    private final boolean rehash;
 
     FileDownloader(HubClient client, HubConfig config, DownloadListener listener) {
+        this(client, config, listener, false);
+    }
+
+    /** With {@code rehash}, a present file is hashed again whatever its note says. */
+    FileDownloader(HubClient client, HubConfig config, DownloadListener listener, boolean rehash) {
         this.client = client;
         this.config = config;
         this.listener = listener;
+        this.rehash = rehash;
     }
 
     /** Where {@code file} of {@code ref} lives locally: {@code <models>/<owner>--<repo>/<path>}. */
@@ -236,7 +249,7 @@ final class FileDownloader {
         try {
             long size = Files.size(target);
             if (file.size() >= 0 && size != file.size()) return "has " + size + " bytes, the hub lists " + file.size();
-            if (file.sha256() == null || hasChecksumNote(target, file.sha256())) return null;
+            if (file.sha256() == null || !rehash && hasChecksumNote(target, file.sha256(), size)) return null;
             listener.note("verifying " + target.getFileName() + " (sha256 of " + size + " bytes)");
             String actual = sha256Of(target);
             if (!actual.equals(file.sha256())) return "has sha256 " + actual + ", the hub lists " + file.sha256();
@@ -247,17 +260,37 @@ final class FileDownloader {
         }
     }
 
-    /** The note vouches for the file only if it names the expected hash and is not older than the file. */
-    private static boolean hasChecksumNote(Path target, String sha256) throws IOException {
+    /**
+     * The note vouches for the file only if it names the expected hash, records the file's present size and is
+     * not older than the file's last modification or status change.
+     */
+    private static boolean hasChecksumNote(Path target, String sha256, long size) throws IOException {
         Path note = checksumNote(target);
-        if (!Files.isRegularFile(note)) return false;
-        String text = Files.readString(note, StandardCharsets.UTF_8).strip();
-        return text.startsWith(sha256 + " ")
-                && Files.getLastModifiedTime(note).compareTo(Files.getLastModifiedTime(target)) >= 0;
+        if (!Files.isRegularFile(note) || Files.size(note) > 4096) return false;
+        List<String> lines = Files.readAllLines(note, StandardCharsets.UTF_8);
+        if (lines.isEmpty() || !lines.getFirst().startsWith(sha256 + " ")) return false;
+        if (!lines.contains(SIZE_COMMENT + size)) return false;
+        FileTime noted = Files.getLastModifiedTime(note);
+        return noted.compareTo(lastChange(target)) >= 0;
     }
 
+    /** The later of the modification time and (where the file system has one) the status-change time. */
+    static FileTime lastChange(Path file) throws IOException {
+        FileTime modified = Files.getLastModifiedTime(file);
+        try {
+            FileTime changed = (FileTime) Files.getAttribute(file, "unix:ctime");
+            return changed.compareTo(modified) > 0 ? changed : modified;
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return modified;
+        }
+    }
+
+    /** sha256sum ignores lines starting with '#', so the size rides along in the same file. */
+    static final String SIZE_COMMENT = "# size ";
+
     private static void writeChecksumNote(Path target, String sha256) throws IOException {
-        Files.writeString(checksumNote(target), sha256 + "  " + target.getFileName() + "\n", StandardCharsets.UTF_8);
+        Files.writeString(checksumNote(target), sha256 + "  " + target.getFileName() + "\n" + SIZE_COMMENT + Files.size(target) + "\n",
+                StandardCharsets.UTF_8);
     }
 
     static Path checksumNote(Path target) {

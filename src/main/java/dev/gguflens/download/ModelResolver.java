@@ -26,10 +26,21 @@ public final class ModelResolver {
 
     private final HubConfig config;
     private final DownloadListener listener;
+    private final boolean rehash;
 
     public ModelResolver(HubConfig config, DownloadListener listener) {
+        this(config, listener, false);
+    }
+
+    private ModelResolver(HubConfig config, DownloadListener listener, boolean rehash) {
         this.config = config;
         this.listener = listener == null ? DownloadListener.SILENT : listener;
+        this.rehash = rehash;
+    }
+
+    /** A resolver that hashes files already present again instead of trusting their .sha256 notes. */
+    public ModelResolver rehashingPresentFiles() {
+        return new ModelResolver(config, listener, true);
     }
 
     /**
@@ -83,7 +94,7 @@ public final class ModelResolver {
                         + " and place it at " + dir + "/", e);
             }
             List<HubFile> chosen = GgufSelector.select(listing, ref.quant(), ref.repoId());
-            FileDownloader downloader = new FileDownloader(client, config, listener);
+            FileDownloader downloader = new FileDownloader(client, config, listener, rehash);
             List<Path> paths = new ArrayList<>();
             for (HubFile file : chosen) paths.add(downloader.fetch(ref, file));
             return List.copyOf(paths);

@@ -155,7 +155,8 @@ public final class MatmulBench {
         List<Case> cases = new ArrayList<>();
         String source;
         if (s.model() != null) {
-            if (!Files.isRegularFile(s.model())) throw new InvalidInputException(s.model() + ": no such file");
+            String problem = dev.gguflens.gguf.InputFiles.problem(s.model());
+            if (problem != null) throw new InvalidInputException(s.model() + ": " + problem);
             try (GgufFile file = GgufFile.open(s.model())) {
                 GgufTensor t = file.tensor("output.weight").or(() -> file.tensor("token_embd.weight"))
                         .orElseThrow(() -> new GgufException(file.path(), "neither output.weight nor token_embd.weight is present"));
@@ -164,6 +165,7 @@ public final class MatmulBench {
                             String.join(",", s.types().stream().map(GgmlType::name).toList()),
                             "cannot choose another type for a model's weight: " + s.model() + " tensor " + t.name() + " is " + t.type());
                 }
+                dev.gguflens.gguf.ModelCompatibility.checkMatrix(file, t);
                 Kernels.requireSupported(t.type(), t.name());
                 WeightMatrix w = new WeightMatrix(t.type(), t.data(), Math.toIntExact(t.rowCount()), Math.toIntExact(t.rowLength()));
                 LensHead head = HeadLookup.fromGguf(file);

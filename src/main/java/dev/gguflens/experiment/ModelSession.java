@@ -22,6 +22,7 @@ import dev.gguflens.llama.ProgressListener;
 import dev.gguflens.report.ProbeReport;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -39,11 +40,12 @@ public final class ModelSession implements AutoCloseable {
     private final ProbeSettings settings;
     private final TokenTexts texts;
     private final double loadMillis;
+    private final List<String> notes;
     /** Why the KV cache has its type (the option, or the default rule with the F32 size). */
     private final String kvCacheReason;
 
     private ModelSession(GgufFile file, LensHead head, LlamaModel model, LlamaContext context, ProbeSettings settings,
-                         double loadMillis, String kvCacheReason) {
+                         double loadMillis, String kvCacheReason, List<String> notes) {
         this.kvCacheReason = kvCacheReason;
         this.file = file;
         this.head = head;
@@ -52,6 +54,7 @@ public final class ModelSession implements AutoCloseable {
         this.settings = settings;
         this.texts = new TokenTexts(model);
         this.loadMillis = loadMillis;
+        this.notes = List.copyOf(notes);
     }
 
     /** Validates the GGUF in Java, builds the lens head, then lets llama.cpp load the model. */
@@ -61,23 +64,55 @@ public final class ModelSession implements AutoCloseable {
         LlamaModel model = null;
         LlamaContext context = null;
         try {
+            int contextSize = checkedContextSize(file, settings);
+            int vocabulary = file.vocabulary().size();
+            if (settings.topK() > vocabulary) {
+                throw new InvalidInputException("top_k", settings.topK(), "exceeds the vocabulary of " + vocabulary
+                        + " tokens of " + file.path());
+            }
             LensHead head = HeadLookup.fromGguf(file);
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress));
-            long f32Bytes = KvCacheMemory.f32Bytes(file, settings.contextSize());
-            ContextParams params = contextParams(file, settings, settings.contextSize(), Math.min(settings.contextSize(), 512));
+            long f32Bytes = KvCacheMemory.f32Bytes(file, contextSize);
+            ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, 512));
             String reason = settings.kvCacheType() != null ? "--kv-type " + params.kvCacheType().llamaName()
                     : String.format(Locale.ROOT, "default: the F32 cache for %d tokens is %s, %s the %d MiB limit",
-                            settings.contextSize(), mebibytes(f32Bytes),
+                            contextSize, mebibytes(f32Bytes),
                             f32Bytes <= KvCacheMemory.EXACT_LIMIT_BYTES ? "within" : "over",
                             KvCacheMemory.EXACT_LIMIT_BYTES >> 20);
             context = LlamaContext.create(model, params);
-            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, reason);
+            List<String> notes = new ArrayList<>();
+            if (context.contextSize() != contextSize) {
+                notes.add("context size " + contextSize + " became " + context.contextSize()
+                        + " (llama.cpp allocates the context in multiples of 256 tokens)");
+            }
+            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, reason, notes);
         } catch (RuntimeException | Error e) {
             if (context != null) context.close();
             if (model != null) model.close();
             file.close();
             throw e;
         }
+    }
+
+    /**
+     * The context size to ask llama.cpp for: the given one, or the default (the trained context, at most
+     * {@link ProbeSettings#DEFAULT_CONTEXT}); above the trained context only when forced.
+     */
+    static int checkedContextSize(GgufFile file, ProbeSettings settings) {
+        int trained = file.hyperparameters().contextLength();
+        if (settings.contextSize() == 0) {
+            return trained > 0 ? Math.min(trained, ProbeSettings.DEFAULT_CONTEXT) : ProbeSettings.DEFAULT_CONTEXT;
+        }
+        if (trained > 0 && settings.contextSize() > trained && !settings.forceContext()) {
+            throw new InvalidInputException("context_size", settings.contextSize(), "exceeds the context of " + trained
+                    + " tokens " + file.path().getFileName() + " was trained on (forcing the context allows it)");
+        }
+        return settings.contextSize();
+    }
+
+    /** What was adjusted while loading (e.g. the context size rounded up), one line each for the user. */
+    public List<String> notes() {
+        return notes;
     }
 
     public GgufFile file() {

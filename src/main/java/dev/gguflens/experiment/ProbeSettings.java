@@ -12,22 +12,33 @@ import java.util.List;
  *
  * @param gpuLayers      layers offloaded to the GPU (llama.cpp's -ngl; ignored by a CPU-only build)
  * @param threads        threads for llama.cpp and for the Java lens
- * @param contextSize    llama.cpp context size; prompts longer than it are refused
+ * @param contextSize    llama.cpp context size, 0 for the default (the model's trained context, at most
+ *                       {@link #DEFAULT_CONTEXT}); prompts longer than it are refused
  * @param temperatures   temperatures for the sweep over the final logits (may be empty)
  * @param kvCacheType    the KV cache type, or null for the default rule ({@link dev.gguflens.llama.KvCacheMemory})
  * @param flashAttention llama.cpp's flash attention, or null for the default (off; on for a quantised cache)
  * @param answerMode     how expected answers are followed
+ * @param forceContext   allow a context size above the model's trained context
  */
 public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
                             List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
-                            AnswerMode answerMode) {
+                            AnswerMode answerMode, boolean forceContext) {
+    /** Context size when none is given and the model was trained on at least this many tokens. */
+    public static final int DEFAULT_CONTEXT = 2048;
+    /** ggml's GGML_MAX_N_THREADS: a thread pool larger than this is refused by ggml. */
+    public static final int MAX_THREADS = 512;
+    /** Largest context even when forced: llama.cpp's sizes are 32-bit and the KV cache grows with it. */
+    public static final int MAX_CONTEXT = 1 << 24;
+
     public ProbeSettings {
         if (topK < 1) throw new InvalidInputException("top_k", topK, "must be at least 1");
         if (threads < 1) throw new InvalidInputException("threads", threads, "must be at least 1");
-        if (contextSize < 1) throw new InvalidInputException("context_size", contextSize, "must be at least 1");
+        if (threads > MAX_THREADS) throw new InvalidInputException("threads", threads, "must be at most " + MAX_THREADS + " (ggml's thread limit)");
+        if (contextSize < 0) throw new InvalidInputException("context_size", contextSize, "must be at least 1");
+        if (contextSize > MAX_CONTEXT) throw new InvalidInputException("context_size", contextSize, "must be at most " + MAX_CONTEXT);
         temperatures = List.copyOf(temperatures);
         for (double t : temperatures) {
-            if (!(t > 0)) throw new InvalidInputException("temperatures", t, "must be > 0");
+            if (!(t > 0) || Double.isInfinite(t)) throw new InvalidInputException("temperatures", t, "must be finite and > 0");
         }
         // llama.cpp has no quantised V cache without flash attention; say so here instead of letting it refuse.
         if (kvCacheType != null && kvCacheType.quantized() && flashAttention == FlashAttention.OFF) {
@@ -43,14 +54,20 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
         this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, null, null, AnswerMode.FIRST);
     }
 
+    /** As the canonical constructor, without forcing a context above the trained one. */
+    public ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
+                         List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention, AnswerMode answerMode) {
+        this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType, flashAttention, answerMode, false);
+    }
+
     /** This run with another KV cache setting. */
     public ProbeSettings withKvCache(KvCacheType type, FlashAttention flash) {
-        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, type, flash, answerMode);
+        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, type, flash, answerMode, forceContext);
     }
 
     /** This run with another answer mode. */
     public ProbeSettings withAnswerMode(AnswerMode mode) {
         return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType,
-                flashAttention, mode);
+                flashAttention, mode, forceContext);
     }
 }

@@ -53,11 +53,46 @@ public final class PromptSets {
         };
     }
 
+    /** Prompts one set may hold: each runs a full forward pass and lens, so more is a mistake, not a workload. */
+    public static final int MAX_PROMPTS = 100_000;
+    /** Bytes a prompt file may have (read whole into memory). */
+    public static final long MAX_FILE_BYTES = 256L << 20;
+
+    /** The file's lines, each decoded strictly: a line that is not UTF-8 is named with its number and byte column. */
+    private static List<String> utf8Lines(Path file, byte[] bytes) {
+        List<String> lines = new ArrayList<>();
+        int start = 0;
+        for (int line = 1; start <= bytes.length; line++) {
+            int end = start;
+            while (end < bytes.length && bytes[end] != '\n') end++;
+            var decoder = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+            java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes, start, end - start);
+            java.nio.CharBuffer out = java.nio.CharBuffer.allocate(end - start);
+            var result = decoder.decode(in, out, true);
+            if (!result.isError()) result = decoder.flush(out);
+            if (result.isError()) {
+                // the decoder stops at the first byte of the sequence it could not decode
+                throw new InvalidInputException(file + " line " + line + ": not UTF-8 (byte 0x"
+                        + String.format("%02x", bytes[in.position()] & 0xff) + " at column " + (in.position() - start + 1) + ")");
+            }
+            lines.add(out.flip().toString());
+            start = end + 1;
+        }
+        return lines;
+    }
+
     /** JSONL: {"prompt": "...", "expected": "..." | ["...", ...]} per line; blank lines skipped. */
     public static List<PromptSpec> readJsonl(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such file");
+        String problem = dev.gguflens.gguf.InputFiles.problem(file);
+        if (problem != null) throw new IllegalArgumentException(file + ": " + problem);
+        long size = Files.size(file);
+        if (size > MAX_FILE_BYTES) {
+            throw new InvalidInputException(file + ": " + size + " bytes; a prompt file may hold at most " + MAX_FILE_BYTES + " bytes");
+        }
         List<PromptSpec> specs = new ArrayList<>();
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> lines = utf8Lines(file, Files.readAllBytes(file));
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty()) continue;
@@ -69,7 +104,12 @@ public final class PromptSets {
                     if (o.get("expected").isJsonArray()) o.getAsJsonArray("expected").forEach(e -> answers.add(e.getAsString()));
                     else answers.add(o.get("expected").getAsString());
                 }
+                if (specs.size() == MAX_PROMPTS) {
+                    throw new InvalidInputException(file + " line " + (i + 1) + ": more than " + MAX_PROMPTS + " prompts; split the set");
+                }
                 specs.add(new PromptSpec(o.get("prompt").getAsString(), answers));
+            } catch (InvalidInputException e) {
+                throw e;
             } catch (RuntimeException e) {
                 String reason = e.getMessage() == null ? e.getClass().getSimpleName()
                         : e.getMessage().replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();

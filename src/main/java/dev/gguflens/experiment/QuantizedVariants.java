@@ -109,7 +109,7 @@ public final class QuantizedVariants {
     /** As above, every variant quantised under the guidance of {@code imatrix} (null for none). */
     public static List<Path> ensure(Path base, List<String> types, Path cacheDir, int threads, ImportanceMatrix imatrix,
                                     Comparison.Progress progress, java.util.function.Consumer<String> log) {
-        if (!Files.isRegularFile(base)) throw new IllegalArgumentException(base + ": no such file");
+        dev.gguflens.gguf.InputFiles.requireRegularFile(base);
         List<Path> out = new ArrayList<>();
         int done = 0;
         for (String type : types) {

@@ -29,7 +29,7 @@ public class GgufException extends RuntimeException {
     private static String format(Path file, long offset, String what) {
         String where = file == null ? "<gguf>" : file.toString();
         String at = offset >= 0 ? " at offset " + offset : "";
-        return (where + at + ": " + what).replace('\n', ' ');
+        return UntrustedText.oneLine(where + at + ": " + what);
     }
 
     public Path file() {

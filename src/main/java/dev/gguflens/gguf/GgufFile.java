@@ -45,7 +45,7 @@ public final class GgufFile implements AutoCloseable {
             size += shard.fileSize;
             for (GgufTensor t : shard.tensors) {
                 if (byName.putIfAbsent(t.name(), t) != null) {
-                    throw new GgufException(shard.path, "tensor '" + t.name() + "' also appears in an earlier shard");
+                    throw new GgufException(shard.path, "tensor " + UntrustedText.quoted(t.name()) + " also appears in an earlier shard");
                 }
                 all.add(t);
             }
@@ -61,7 +61,7 @@ public final class GgufFile implements AutoCloseable {
      * @throws GgufException for a missing, unreadable or malformed file; the message is one line
      */
     public static GgufFile open(Path path) throws GgufException {
-        if (!Files.exists(path)) throw new GgufException(path, "no such file");
+        InputFiles.requireRegularFile(path);
         GgufShard given = GgufShard.open(path);
         List<GgufShard> shards = new ArrayList<>();
         try {
@@ -214,21 +214,21 @@ public final class GgufFile implements AutoCloseable {
 
     String requireString(String key) {
         GgufValue v = metadata.get(key);
-        if (v == null) throw new GgufException(path, "metadata key '" + key + "' is missing");
-        if (v.type() != GgufValueType.STRING) throw new GgufException(path, "metadata '" + key + "' has type " + v.type() + ", expected STRING");
+        if (v == null) throw new GgufException(path, "metadata key " + UntrustedText.quoted(key) + " is missing");
+        if (v.type() != GgufValueType.STRING) throw new GgufException(path, "metadata " + UntrustedText.quoted(key) + " has type " + v.type() + ", expected STRING");
         return v.asString();
     }
 
     int requireInt(String key) {
-        return optionalInt(key).orElseThrow(() -> new GgufException(path, "metadata key '" + key + "' is missing"));
+        return optionalInt(key).orElseThrow(() -> new GgufException(path, "metadata key " + UntrustedText.quoted(key) + " is missing"));
     }
 
     OptionalInt optionalInt(String key) {
         GgufValue v = metadata.get(key);
         if (v == null) return OptionalInt.empty();
-        if (!v.type().isInteger()) throw new GgufException(path, "metadata '" + key + "' has type " + v.type() + ", expected an integer");
+        if (!v.type().isInteger()) throw new GgufException(path, "metadata " + UntrustedText.quoted(key) + " has type " + v.type() + ", expected an integer");
         long l = v.asLong();
-        if (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) throw new GgufException(path, "metadata '" + key + "' value " + v + " does not fit in an int");
+        if (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE) throw new GgufException(path, "metadata " + UntrustedText.quoted(key) + " value " + v + " does not fit in an int");
         return OptionalInt.of((int) l);
     }
 
@@ -236,7 +236,7 @@ public final class GgufFile implements AutoCloseable {
         GgufValue v = metadata.get(key);
         if (v == null) return OptionalDouble.empty();
         if (!v.type().isFloat() && !v.type().isInteger()) {
-            throw new GgufException(path, "metadata '" + key + "' has type " + v.type() + ", expected a number");
+            throw new GgufException(path, "metadata " + UntrustedText.quoted(key) + " has type " + v.type() + ", expected a number");
         }
         return OptionalDouble.of(v.asDouble());
     }
@@ -245,7 +245,7 @@ public final class GgufFile implements AutoCloseable {
         GgufValue v = metadata.get(key);
         if (v == null) return Optional.empty();
         if (v.type() != GgufValueType.ARRAY || !List.of(elementTypes).contains(v.asArray().elementType())) {
-            throw new GgufException(path, "metadata '" + key + "' is " + describeType(v) + ", expected an array of " + List.of(elementTypes));
+            throw new GgufException(path, "metadata " + UntrustedText.quoted(key) + " is " + describeType(v) + ", expected an array of " + List.of(elementTypes));
         }
         return Optional.of(v.asArray());
     }

@@ -89,11 +89,11 @@ final class GgufShard {
             long keyOffset = pos;
             String key = readString("metadata key #" + i);
             long typeOffset = pos;
-            long typeId = readU32("type of '" + key + "'");
+            long typeId = readU32("type of " + UntrustedText.quoted(key) + "");
             GgufValueType type = GgufValueType.byId(typeId);
-            if (type == null) throw error(typeOffset, "metadata '" + key + "' has unknown value type " + typeId);
+            if (type == null) throw error(typeOffset, "metadata " + UntrustedText.quoted(key) + " has unknown value type " + typeId);
             GgufValue value = readValue(type, key, 0);
-            if (kv.putIfAbsent(key, value) != null) throw error(keyOffset, "duplicate metadata key '" + key + "'");
+            if (kv.putIfAbsent(key, value) != null) throw error(keyOffset, "duplicate metadata key " + UntrustedText.quoted(key) + "");
         }
         this.metadata = Collections.unmodifiableMap(kv);
         this.alignment = readAlignment(kv);
@@ -104,44 +104,44 @@ final class GgufShard {
         for (long i = 0; i < tensorCount; i++) {
             long infoOffset = pos;
             String name = readString("name of tensor #" + i);
-            if (!names.add(name)) throw error(infoOffset, "duplicate tensor name '" + name + "'");
+            if (!names.add(name)) throw error(infoOffset, "duplicate tensor name " + UntrustedText.quoted(name) + "");
             long dimsOffset = pos;
-            long nDims = readU32("dimension count of tensor '" + name + "'");
+            long nDims = readU32("dimension count of tensor " + UntrustedText.quoted(name) + "");
             if (nDims < 1 || nDims > MAX_DIMS) {
-                throw error(dimsOffset, "tensor '" + name + "' has " + nDims + " dimensions (must be 1.." + MAX_DIMS + ")");
+                throw error(dimsOffset, "tensor " + UntrustedText.quoted(name) + " has " + nDims + " dimensions (must be 1.." + MAX_DIMS + ")");
             }
             long[] shape = new long[(int) nDims];
             long elements = 1;
             for (int d = 0; d < nDims; d++) {
                 long dimOffset = pos;
-                shape[d] = readU64("dimension " + d + " of tensor '" + name + "'");
+                shape[d] = readU64("dimension " + d + " of tensor " + UntrustedText.quoted(name) + "");
                 if (shape[d] <= 0) {
-                    throw error(dimOffset, "tensor '" + name + "' dimension " + d + " is " + Long.toUnsignedString(shape[d]) + " (must be positive)");
+                    throw error(dimOffset, "tensor " + UntrustedText.quoted(name) + " dimension " + d + " is " + Long.toUnsignedString(shape[d]) + " (must be positive)");
                 }
                 try {
                     elements = Math.multiplyExact(elements, shape[d]);
                 } catch (ArithmeticException overflow) {
-                    throw error(dimOffset, "tensor '" + name + "' shape " + unsignedShape(shape, d + 1) + " has more elements than fit in 64 bits");
+                    throw error(dimOffset, "tensor " + UntrustedText.quoted(name) + " shape " + unsignedShape(shape, d + 1) + " has more elements than fit in 64 bits");
                 }
             }
             long typeOffset = pos;
-            long typeId = readU32("type of tensor '" + name + "'");
+            long typeId = readU32("type of tensor " + UntrustedText.quoted(name) + "");
             GgmlType type = GgmlType.byId(typeId);
-            if (type == null) throw error(typeOffset, "tensor '" + name + "' has unknown ggml type id " + typeId);
+            if (type == null) throw error(typeOffset, "tensor " + UntrustedText.quoted(name) + " has unknown ggml type id " + typeId);
             if (shape[0] % type.blockSize != 0) {
-                throw error(dimsOffset, "tensor '" + name + "' row length " + shape[0] + " is not a multiple of the "
+                throw error(dimsOffset, "tensor " + UntrustedText.quoted(name) + " row length " + shape[0] + " is not a multiple of the "
                         + type + " block size " + type.blockSize);
             }
             long byteSize;
             try {
                 byteSize = Math.multiplyExact(type.rowBytes(shape[0]), elements / shape[0]);
             } catch (ArithmeticException overflow) {
-                throw error(dimsOffset, "tensor '" + name + "' byte size overflows 64 bits");
+                throw error(dimsOffset, "tensor " + UntrustedText.quoted(name) + " byte size overflows 64 bits");
             }
             long offOffset = pos;
-            long relOffset = readU64("data offset of tensor '" + name + "'");
+            long relOffset = readU64("data offset of tensor " + UntrustedText.quoted(name) + "");
             if (relOffset < 0 || relOffset % alignment != 0) {
-                throw error(offOffset, "tensor '" + name + "' data offset " + Long.toUnsignedString(relOffset)
+                throw error(offOffset, "tensor " + UntrustedText.quoted(name) + " data offset " + Long.toUnsignedString(relOffset)
                         + " is not a multiple of the alignment " + alignment);
             }
             infos.add(new Info(name, type, shape, relOffset, byteSize, offOffset));
@@ -157,11 +157,11 @@ final class GgufShard {
         for (Info t : byOffset) {
             long absolute = start + t.relOffset; // relOffset < fileSize is checked next, so no overflow for sane files
             if (t.relOffset > fileSize || absolute > fileSize || t.byteSize > fileSize - absolute) {
-                throw error(t.infoOffset, "tensor '" + t.name + "' data [" + absolute + ", +" + t.byteSize
+                throw error(t.infoOffset, "tensor " + UntrustedText.quoted(t.name) + " data [" + absolute + ", +" + t.byteSize
                         + ") extends past the end of the file (" + fileSize + " bytes)");
             }
             if (previousName != null && t.relOffset < previousEnd) {
-                throw error(t.infoOffset, "tensor '" + t.name + "' data overlaps tensor '" + previousName + "'");
+                throw error(t.infoOffset, "tensor " + UntrustedText.quoted(t.name) + " data overlaps tensor " + UntrustedText.quoted(previousName) + "");
             }
             previousEnd = t.relOffset + t.byteSize;
             previousName = t.name;
@@ -176,7 +176,7 @@ final class GgufShard {
 
     /** Maps and parses {@code path}; the caller owns the returned shard and must {@link #close()} it. */
     static GgufShard open(Path path) {
-        if (Files.isDirectory(path)) throw new GgufException(path, "is a directory, not a GGUF file");
+        InputFiles.requireRegularFile(path); // before opening: a FIFO would block the open itself
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
@@ -226,7 +226,7 @@ final class GgufShard {
             case BOOL -> {
                 long at = pos;
                 byte b = readBytes(1, key)[0];
-                if (b != 0 && b != 1) throw error(at, "bool '" + key + "' has byte value " + b + " (must be 0 or 1)");
+                if (b != 0 && b != 1) throw error(at, "bool " + UntrustedText.quoted(key) + " has byte value " + b + " (must be 0 or 1)");
                 yield b == 1;
             }
             case STRING -> readString(key);
@@ -236,22 +236,22 @@ final class GgufShard {
 
     private GgufArray readArray(String key, int depth) {
         long typeOffset = pos;
-        if (depth > MAX_ARRAY_NESTING) throw error(typeOffset, "array '" + key + "' is nested more than " + MAX_ARRAY_NESTING + " levels deep");
-        long typeId = readU32("array element type of '" + key + "'");
+        if (depth > MAX_ARRAY_NESTING) throw error(typeOffset, "array " + UntrustedText.quoted(key) + " is nested more than " + MAX_ARRAY_NESTING + " levels deep");
+        long typeId = readU32("array element type of " + UntrustedText.quoted(key) + "");
         GgufValueType elementType = GgufValueType.byId(typeId);
-        if (elementType == null) throw error(typeOffset, "array '" + key + "' has unknown element type " + typeId);
+        if (elementType == null) throw error(typeOffset, "array " + UntrustedText.quoted(key) + " has unknown element type " + typeId);
         long countOffset = pos;
-        long count = readU64("array length of '" + key + "'");
+        long count = readU64("array length of " + UntrustedText.quoted(key) + "");
         // Strings take at least 8 bytes (their length), nested arrays at least 12 (type + length).
         int minSize = switch (elementType) {
             case STRING -> 8;
             case ARRAY -> 12;
             default -> elementType.fixedSize();
         };
-        checkCount(countOffset, count, minSize, "length of array '" + key + "'");
+        checkCount(countOffset, count, minSize, "length of array " + UntrustedText.quoted(key) + "");
         arrayElementsRead += count;
         if (arrayElementsRead > MAX_ARRAY_ELEMENTS) {
-            throw error(countOffset, "array '" + key + "' has " + count + " elements; more than " + MAX_ARRAY_ELEMENTS
+            throw error(countOffset, "array " + UntrustedText.quoted(key) + " has " + count + " elements; more than " + MAX_ARRAY_ELEMENTS
                     + " array elements in one file are not supported");
         }
         Object[] values = new Object[(int) count];

@@ -54,7 +54,7 @@ public final class Vocabulary {
     private static OptionalInt tokenId(GgufFile file, String key, int size) {
         GgufValue v = file.get(key).orElse(null);
         if (v == null) return OptionalInt.empty();
-        if (!v.type().isInteger()) throw new GgufException(file.path(), "metadata '" + key + "' has type " + v.type() + ", expected an integer");
+        if (!v.type().isInteger()) throw new GgufException(file.path(), "metadata " + UntrustedText.quoted(key) + " has type " + v.type() + ", expected an integer");
         // Converters write -1 (UINT32 4294967295) or an id past the list for "none": treat that as absent, not as an error.
         long id = v.asLong();
         return id >= 0 && id < size ? OptionalInt.of((int) id) : OptionalInt.empty();

@@ -2,6 +2,7 @@ package dev.gguflens.llama;
 
 import dev.gguflens.gguf.GgufException;
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.ModelCompatibility;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -51,7 +52,10 @@ public final class LlamaModel implements AutoCloseable {
     private static LlamaModel open(Path gguf, ModelParams params, boolean vocabOnly) {
         Path file = gguf.toAbsolutePath();
         // Java validation first: llama.cpp's own checks are less thorough, and some failures abort there.
-        GgufFile.open(file).close();
+        try (GgufFile checked = GgufFile.open(file)) {
+            if (vocabOnly) ModelCompatibility.checkForTokenizer(checked);
+            else ModelCompatibility.checkForInference(checked);
+        }
         LlamaBackend.init();
         // -ngl 0 means the CPU alone: llama.cpp would otherwise still send large batches to a GPU (op offload).
         List<BackendDevice> devices = vocabOnly || params.gpuLayers() == 0 ? List.of() : LlamaBackend.offloadDevices();

@@ -1,5 +1,8 @@
 package dev.gguflens.llama;
 
+import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.ModelCompatibility;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,10 +75,14 @@ public final class LlamaQuantizer {
     public static void quantize(Path in, Path out, String type, int threads, ImportanceMatrix imatrix) throws LlamaException {
         Integer ftype = FTYPES.get(type.toUpperCase(Locale.ROOT));
         if (ftype == null) throw new IllegalArgumentException("unknown quantisation type '" + type + "'; valid types: " + String.join(", ", types()));
-        if (!Files.isRegularFile(in)) throw new LlamaException(in + ": no such file to quantise");
+        dev.gguflens.gguf.InputFiles.requireRegularFile(in);
         if (threads < 0) throw new IllegalArgumentException("threads must be 0 (all cores) or positive, got " + threads);
         if (in.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
             throw new IllegalArgumentException("quantising " + in + " onto itself; choose another output file");
+        }
+        // Java validation first: the quantiser runs llama.cpp's load_hparams, whose asserts would end the JVM.
+        try (GgufFile checked = GgufFile.open(in)) {
+            ModelCompatibility.checkForQuantization(checked);
         }
         LlamaBackend.init();
         byte[][] names = null;

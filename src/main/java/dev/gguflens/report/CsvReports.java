@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.gguf.UntrustedText;
+
 import dev.gguflens.report.ProbeReport.Expected;
 import dev.gguflens.report.ProbeReport.LayerEntry;
 import dev.gguflens.report.ProbeReport.TopToken;
@@ -28,7 +30,7 @@ public final class CsvReports {
         }
         for (ProbeReport.PositionEntry p : positions) {
             for (LayerEntry l : p.layers()) {
-                out.write(row(l.layer(), p.pos(), p.id(), p.token(), num(l.entropyNats()), num(l.entropyBits()),
+                out.write(row(l.layer(), p.pos(), p.id(), UntrustedText.escaped(p.token()), num(l.entropyNats()), num(l.entropyBits()),
                         join(l.top(), TopToken::id), join(l.top(), TopToken::token),
                         join(l.top(), TopToken::p), siteOf(l)));
             }
@@ -51,12 +53,12 @@ public final class CsvReports {
         for (LayerEntry l : r.layers()) {
             TopToken top1 = l.top().getFirst();
             List<Object> cells = new ArrayList<>(List.of(l.layer(), num(l.entropyNats()), num(l.entropyBits()),
-                    top1.id(), top1.token(), num(top1.p()), num(l.klToFinalBits()), num(l.cosToFinal()), num(l.residualNorm()),
+                    top1.id(), UntrustedText.escaped(top1.token()), num(top1.p()), num(l.klToFinalBits()), num(l.cosToFinal()), num(l.residualNorm()),
                     join(l.top(), TopToken::id), join(l.top(), TopToken::token), join(l.top(), TopToken::p)));
             for (int i = 0; i < l.expected().size(); i++) {
                 Expected e = l.expected().get(i);
                 if (r.answers() != null) cells.add(TextReport.answer(r, i).tokens().size());
-                cells.addAll(List.of(e.text(), e.id(), e.token(), e.rank(), num(e.p())));
+                cells.addAll(List.of(UntrustedText.escaped(e.text()), e.id(), UntrustedText.escaped(e.token()), e.rank(), num(e.p())));
                 if (whole) cells.addAll(List.of(num(e.answerLogProb()), e.answerWorstRank()));
             }
             cells.add(siteOf(l));

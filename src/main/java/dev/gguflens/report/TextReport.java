@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.gguf.UntrustedText;
+
 import dev.gguflens.report.ProbeReport.Expected;
 import dev.gguflens.report.ProbeReport.LayerEntry;
 import dev.gguflens.report.ProbeReport.Milestone;
@@ -20,14 +22,14 @@ public final class TextReport {
     public static String render(ProbeReport r, boolean withTimings) {
         StringBuilder out = new StringBuilder(8192);
         ProbeReport.ModelInfo m = r.model();
-        out.append("=== gguf-lens probe: ").append(m.name()).append(" ===\n");
+        out.append("=== gguf-lens probe: ").append(UntrustedText.escaped(m.name())).append(" ===\n");
         out.append(fmt("Model: %s, %d blocks, n_embd %d, vocab %d, file type %s, output weight %s%n",
-                m.architecture(), m.nLayer(), m.nEmbd(), m.nVocab(), m.fileType(), m.outputWeightType()));
+                UntrustedText.escaped(m.architecture()), m.nLayer(), m.nEmbd(), m.nVocab(), m.fileType(), m.outputWeightType()));
         if (m.backend() != null) {
-            out.append("Backend: ").append(m.backend().line()).append('\n');
+            out.append("Backend: ").append(UntrustedText.escaped(m.backend().line())).append('\n');
             if (m.backend().warning() != null) out.append("Warning: ").append(m.backend().warning()).append('\n');
         }
-        out.append("Prompt: ").append(TokenDisplay.quoted(r.prompt())).append('\n');
+        out.append("Prompt: ").append(UntrustedText.quotedInFull(r.prompt())).append('\n');
         out.append("Tokens (").append(r.tokens().size()).append("):");
         for (ProbeReport.TokenInfo t : r.tokens()) out.append(' ').append(t.id()).append('=').append(TokenDisplay.quoted(t.text()));
         out.append('\n');
@@ -105,7 +107,7 @@ public final class TextReport {
             }
         }
         out.append(fmt("%nModel stats: %s, %,d parameters, %d layers, d_model %d, %s heads (%s KV), vocab %d, trained context %d, %s, %,d bytes%n",
-                m.architecture(), m.nParams(), m.nLayer(), m.nEmbd(), m.nHead(), m.nHeadKv(), m.nVocab(), m.nCtxTrain(),
+                UntrustedText.escaped(m.architecture()), m.nParams(), m.nLayer(), m.nEmbd(), m.nHead(), m.nHeadKv(), m.nVocab(), m.nCtxTrain(),
                 m.fileType(), m.fileBytes()));
         if (withTimings && r.timings() != null) {
             ProbeReport.Timings t = r.timings();

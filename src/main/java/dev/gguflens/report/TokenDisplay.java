@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.gguf.UntrustedText;
+
 /**
  * Renders token text for people: quoted, with whitespace and control characters made visible so that
  * ' Berlin', 'Berlin' and '\nBerlin' can be told apart.
@@ -7,26 +9,9 @@ package dev.gguflens.report;
 public final class TokenDisplay {
     private TokenDisplay() {}
 
-    /** Python-repr-like quoting: 'text' with \n, \t, \r, \\, \' and other controls as \xNN or \\uNNNN. */
+    /** Python-repr-like quoting, escaped and cut when long; see {@link UntrustedText#quoted}, the one owner of escaping. */
     public static String quoted(String text) {
-        StringBuilder sb = new StringBuilder(text.length() + 2).append('\'');
-        text.codePoints().forEach(cp -> {
-            switch (cp) {
-                case '\n' -> sb.append("\\n");
-                case '\t' -> sb.append("\\t");
-                case '\r' -> sb.append("\\r");
-                case '\\' -> sb.append("\\\\");
-                case '\'' -> sb.append("\\'");
-                default -> {
-                    if (Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT) {
-                        sb.append(cp <= 0xff ? String.format("\\x%02x", cp) : String.format("\\u%04x", cp));
-                    } else {
-                        sb.appendCodePoint(cp);
-                    }
-                }
-            }
-        });
-        return sb.append('\'').toString();
+        return UntrustedText.quoted(text);
     }
 
     /** True when the token is only whitespace and/or punctuation (excluded from copy-collapse detection). */

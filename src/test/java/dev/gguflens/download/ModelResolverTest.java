@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,7 +80,8 @@ class ModelResolverTest {
         assertEquals(List.of(expected), paths);
         assertArrayEquals(q4, Files.readAllBytes(expected));
         assertFalse(Files.exists(expected.resolveSibling("tiny-Q4_K_M.gguf.part")), "no .part left after success");
-        assertEquals(FakeHub.sha256(q4) + "  tiny-Q4_K_M.gguf", Files.readString(FileDownloader.checksumNote(expected)).strip());
+        assertEquals(FakeHub.sha256(q4) + "  tiny-Q4_K_M.gguf\n# size " + q4.length,
+                Files.readString(FileDownloader.checksumNote(expected)).strip());
         assertEquals(1, hub.downloads().size(), "one CDN request, reached through the 302");
         assertEquals(q4.length, progress.getLast(), "progress reports the full size at the end");
 
@@ -87,6 +89,49 @@ class ModelResolverTest {
         assertEquals(paths, resolve(REPO + ":q4_k_m", config(1)));
         assertEquals(1, hub.downloads().size(), "a verified local copy is not downloaded again");
         assertTrue(notes.stream().anyMatch(n -> n.contains("already present")), notes.toString());
+    }
+
+    @Test
+    void copyCorruptedUnderAnOldModificationTimeIsHashedAgainAndReplaced() throws Exception {
+        byte[] data = randomBytes(200_000, 11);
+        hub.put(REPO, "m-Q8_0.gguf", data);
+        Path local = resolve(REPO, config(1)).getFirst();
+        FileTime noted = Files.getLastModifiedTime(FileDownloader.checksumNote(local));
+        // Same size, one bit flipped, and a modification time an hour before the note: only the change time tells.
+        byte[] corrupt = data.clone();
+        corrupt[12345] ^= 1;
+        Thread.sleep(20);
+        Files.write(local, corrupt);
+        Files.setLastModifiedTime(local, FileTime.fromMillis(noted.toMillis() - 3_600_000));
+        notes.clear();
+
+        resolve(REPO, config(1));
+
+        assertTrue(notes.stream().anyMatch(n -> n.contains("has sha256")), notes.toString());
+        assertArrayEquals(data, Files.readAllBytes(local));
+        assertEquals(2, hub.downloads().size(), "the corrupted copy was fetched again");
+    }
+
+    @Test
+    void noteWithoutTheFileSizeOrAskedToVerifyHashesAgain() throws Exception {
+        byte[] data = randomBytes(100_000, 12);
+        hub.put(REPO, "m-Q8_0.gguf", data);
+        Path local = resolve(REPO, config(1)).getFirst();
+        Path note = FileDownloader.checksumNote(local);
+        Files.writeString(note, FakeHub.sha256(data) + "  m-Q8_0.gguf\n"); // an older note: no size line
+        notes.clear();
+        resolve(REPO, config(1));
+        assertTrue(notes.stream().anyMatch(n -> n.startsWith("verifying m-Q8_0.gguf")), notes.toString());
+        assertTrue(Files.readString(note).contains("# size " + data.length), "the note is rewritten with the size");
+
+        notes.clear();
+        resolve(REPO, config(1));
+        assertTrue(notes.stream().noneMatch(n -> n.startsWith("verifying")), "a complete note is trusted: " + notes);
+
+        notes.clear();
+        new ModelResolver(config(1), listener).rehashingPresentFiles().resolve(REPO);
+        assertTrue(notes.stream().anyMatch(n -> n.startsWith("verifying m-Q8_0.gguf")), "--verify hashes again: " + notes);
+        assertEquals(1, hub.downloads().size(), "verified copies are not downloaded again");
     }
 
     @Test

@@ -52,6 +52,10 @@ class LlamaErrorsTest {
         try (GgufFile src = GgufFile.open(stories260K())) {
             GgufWriter w = new GgufWriter().copyMetadata(src, k -> !k.startsWith("llama.") && !k.equals("general.architecture"));
             w.putString("general.architecture", "nosucharch");
+            // Valid hyperparameters under the new name, so the Java checks pass and llama.cpp's own message is seen.
+            src.metadata().forEach((k, v) -> {
+                if (k.startsWith("llama.")) w.put("nosucharch." + k.substring("llama.".length()), v);
+            });
             GgufTensor t = src.tensor("output_norm.weight").orElseThrow();
             w.addTensor(t.name(), t.type(), t.shape(), t.data());
             w.write(out);

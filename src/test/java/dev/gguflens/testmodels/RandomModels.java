@@ -57,7 +57,12 @@ public final class RandomModels {
     /** Writes the model to {@code dir}/&lt;arch&gt;-&lt;seed&gt;.gguf and returns its path. */
     public static Path write(Spec spec, Path llamaCppDir, Path dir) {
         Path vocabFile = llamaCppDir.resolve("models").resolve(spec.arch().vocabFile);
-        Path out = dir.resolve(spec.arch().name + "-" + spec.embedding() + "-" + spec.seed() + ".gguf");
+        return writeWithVocabulary(spec, vocabFile, dir.resolve(spec.arch().name + "-" + spec.embedding() + "-" + spec.seed() + ".gguf"));
+    }
+
+    /** As {@link #write}, with the tokenizer metadata of {@code vocabFile} (e.g. stories260K's 512 tokens, for small files). */
+    public static Path writeWithVocabulary(Spec spec, Path vocabFile, Path out) {
+        Path dir = out.toAbsolutePath().getParent();
         try (GgufFile vocab = GgufFile.open(vocabFile)) {
             int nVocab = vocab.vocabulary().size();
             String a = spec.arch().name;
