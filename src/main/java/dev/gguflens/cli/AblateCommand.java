@@ -76,7 +76,8 @@ public final class AblateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
         ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(),
-                null, null, null, run.forceContext);
+                run.kvCacheType, run.flashAttention, null, run.forceContext);
+        run.connectRpcServers();
         AblationReport report;
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             report = Ablation.run(session, prompt, expect, kind, targets, meanOver, topK);

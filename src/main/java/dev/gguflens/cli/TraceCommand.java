@@ -97,6 +97,7 @@ public final class TraceCommand implements Callable<Integer> {
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
         ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(),
                 run.kvCacheType, run.flashAttention, null, run.forceContext);
+        run.connectRpcServers();
         TraceReport report;
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             report = CausalTrace.run(session, clean, corrupt, expect,
