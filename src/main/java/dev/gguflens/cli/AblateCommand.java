@@ -75,8 +75,7 @@ public final class AblateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(),
-                run.kvCacheType, run.flashAttention, null, run.forceContext);
+        ProbeSettings settings = run.sessionSettings(topK);
         run.connectRpcServers();
         AblationReport report;
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {

@@ -102,8 +102,7 @@ public final class AttributeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(),
-                run.kvCacheType, run.flashAttention, null, run.forceContext);
+        ProbeSettings settings = run.sessionSettings(1);
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             AttributionReport report = new Attribute(session).run(prompt, expected, versus, position);
             if (!quiet) {
@@ -140,8 +139,7 @@ public final class AttributeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(),
-                null, null, null, run.forceContext);
+        ProbeSettings settings = run.sessionSettings(1);
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             Attribute attribute = new Attribute(session);
             List<AttributionReport> reports = new java.util.ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.gguflens.cli;
 
+import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.LlamaBackend;
 import dev.gguflens.llama.FlashAttention;
@@ -60,6 +61,15 @@ final class RunOptions {
                 throw new UsageException("--rpc: " + e.getMessage());
             }
         }
+    }
+
+    /**
+     * Session settings for a command that loads one model and runs no temperature sweep (attribute, trace,
+     * ablate): every run option applies, so none can be accepted and then ignored.
+     */
+    ProbeSettings sessionSettings(int topK) {
+        return new ProbeSettings(lens, topK, false, gpuLayers, threadCount(), contextSize(), List.of(),
+                kvCacheType, flashAttention, null, forceContext);
     }
 
     int threadCount() {

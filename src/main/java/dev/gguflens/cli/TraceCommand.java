@@ -95,8 +95,7 @@ public final class TraceCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = new ProbeSettings(run.lens, 1, false, run.gpuLayers, run.threadCount(), run.contextSize(), List.of(),
-                run.kvCacheType, run.flashAttention, null, run.forceContext);
+        ProbeSettings settings = run.sessionSettings(1);
         run.connectRpcServers();
         TraceReport report;
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
