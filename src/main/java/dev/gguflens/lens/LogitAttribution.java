@@ -1,13 +1,10 @@
 package dev.gguflens.lens;
 
 import dev.gguflens.quant.Kernels;
+import dev.gguflens.quant.ParallelFor;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * Direct logit attribution: the final residual is the embedding plus every block's attention and MLP output, so with
@@ -78,21 +75,16 @@ public final class LogitAttribution {
         double embedding = dot(sites.residual()[0], u);
         double sum = embedding + constant;
         List<Attribution.Block> blocks = new ArrayList<>(sites.blocks());
-        ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads - 1, daemon()) : null;
-        try {
-            for (int i = 0; i < sites.blocks(); i++) {
-                float[] in = sites.residual()[i], mid = sites.mid()[i], out = sites.residual()[i + 1];
-                double attn = differenceDot(mid, in, u);
-                double mlp = differenceDot(out, mid, u);
-                HeadSplit split = splitHeads(attention.blocks().get(i), attention.headCount(), attention.headDim(),
-                        sites.heads()[i], u, pool, threads);
-                double headSum = 0;
-                for (double h : split.heads) headSum += h;
-                blocks.add(new Attribution.Block(i, attn, mlp, split.heads, split.bias, attn - headSum - split.bias));
-                sum += attn + mlp;
-            }
-        } finally {
-            if (pool != null) pool.shutdownNow();
+        for (int i = 0; i < sites.blocks(); i++) {
+            float[] in = sites.residual()[i], mid = sites.mid()[i], out = sites.residual()[i + 1];
+            double attn = differenceDot(mid, in, u);
+            double mlp = differenceDot(out, mid, u);
+            HeadSplit split = splitHeads(attention.blocks().get(i), attention.headCount(), attention.headDim(),
+                    sites.heads()[i], u, threads);
+            double headSum = 0;
+            for (double h : split.heads) headSum += h;
+            blocks.add(new Attribution.Block(i, attn, mlp, split.heads, split.bias, attn - headSum - split.bias));
+            sum += attn + mlp;
         }
         double reference = Double.NaN;
         double cap = head.softcap().orElse(Double.NaN);
@@ -133,29 +125,13 @@ public final class LogitAttribution {
      * head's share {@code scale * Σ_r e_r s[r][h]} with e = u, or u ⊙ post / rms(attention output) under a post-norm.
      */
     private static HeadSplit splitHeads(AttentionOutputs.Block block, int headCount, int headDim, float[] kqv, double[] u,
-                                        ExecutorService pool, int threads) {
+                                        int threads) {
         int rows = block.weight().rows();
         double[] s = new double[rows * headCount];
         int chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
-        int parts = pool == null ? 1 : Math.min(threads, chunks);
-        List<Future<?>> futures = new ArrayList<>();
-        for (int p = 1; p < parts; p++) {
-            int from = chunks * p / parts, to = chunks * (p + 1) / parts;
-            futures.add(pool.submit(() -> headRows(block, headCount, headDim, kqv, s, from, to)));
-        }
-        headRows(block, headCount, headDim, kqv, s, 0, chunks / parts);
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while splitting attention heads", e);
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) throw re;
-                if (e.getCause() instanceof Error err) throw err;
-                throw new IllegalStateException(e.getCause());
-            }
-        }
+        // Each part fills its own rows of s, so the split does not depend on the thread count.
+        int parts = Math.max(1, Math.min(threads, chunks));
+        ParallelFor.parts(parts, p -> headRows(block, headCount, headDim, kqv, s, chunks * p / parts, chunks * (p + 1) / parts));
 
         double[] e = u;
         float scale = block.scale();
@@ -243,13 +219,5 @@ public final class LogitAttribution {
 
     private static void checkToken(int id, int vocab, String what) {
         if (id < 0 || id >= vocab) throw new IllegalArgumentException(what + " token " + id + " is outside the vocabulary [0, " + vocab + ")");
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon() {
-        return r -> {
-            Thread t = new Thread(r, "gguf-lens-attribution");
-            t.setDaemon(true);
-            return t;
-        };
     }
 }
