@@ -6,20 +6,16 @@ import org.junit.jupiter.api.Test;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -68,7 +64,7 @@ class AttributionHtmlChromiumTest {
         AttributionReport r = sample();
         Path file = outDir.resolve("attribution-sample.html");
         Files.writeString(file, AttributionHtml.render(r), StandardCharsets.UTF_8);
-        Run run = chromium("--dump-dom", file.toAbsolutePath().toUri() + "#head=2,3");
+        HtmlReportChromiumTest.Run run = chromium("--dump-dom", file.toAbsolutePath().toUri() + "#head=2,3");
         assertScriptRanCleanly(run);
         String dom = run.stdout();
         assertTrue(dom.contains("a &lt;b&gt; prompt"), "prompt escaped");
@@ -101,13 +97,13 @@ class AttributionHtmlChromiumTest {
         }
         Path file = outDir.resolve("attribution-stories260K.html");
         Files.writeString(file, AttributionHtml.render(r), StandardCharsets.UTF_8);
-        Run run = chromium("--dump-dom", file.toAbsolutePath().toUri() + "#head=4,0");
+        HtmlReportChromiumTest.Run run = chromium("--dump-dom", file.toAbsolutePath().toUri() + "#head=4,0");
         assertScriptRanCleanly(run);
         assertEquals(5 * 8, cells(run.stdout(), "td", "head").size());
         assertTrue(run.stdout().contains("<p id=\"identity\" class=\"ok\">Identity: sum of parts 18.05"), "identity line");
         Path png = outDir.resolve("attribution-stories260K.png");
         Files.deleteIfExists(png);
-        Run shot = chromium("--hide-scrollbars", "--window-size=1200,900", "--screenshot=" + png.toAbsolutePath(),
+        HtmlReportChromiumTest.Run shot = chromium("--hide-scrollbars", "--window-size=1200,900", "--screenshot=" + png.toAbsolutePath(),
                 file.toAbsolutePath().toUri() + "#head=4,0");
         assertFalse(shot.stderr().contains("Uncaught"), shot.stderr());
         BufferedImage image = ImageIO.read(png.toFile());
@@ -135,7 +131,7 @@ class AttributionHtmlChromiumTest {
         return m.group(1);
     }
 
-    private static void assertScriptRanCleanly(Run run) {
+    private static void assertScriptRanCleanly(HtmlReportChromiumTest.Run run) {
         assertFalse(run.stderr().contains("Uncaught"), "console error: " + run.stderr());
         assertTrue(run.stdout().contains("data-ready=\"1\""), "the page's script ran to the end");
         Matcher errors = Pattern.compile("<pre id=\"js-errors\"([^>]*)>(.*?)</pre>", Pattern.DOTALL).matcher(run.stdout());
@@ -143,31 +139,8 @@ class AttributionHtmlChromiumTest {
         assertEquals("", errors.group(2), "errors caught by the script");
     }
 
-    record Run(String stdout, String stderr) {}
-
-    private static Run chromium(String... args) throws IOException, InterruptedException {
-        Path profile = Files.createTempDirectory("gguflens-chromium-");
-        Path stdout = Files.createTempFile("gguflens-chromium-", ".out"), stderr = Files.createTempFile("gguflens-chromium-", ".err");
-        try {
-            List<String> command = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0", "--virtual-time-budget=2000"));
-            command.addAll(List.of(args));
-            Process p = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
-            // a guard against a hung browser, not a performance assertion
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor();
-                fail("chromium did not finish within 120 s: " + command);
-            }
-            String out = Files.readString(stdout, StandardCharsets.UTF_8), err = Files.readString(stderr, StandardCharsets.UTF_8);
-            assertEquals(0, p.exitValue(), () -> "chromium exit code; stderr:\n" + err);
-            return new Run(out, err);
-        } finally {
-            Files.deleteIfExists(stdout);
-            Files.deleteIfExists(stderr);
-            try (Stream<Path> walk = Files.walk(profile)) {
-                walk.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-            }
-        }
+    /** The one headless-Chromium runner of the report tests. */
+    private static HtmlReportChromiumTest.Run chromium(String... args) throws IOException, InterruptedException {
+        return HtmlReportChromiumTest.chromium(args);
     }
 }
