@@ -488,7 +488,9 @@ GL_FN(jobjectArray, recentLog)(JNIEnv * env, jclass) {
 
 // devices: indices into ggml's device list (LlamaBackend.devices()) that may hold layers, in order; null =
 // llama.cpp's own choice. Java chooses, so the report names exactly the devices llama.cpp was given.
-GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, jboolean mmap,
+// repack: llama.cpp's extra CPU buffer types (use_extra_bufts), which keep a repacked copy of Q4_0/Q4_K/IQ4_NL/...
+// weights in anonymous memory beside the mapped file (ModelParams says when that is worth it).
+GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, jboolean mmap, jboolean repack,
                         jboolean vocab_only, jobject listener, jintArray devices) {
     const uint64_t mark = log_mark();
     GL_TRY
@@ -511,6 +513,7 @@ GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, 
         params.devices = device_list.data();
     }
     params.load_mode = mmap ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+    params.use_extra_bufts = repack;
     params.vocab_only = vocab_only;
     ProgressBridge bridge{env, listener};
     params.progress_callback = progress_callback;

@@ -40,13 +40,18 @@ final class ModelFiles {
 
     /** Opens a model session, drawing llama.cpp's load progress as a bar on a terminal. */
     static ModelSession open(Path model, ProbeSettings settings, PrintWriter err, boolean quiet) {
+        return open(model, settings, err, quiet, false);
+    }
+
+    /** As {@link #open(Path, ProbeSettings, PrintWriter, boolean)}; {@code warmLens}: see {@link ModelSession#open}. */
+    static ModelSession open(Path model, ProbeSettings settings, PrintWriter err, boolean quiet, boolean warmLens) {
         ModelSession session;
         try (ProgressBar bar = ProgressBar.start("loading " + model.getFileName(), 1000, ProgressBar.Unit.COUNT, err, quiet)) {
             ProgressListener progress = fraction -> {
                 bar.update(Math.round(fraction * 1000));
                 return true;
             };
-            session = ModelSession.open(model, settings, bar.enabled() ? progress : null);
+            session = ModelSession.open(model, settings, bar.enabled() ? progress : null, warmLens);
         }
         if (!quiet) session.notes().forEach(note -> err.println("gguf-lens: note: " + note));
         String warning = session.model().offload().warning();

@@ -129,7 +129,7 @@ public final class ProbeCommand implements Callable<Integer> {
         List<Path> files = ModelFiles.resolve(models, err, quiet);
         Set<String> usedNames = new HashSet<>();
         for (Path model : files) {
-            try (ModelSession session = ModelFiles.open(model, settings, err, quiet)) {
+            try (ModelSession session = ModelFiles.open(model, settings, err, quiet, true)) {
                 List<ProbeReport> reports = new ArrayList<>();
                 boolean promptSet = mainPrompts.size() > 1;
                 try (ProgressBar bar = ProgressBar.start("prompts", mainPrompts.size(), ProgressBar.Unit.COUNT, err,
@@ -166,7 +166,7 @@ public final class ProbeCommand implements Callable<Integer> {
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
         return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize(), sweep,
                 run.kvCacheType, run.flashAttention, answerMode,
-                run.forceContext);
+                run.forceContext, run.repack());
     }
 
     private List<PromptSpec> mainPrompts() throws IOException {

@@ -60,7 +60,7 @@ public final class Comparison {
         for (int i = 0; i < models.size(); i++) if (i != referenceIndex) order.add(i);
 
         for (int index : order) {
-            try (ModelSession session = ModelSession.open(models.get(index), settings, null)) {
+            try (ModelSession session = ModelSession.open(models.get(index), settings, null, true)) {
                 List<PromptResult> results = new ArrayList<>();
                 for (int p = 0; p < prompts.size(); p++) {
                     Probe.Run run = Probe.run(session, prompts.get(p), List.of(), true, false);

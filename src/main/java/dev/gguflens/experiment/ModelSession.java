@@ -6,6 +6,7 @@ import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LensRequest;
 import dev.gguflens.lens.LensResult;
+import dev.gguflens.lens.LensWarmup;
 import dev.gguflens.lens.LogitLens;
 import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
@@ -43,10 +44,13 @@ public final class ModelSession implements AutoCloseable {
     private final List<String> notes;
     /** Why the KV cache has its type (the option, or the default rule with the F32 size). */
     private final String kvCacheReason;
+    /** Warms the lens while llama.cpp loads (null when not asked for); the first lens waits for it. */
+    private final LensWarmup warmup;
 
     private ModelSession(GgufFile file, LensHead head, LlamaModel model, LlamaContext context, ProbeSettings settings,
-                         double loadMillis, String kvCacheReason, List<String> notes) {
+                         double loadMillis, String kvCacheReason, List<String> notes, LensWarmup warmup) {
         this.kvCacheReason = kvCacheReason;
+        this.warmup = warmup;
         this.file = file;
         this.head = head;
         this.model = model;
@@ -59,10 +63,20 @@ public final class ModelSession implements AutoCloseable {
 
     /** Validates the GGUF in Java, builds the lens head, then lets llama.cpp load the model. */
     public static ModelSession open(Path gguf, ProbeSettings settings, ProgressListener progress) {
+        return open(gguf, settings, progress, false);
+    }
+
+    /**
+     * As {@link #open(Path, ProbeSettings, ProgressListener)}; with {@code warmLens} (commands whose job is the lens:
+     * probe, compare) a background {@link LensWarmup} reads the output weight in and compiles the lens's kernels
+     * while llama.cpp loads, so the first lens of the process runs at the speed of later ones.
+     */
+    public static ModelSession open(Path gguf, ProbeSettings settings, ProgressListener progress, boolean warmLens) {
         long start = System.nanoTime();
         GgufFile file = GgufFile.open(gguf);
         LlamaModel model = null;
         LlamaContext context = null;
+        LensWarmup warmup = null;
         try {
             int contextSize = checkedContextSize(file, settings);
             int vocabulary = file.vocabulary().size();
@@ -71,7 +85,12 @@ public final class ModelSession implements AutoCloseable {
                         + " tokens of " + file.path());
             }
             LensHead head = HeadLookup.fromGguf(file);
-            model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress));
+            // Layers x positions of the first lens: all positions of a short prompt, or the last one.
+            // One thread: the other cores stay with llama.cpp's load and forward pass.
+            if (warmLens && outputBytes(file) >= LensWarmup.MIN_OUTPUT_BYTES) {
+                warmup = LensWarmup.start(head, file.hyperparameters().blockCount() + 1, settings.allPositions() ? 8 : 1, 1);
+            }
+            model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, settings.repackOrDefault(), progress));
             long f32Bytes = KvCacheMemory.f32Bytes(file, contextSize);
             ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, 512));
             String reason = settings.kvCacheType() != null ? "--kv-type " + params.kvCacheType().llamaName()
@@ -85,8 +104,9 @@ public final class ModelSession implements AutoCloseable {
                 notes.add("context size " + contextSize + " became " + context.contextSize()
                         + " (llama.cpp allocates the context in multiples of 256 tokens)");
             }
-            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, reason, notes);
+            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, reason, notes, warmup);
         } catch (RuntimeException | Error e) {
+            if (warmup != null) warmup.await();   // it reads the file's mapping, which closes below
             if (context != null) context.close();
             if (model != null) model.close();
             file.close();
@@ -108,6 +128,10 @@ public final class ModelSession implements AutoCloseable {
                     + " tokens " + file.path().getFileName() + " was trained on (forcing the context allows it)");
         }
         return settings.contextSize();
+    }
+
+    private static long outputBytes(GgufFile file) {
+        return file.tensor("output.weight").or(() -> file.tensor("token_embd.weight")).map(t -> t.byteSize()).orElse(0L);
     }
 
     /** What was adjusted while loading (e.g. the context size rounded up), one line each for the user. */
@@ -230,7 +254,13 @@ public final class ModelSession implements AutoCloseable {
 
     /** The lens over a capture's layer states, on the session's threads. */
     public LensResult lens(Capture capture, LensRequest request) {
+        awaitWarmup();
         return LogitLens.run(head, statesOf(capture), request, settings.threads());
+    }
+
+    /** Waits for the lens warm-up, if any, so it does not compete with the lens for the cores. */
+    public void awaitWarmup() {
+        if (warmup != null) warmup.await();
     }
 
     /**
@@ -260,6 +290,7 @@ public final class ModelSession implements AutoCloseable {
 
     @Override
     public void close() {
+        awaitWarmup();   // it reads the file's mapping
         try {
             context.close();
         } finally {

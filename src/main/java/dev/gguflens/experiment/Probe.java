@@ -88,19 +88,22 @@ public final class Probe {
             LensResult mid = sublayers ? LogitLens.run(session.head(), SublayerSites.midStates(capture,
                     session.model().architecture()), request, settings.threads()) : null;
             List<AnswerView> views = new ArrayList<>();
+            long extraForwardNanos = 0;
             for (int i = 0; sequence && i < answerTokens.size(); i++) {
                 if (i == 0) {
                     views.add(answerView(session, capture, n, main.expected().getFirst(), answerTokens.getFirst()));
                 } else {
+                    long otherStart = System.nanoTime();
                     try (Capture other = session.capture(teacherForced(session, tokens, answerTokens.get(i)),
                             new CaptureRequest(true, false, false, List.of()))) {
+                        extraForwardNanos += System.nanoTime() - otherStart;
                         views.add(answerView(session, other, n, main.expected().get(i), answerTokens.get(i)));
                     }
                 }
             }
             HeadConsistency headCheck = HeadConsistency.of(session.head(),
                     capture.layerStateArray(capture.layers() - 1, n - 1), reference[reference.length - 1], settings.threads());
-            double lensMs = (System.nanoTime() - lensStart) / 1e6;
+            double lensMs = (System.nanoTime() - lensStart - extraForwardNanos) / 1e6;
             Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers() * positions.length) : null;
 
             long reportStart = System.nanoTime();
@@ -108,7 +111,9 @@ public final class Probe {
             int last = positions.length - 1;
             List<ProbeReport.PositionEntry> positionEntries =
                     settings.allPositions() ? mapper.positionEntries(result, mid, positions, tokens, views) : null;
+            long extrasStart = System.nanoTime();
             List<ProbeReport.ExtraPrompt> extraReports = extras.stream().map(e -> extraPrompt(session, mapper, e)).toList();
+            long extrasNanos = extras.isEmpty() ? 0 : System.nanoTime() - extrasStart;
             List<ProbeReport.TemperaturePoint> sweep = settings.temperatures().stream()
                     .map(t -> mapper.temperaturePoint(t, LogitDistribution.of(finalLogits, t))).toList();
             ProbeReport.FinalPrediction finalPrediction = mapper.finalPrediction(LogitDistribution.of(finalLogits));
@@ -120,13 +125,15 @@ public final class Probe {
             List<ProbeReport.Answer> answers = IntStream.range(0, answerTokens.size()).mapToObj(i -> new ProbeReport.Answer(
                     main.expected().get(i), mapper.tokens(answerTokens.get(i)), answerTokens.get(i).length > 1,
                     settings.answerMode().optionName())).toList();
-            double reportMs = (System.nanoTime() - reportStart) / 1e6;
+            // The extra prompts' forward passes are llama.cpp's time, not the report's.
+            double reportMs = (System.nanoTime() - reportStart - extrasNanos) / 1e6;
+            double extraForwardMs = (extraForwardNanos + extrasNanos) / 1e6;
 
             ProbeReport report = new ProbeReport(modelInfo, main.prompt(), tokenInfos,
                     ProbeReportMapper.lensDescription(settings.lens(), session.head()), layers, positionEntries,
                     finalPrediction, ProbeReportMapper.consistency(result.consistency().get(last), headCheck), milestones,
                     extraReports, sweep,
-                    new ProbeReport.Timings(session.loadMillis(), forwardMs, lensMs, bareProductMs, reportMs,
+                    new ProbeReport.Timings(session.loadMillis(), forwardMs, extraForwardMs, lensMs, bareProductMs, reportMs,
                             PeakMemory.peakRssBytes()),
                     session.kvCache(), answers);
             return new Run(report, result.lastPositionLogProbs(), residuals);

@@ -31,6 +31,10 @@ public interface LogitProjection {
         return GgmlType.F32;
     }
 
+    /** Brings the weight's pages into memory ahead of the first product (a memory-mapped file); no-op elsewhere. */
+    default void prefetch() {
+    }
+
     /** A (possibly quantised) ggml weight, multiplied by the fused kernels without dequantising it whole. */
     static LogitProjection of(WeightMatrix weight) {
         Kernels.requireSupported(weight.type(), null);
@@ -58,6 +62,12 @@ public interface LogitProjection {
             @Override
             public GgmlType weightType() {
                 return weight.type();
+            }
+
+            @Override
+            public void prefetch() {
+                // madvise(WILLNEED), then one read per page: page faults now, on the warm-up thread
+                if (weight.data().isMapped()) weight.data().load();
             }
 
             @Override

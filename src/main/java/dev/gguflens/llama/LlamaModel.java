@@ -61,7 +61,7 @@ public final class LlamaModel implements AutoCloseable {
         List<BackendDevice> devices = vocabOnly || params.gpuLayers() == 0 ? List.of() : LlamaBackend.offloadDevices();
         int[] indices = devices.stream().mapToInt(BackendDevice::index).toArray();
         long handle = Native.modelLoad(file.toString().getBytes(StandardCharsets.UTF_8), params.gpuLayers(),
-                params.useMmap(), vocabOnly, params.progress(), indices);
+                params.useMmap(), params.repack(), vocabOnly, params.progress(), indices);
         return new LlamaModel(file, handle, vocabOnly, devices, params.gpuLayers());
     }
 

@@ -352,8 +352,8 @@ public final class HtmlReport {
         row(h, "file size", fmt("%,d bytes", m.fileBytes()));
         ProbeReport.Timings t = r.timings();
         if (t != null) {
-            row(h, "timings", fmt("model load %.1f ms, forward %.1f ms, lens %.1f ms, report %.1f ms, peak RSS %.1f MiB",
-                    t.modelLoadMs(), t.forwardMs(), t.lensMs(), t.reportMs(), t.peakRssBytes() / 1048576.0));
+            row(h, "timings", fmt("model load %.1f ms, forward %.1f ms (other prompts and answers %.1f ms), lens %.1f ms, report %.1f ms, peak RSS %.1f MiB",
+                    t.modelLoadMs(), t.forwardMs(), t.extraForwardMs(), t.lensMs(), t.reportMs(), t.peakRssBytes() / 1048576.0));
         }
         h.append("</table>\n<p class=\"note\">Prompt tokens: ");
         for (ProbeReport.TokenInfo tok : r.tokens()) {

@@ -237,15 +237,27 @@ public record ProbeReport(
             List<TopToken> top) {}
 
     /**
-     * Where a probe's time went. {@code bareProductMs}: the output-weight product alone for the same vectors
-     * (no norm, softmax or statistics), measured only with {@code --timings}, else null; lens minus it is
-     * what the streaming statistics cost.
+     * Where a probe's time went. {@code forwardMs}: llama.cpp's forward pass over the prompt (the capture);
+     * {@code extraForwardMs}: llama.cpp's other forward passes (the extra prompts, and the further answers of
+     * {@code --answer-mode sequence}); {@code lensMs}: the Java lens and the head consistency check, including
+     * any wait for the background warm-up ({@code dev.gguflens.lens.LensWarmup}); {@code reportMs}: building the
+     * report from the results (rendering and writing files come after and are not in it).
+     * {@code bareProductMs}: the output-weight product alone for the same vectors (no norm, softmax or
+     * statistics), measured only with {@code --timings}, else null; lens minus it is what the streaming
+     * statistics cost.
      */
     public record Timings(
             @SerializedName("model_load_ms") double modelLoadMs,
             @SerializedName("forward_ms") double forwardMs,
+            @SerializedName("extra_forward_ms") double extraForwardMs,
             @SerializedName("lens_ms") double lensMs,
             @SerializedName("bare_product_ms") Double bareProductMs,
             @SerializedName("report_ms") double reportMs,
-            @SerializedName("peak_rss_bytes") long peakRssBytes) {}
+            @SerializedName("peak_rss_bytes") long peakRssBytes) {
+        /** Without other forward passes. */
+        public Timings(double modelLoadMs, double forwardMs, double lensMs, Double bareProductMs, double reportMs,
+                       long peakRssBytes) {
+            this(modelLoadMs, forwardMs, 0, lensMs, bareProductMs, reportMs, peakRssBytes);
+        }
+    }
 }

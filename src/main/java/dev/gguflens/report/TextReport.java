@@ -113,8 +113,9 @@ public final class TextReport {
             ProbeReport.Timings t = r.timings();
             String bare = t.bareProductMs() == null ? ""
                     : fmt(" (bare output-weight product for the same vectors: %.1f ms)", t.bareProductMs());
-            out.append(fmt("Timings: model load %.1f ms, forward %.1f ms, lens %.1f ms%s, report %.1f ms, peak RSS %.1f MiB%n",
-                    t.modelLoadMs(), t.forwardMs(), t.lensMs(), bare, t.reportMs(), t.peakRssBytes() / 1048576.0));
+            String extra = t.extraForwardMs() > 0 ? fmt(" (+ %.1f ms for the other prompts and answers)", t.extraForwardMs()) : "";
+            out.append(fmt("Timings: model load %.1f ms, forward %.1f ms%s, lens %.1f ms%s, report %.1f ms, peak RSS %s%n",
+                    t.modelLoadMs(), t.forwardMs(), extra, t.lensMs(), bare, t.reportMs(), rss(t.peakRssBytes())));
         }
         return out.toString();
     }
@@ -168,6 +169,10 @@ public final class TextReport {
     /** Below {@code floor} the digits are float rounding noise that changes run to run: print the bound (JSON keeps the value). */
     private static String atLeast(double value, double floor) {
         return value < floor ? fmt("< %.0e", floor) : fmt("%.3g", value);
+    }
+
+    private static String rss(long bytes) {
+        return bytes < 0 ? "unknown" : fmt("%.1f MiB", bytes / 1048576.0);
     }
 
     private static String fmt(String format, Object... args) {

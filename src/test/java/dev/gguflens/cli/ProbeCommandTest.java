@@ -145,6 +145,14 @@ class ProbeCommandTest {
     }
 
     @Test
+    void otherPromptsForwardPassesAreTimedApartFromTheReport() {
+        // The seed experiment's three paraphrases are forward passes of their own: llama.cpp's time, not the report's.
+        CliRun r = run("probe", "-m", stories260K().toString(), "--timings", "--repack", "on");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().matches("(?s).*Timings: model load [0-9.]+ ms, forward [0-9.]+ ms \\(\\+ [0-9.]+ ms for the other prompts and answers\\), lens .*"), r.out());
+    }
+
+    @Test
     void repeatedModelsRunOneAfterAnotherWithTheirOwnOutputs(@TempDir Path dir) throws IOException {
         CliRun r = run("probe", "-m", stories260K().toString(), "-m", stories260K().toString(), "-p", STORY, "--out", dir.toString());
         assertEquals(0, r.exit(), r.err());
@@ -189,6 +197,7 @@ class ProbeCommandTest {
                 new Case(2, "unknown KV cache type 'q4_0'", "probe", "-m", model, "-p", STORY, "--kv-type", "q4_0"),
                 new Case(2, "unknown --flash-attn 'yes'", "probe", "-m", model, "-p", STORY, "--flash-attn", "yes"),
                 new Case(2, "unknown --answer-mode 'all'", "probe", "-m", model, "-p", STORY, "--answer-mode", "all"),
+                new Case(2, "'maybe' is neither on nor off", "probe", "-m", model, "-p", STORY, "--repack", "maybe"),
                 new Case(1, "not a writable directory", "probe", "-m", model, "-p", STORY, "--out", regularFile.resolve("sub").toString()));
         for (Case c : cases) {
             CliRun r = run(c.args());

@@ -1,0 +1,129 @@
+package dev.gguflens.lens;
+
+import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.llama.RandomWeights;
+import dev.gguflens.quant.WeightMatrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+/**
+ * Makes the first lens of a fresh process as fast as a later one. Without it a one-shot probe pays, inside its
+ * lens time, for the first touch of the output weight (Qwen3-8B's Q6_K output: 510 MB of page faults, or disk
+ * reads when the file is not cached) and for the JIT: the Vector API kernels run interpreted, orders of magnitude
+ * slower, until C2 has compiled them. A background thread started before llama.cpp loads the model does both
+ * while llama.cpp works: it reads the output weight's pages in ({@link LogitProjection#prefetch}), then runs the
+ * whole lens (norm, product, statistics, consistency check) on a small synthetic head of the output weight's type
+ * and width until its time per run stops falling, so the real lens finds its code compiled.
+ */
+public final class LensWarmup {
+    /**
+     * The synthetic head: 256 rows (the lens's smallest streaming block) of at most 1024 columns. What makes C2
+     * compile a kernel is how often it runs and loops, not how big its matrix is, and until then every vector
+     * operation runs interpreted (~1000x slower), so the smaller the matrix the sooner the compiled code exists.
+     */
+    private static final int ROWS = 256;
+    private static final int MAX_COLS = 1024;
+    /** Runs of the whole synthetic lens (C2's thresholds: thousands of calls), within a wall-clock budget. */
+    private static final int RUNS = 300;
+    private static final long BUDGET_NANOS = 30_000_000_000L;
+    /** Output weights below this are quick to touch and their lens is short: no warm-up (e.g. the test models). */
+    public static final long MIN_OUTPUT_BYTES = 64L << 20;
+
+    private static final boolean DEBUG = System.getenv("GGUF_LENS_DEBUG_WARMUP") != null;
+
+    private final Thread thread;
+    /** Set when the real lens is about to start: warming stops after its current (small) run. */
+    private volatile boolean stop;
+    private volatile int runs;
+
+    private LensWarmup(Thread thread) {
+        this.thread = thread;
+    }
+
+    /**
+     * Starts warming for a lens over {@code layers} x {@code positions} vectors of {@code head}.
+     *
+     * @param positions prompt positions the lens will read (1 for the last position alone); the kernels are the
+     *                  same for every batch of more than one vector, so an estimate will do
+     */
+    public static LensWarmup start(LensHead head, int layers, int positions, int threads) {
+        LensWarmup[] self = new LensWarmup[1];
+        Thread t = Thread.ofPlatform().daemon().name("gguf-lens-warmup")
+                .unstarted(() -> self[0].run(head, layers, positions, threads));
+        self[0] = new LensWarmup(t);
+        t.start();
+        return self[0];
+    }
+
+    /** Stops warming after its current run and waits for that; a failed warm-up is ignored (it only costs speed). */
+    public void await() {
+        stop = true;
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Synthetic lens runs completed so far. */
+    public int runs() {
+        return runs;
+    }
+
+    public boolean isRunning() {
+        return thread.isAlive();
+    }
+
+    private void run(LensHead head, int layers, int positions, int threads) {
+        try {
+            head.output().prefetch();
+            GgmlType type = head.output().weightType();
+            int cols = Math.min(head.embeddingLength(), MAX_COLS);
+            if (cols % type.blockSize != 0) cols = head.embeddingLength();
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment weights = RandomWeights.supports(type)
+                        ? RandomWeights.allocate(arena, type, ROWS, cols, 7) : null;
+                if (weights == null) return;   // a type the generator lacks (i-quants): first touch only
+                LensHead synthetic = new LensHead(head.architecture(), head.norm(), ones(cols),
+                        head.normBias() == null ? null : new float[cols], head.epsilon(),
+                        LogitProjection.of(new WeightMatrix(type, weights, ROWS, cols)), null, head.logitScale(), head.softcap());
+                warm(synthetic, layers, Math.max(1, positions), threads);
+            }
+        } catch (RuntimeException | Error e) {
+            if (DEBUG) e.printStackTrace();
+            // Warming is an optimisation: the real lens reports any real problem with the head itself.
+        }
+    }
+
+    private void warm(LensHead head, int layers, int positions, int threads) {
+        SplittableRandom random = new SplittableRandom(3);
+        int cols = head.embeddingLength();
+        float[][][] states = new float[layers][positions][cols];
+        for (float[][] layer : states) for (float[] row : layer) for (int i = 0; i < cols; i++) row[i] = (float) random.nextGaussian();
+        int[] at = IntStream.range(0, positions).toArray();
+        float[][] reference = new float[positions][ROWS];
+        for (float[] row : reference) for (int i = 0; i < ROWS; i++) row[i] = (float) random.nextGaussian();
+        LensRequest request = new LensRequest(LensKind.NORM, 10, at, List.of(new TrackedToken("warm-up", 1)), reference,
+                new int[] {1, 2, 3}, id -> true);
+        long start = System.nanoTime();
+        for (int run = 0; run < RUNS && !stop && System.nanoTime() - start < BUDGET_NANOS; run++) {
+            long t0 = System.nanoTime();
+            LogitLens.run(head, LayerStates.of(states), request, threads);
+            HeadConsistency.of(head, states[layers - 1][positions - 1], reference[positions - 1], threads);
+            runs = run + 1;
+            if (DEBUG && run % 20 == 0) System.err.printf("warm-up run %d: %.1f ms (M=%d)%n", run, (System.nanoTime() - t0) / 1e6, layers * positions);
+        }
+        if (DEBUG) System.err.printf("warm-up done: %.1f s%s%n", (System.nanoTime() - start) / 1e9, stop ? " (stopped by the lens)" : "");
+    }
+
+    private static float[] ones(int n) {
+        float[] v = new float[n];
+        Arrays.fill(v, 1f);
+        return v;
+    }
+}

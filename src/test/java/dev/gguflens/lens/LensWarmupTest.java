@@ -1,0 +1,61 @@
+package dev.gguflens.lens;
+
+import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.GgufWriter;
+import dev.gguflens.llama.RandomWeights;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The warm-up runs the lens on its own synthetic head, leaves the real head's results unchanged and stops when asked. */
+class LensWarmupTest {
+    @Test
+    void warmingLeavesTheRealLensUnchangedAndStopsWhenTheLensStarts(@TempDir Path dir) throws Exception {
+        int rows = 300, cols = 512;
+        Path file = dir.resolve("head.gguf");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = RandomWeights.allocate(arena, GgmlType.Q6_K, rows, cols, 5);
+            new GgufWriter().addTensor("output.weight", GgmlType.Q6_K, new long[] {cols, rows}, w).write(file);
+        }
+        try (GgufFile g = GgufFile.open(file)) {
+            var tensor = g.tensor("output.weight").orElseThrow();
+            assertTrue(tensor.data().isMapped(), "a GGUF tensor is a slice of the file's mapping, so prefetch can load it");
+            float[] gamma = new float[cols];
+            java.util.Arrays.fill(gamma, 1.1f);
+            LensHead head = new LensHead("qwen3", NormKind.RMS_NORM, gamma, null, 1e-6f, LogitProjection.of(
+                    new dev.gguflens.quant.WeightMatrix(GgmlType.Q6_K, tensor.data(), rows, cols)), null,
+                    OptionalDouble.empty(), OptionalDouble.empty());
+            float[][][] states = new float[3][2][cols];
+            SplittableRandom r = new SplittableRandom(1);
+            for (float[][] l : states) for (float[] p : l) for (int i = 0; i < cols; i++) p[i] = (float) r.nextGaussian();
+            LensRequest request = new LensRequest(LensKind.NORM, 5, new int[] {0, 1}, List.of(new TrackedToken("x", 7)));
+            LensResult before = LogitLens.run(head, LayerStates.of(states), request, 2);
+
+            LensWarmup warmup = LensWarmup.start(head, 3, 2, 1);
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (warmup.runs() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertTrue(warmup.runs() > 0, "the synthetic lens ran");
+            long stopAsked = System.nanoTime();
+            warmup.await();
+            assertTrue(warmup.runs() < 300 || System.nanoTime() - stopAsked < 60_000_000_000L, "await stops it");
+            assertFalse(warmup.isRunning());
+
+            LensResult after = LogitLens.run(head, LayerStates.of(states), request, 2);
+            for (int layer = 0; layer < 3; layer++) {
+                for (int p = 0; p < 2; p++) {
+                    assertEquals(before.record(layer, p).entropyNats(), after.record(layer, p).entropyNats(), 0.0);
+                    assertEquals(before.record(layer, p).tracked().getFirst().rank(), after.record(layer, p).tracked().getFirst().rank());
+                }
+            }
+        }
+    }
+}
