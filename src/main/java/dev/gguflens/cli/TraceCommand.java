@@ -60,6 +60,9 @@ public final class TraceCommand implements Callable<Integer> {
     @Mixin
     RunOptions run = new RunOptions();
 
+    @Mixin
+    AnswerModeOption answer = new AnswerModeOption();
+
     @Option(names = "--batch", defaultValue = "512", paramLabel = "N",
             description = "Tokens per llama.cpp batch of patched runs (default ${DEFAULT-VALUE}; at least the prompt length).")
     int batch;
@@ -95,7 +98,7 @@ public final class TraceCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = run.sessionSettings(1);
+        ProbeSettings settings = run.sessionSettings(1, answer.answerMode);
         run.connectRpcServers();
         TraceReport report;
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {

@@ -75,15 +75,22 @@ public final class CausalTrace {
         int[] clean = session.tokenizePrompt(cleanPrompt);
         int[] corrupt = session.tokenizePrompt(corruptPrompt);
         requireSameLength(session, clean, corrupt);
-        int answerId = session.trackedToken(cleanPrompt, clean, answer).id();
+        int[] answerTokens = session.answerTokens(cleanPrompt, clean, answer);
+        int answerId = answerTokens[0];
+        // Sequence mode: both prompts go on with the answer's tokens (teacher forcing) and p is the whole answer's.
+        boolean whole = session.settings().answerMode() == AnswerMode.SEQUENCE && answerTokens.length > 1;
+        int[] scored = whole ? answerTokens : new int[] {answerId};
+        int[] cleanRunTokens = whole ? Probe.teacherForced(session, clean, answerTokens) : clean;
+        int[] corruptRunTokens = whole ? Probe.teacherForced(session, corrupt, answerTokens) : corrupt;
         LlamaModel model = session.model();
         int n = clean.length;
         int blocks = model.layerCount();
-        int batch = Math.max(settings.batchSize(), n);
+        int batch = Math.max(settings.batchSize(), corruptRunTokens.length);
         ProbeReport.ModelInfo info = Probe.modelInfo(session);
 
         int sequences = Math.min(LlamaContext.MAX_SEQUENCES, batch);
-        try (LlamaContext ctx = LlamaContext.create(model, session.contextParams(n + batch, batch), sequences);
+        int contextSize = corruptRunTokens.length + batch;
+        try (LlamaContext ctx = LlamaContext.create(model, session.contextParams(contextSize, batch), sequences);
              Arena arena = Arena.ofConfined()) {
             List<String> extras = new ArrayList<>();
             for (int i = 0; i < blocks; i++) {
@@ -95,14 +102,14 @@ public final class CausalTrace {
             List<Patch> patches;
             int columns;
             List<String> columnLabels;
-            try (Capture cleanRun = ctx.capture(clean, new CaptureRequest(settings.site() == Site.RESID, false, true, extras))) {
+            try (Capture cleanRun = ctx.capture(cleanRunTokens, new CaptureRequest(settings.site() == Site.RESID, false, true, extras))) {
                 for (String name : extras) {
                     if (cleanRun.extraWidth(name) == 0) {
                         throw new UnsupportedOperationException("the llama.cpp graph of architecture " + model.architecture()
                                 + " has no tensor " + name + ", which the " + settings.site().label() + " site patches");
                     }
                 }
-                pClean = probability(cleanRun.logits(n - 1), answerId);
+                pClean = answerProbability(cleanRun, n, scored);
                 if (settings.site() == Site.HEADS) {
                     Integer heads = info.nHead();
                     if (heads == null || heads < 1) throw new UnsupportedOperationException("the model's head count is unknown");
@@ -112,22 +119,22 @@ public final class CausalTrace {
                     columns = n;
                     columnLabels = Arrays.stream(corrupt).mapToObj(session::tokenText).toList();
                 }
-                patches = plan(settings.site(), cleanRun, blocks, columns, arena);
+                patches = plan(settings.site(), cleanRun, n, blocks, columns, arena);
                 // The corrupted run goes last: the KV cache then holds it as sequence 0, the prefix every patch shares.
-                try (Capture corruptRun = ctx.capture(corrupt, new CaptureRequest(false, false, true, List.of()))) {
-                    pCorrupt = probability(corruptRun.logits(n - 1), answerId);
+                try (Capture corruptRun = ctx.capture(corruptRunTokens, new CaptureRequest(false, false, true, List.of()))) {
+                    pCorrupt = answerProbability(corruptRun, n, scored);
                 }
                 traceStart = System.nanoTime();
                 int rows = settings.site() == Site.RESID ? blocks + 1 : blocks;
                 double[][] p = new double[rows][columns];
                 for (double[] row : p) Arrays.fill(row, pCorrupt);  // cells with no path to the last position
-                Stats stats = execute(ctx, corrupt, patches, answerId, batch, p, arena);
+                Stats stats = execute(ctx, corruptRunTokens, patches, scored, batch, p, arena);
                 double traceMillis = (System.nanoTime() - traceStart) / 1e6;
 
                 TraceReport.Timings timings = null;
                 if (settings.timings()) {
                     int plainBatch = (int) Math.max(1, Math.round((double) stats.positions / Math.max(1, stats.decodes)));
-                    double plainMillis = plainPromptMillis(ctx, corrupt, plainBatch, arena);
+                    double plainMillis = plainPromptMillis(ctx, corruptRunTokens, plainBatch, arena);
                     long naive = (long) rows * columns * n;
                     timings = new TraceReport.Timings(stats.positions, naive, stats.decodes, stats.largestBatch, traceMillis,
                             plainBatch, plainMillis);
@@ -136,7 +143,9 @@ public final class CausalTrace {
                 for (int r = 0; r < rows; r++) reportRows.add(new TraceReport.Row(r, p[r]));
                 return new TraceReport(info, settings.site().label(), cleanPrompt, corruptPrompt, tokenInfos(session, clean),
                         tokenInfos(session, corrupt), answer, answerId, session.tokenText(answerId), pClean, pCorrupt,
-                        settings.site() == Site.HEADS ? "head" : "position", columnLabels, reportRows, timings);
+                        settings.site() == Site.HEADS ? "head" : "position", columnLabels, reportRows, timings,
+                        session.kvCache(ctx, contextSize), session.settings().answerMode().optionName(),
+                        tokenInfos(session, answerTokens));
             }
         }
     }
@@ -156,9 +165,11 @@ public final class CausalTrace {
         return Arrays.stream(tokens).mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
     }
 
-    /** The patched runs, one per cell that can reach the last position, from the clean run's states. */
-    private static List<Patch> plan(Site site, Capture cleanRun, int blocks, int columns, Arena arena) {
-        int n = cleanRun.positions();
+    /**
+     * The patched runs, one per cell that can reach the last prompt position, from the clean run's states at the
+     * prompt's {@code n} positions (the run may go on with teacher-forced answer tokens, which are never patched).
+     */
+    private static List<Patch> plan(Site site, Capture cleanRun, int n, int blocks, int columns, Arena arena) {
         List<Patch> patches = new ArrayList<>();
         switch (site) {
             case RESID -> {
@@ -220,14 +231,15 @@ public final class CausalTrace {
      * Packs the patched runs into decodes of at most {@code batch} tokens and 255 sequences (sequence 0 holds the
      * corrupted prompt), each run a sequence that shares the corrupted prefix before its first patched position.
      */
-    private static Stats execute(LlamaContext ctx, int[] corrupt, List<Patch> patches, int answerId, int batch, double[][] p,
+    private static Stats execute(LlamaContext ctx, int[] corrupt, List<Patch> patches, int[] scored, int batch, double[][] p,
                                  Arena arena) {
         int n = corrupt.length;
+        int k = scored.length;  // outputs per run: the last k positions predict the k scored tokens
         int vocab = ctx.model().vocabSize();
         int maxRuns = ctx.sequences() - 1;
         List<Patch> order = new ArrayList<>(patches);
         order.sort(Comparator.comparingInt(Patch::first).reversed());  // short suffixes first
-        MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, (long) Math.min(maxRuns, order.size()) * vocab);
+        MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, (long) Math.min(maxRuns, order.size()) * k * vocab);
         Stats stats = new Stats();
         int next = 0;
         while (next < order.size()) {
@@ -238,12 +250,12 @@ public final class CausalTrace {
                 end++;
             }
             List<Patch> group = order.subList(next, end);
-            int[] ids = new int[tokens], positions = new int[tokens], sequences = new int[tokens], outputs = new int[group.size()];
+            int[] ids = new int[tokens], positions = new int[tokens], sequences = new int[tokens], outputs = new int[group.size() * k];
             List<Intervention> interventions = new ArrayList<>();
             int row = 0;
-            for (int k = 0; k < group.size(); k++) {
-                Patch patch = group.get(k);
-                int seq = k + 1;
+            for (int run = 0; run < group.size(); run++) {
+                Patch patch = group.get(run);
+                int seq = run + 1;
                 int first = patch.first();
                 if (first > 0) ctx.copySequence(0, seq, 0, first);
                 int[] rows = new int[patch.positions().length];
@@ -254,17 +266,21 @@ public final class CausalTrace {
                     positions[row] = pos;
                     sequences[row] = seq;
                 }
-                outputs[k] = row - 1;
+                for (int j = 0; j < k; j++) outputs[run * k + j] = row - k + j;
             }
             try {
                 ctx.decode(new DecodeBatch(ids, positions, sequences, outputs), interventions, logits);
             } finally {
-                for (int k = 0; k < group.size(); k++) ctx.removeSequence(k + 1);
+                for (int run = 0; run < group.size(); run++) ctx.removeSequence(run + 1);
             }
-            for (int k = 0; k < group.size(); k++) {
-                Patch patch = group.get(k);
-                p[patch.row()][patch.column()] = probability(logits.asSlice((long) k * vocab * Float.BYTES,
-                        (long) vocab * Float.BYTES), answerId);
+            for (int run = 0; run < group.size(); run++) {
+                Patch patch = group.get(run);
+                double product = 1;
+                for (int j = 0; j < k; j++) {
+                    product *= probability(logits.asSlice(((long) run * k + j) * vocab * Float.BYTES,
+                            (long) vocab * Float.BYTES), scored[j]);
+                }
+                p[patch.row()][patch.column()] = product;
             }
             stats.positions += tokens;
             stats.decodes++;
@@ -293,6 +309,16 @@ public final class CausalTrace {
         ctx.removeSequence(0);
         Arrays.sort(times);
         return times[times.length / 2];
+    }
+
+    /**
+     * The probability of the scored tokens: token j's at position n - 1 + j (one token: the answer's first at the
+     * last prompt position; sequence mode: the product over the teacher-forced answer).
+     */
+    private static double answerProbability(Capture run, int n, int[] scored) {
+        double product = 1;
+        for (int j = 0; j < scored.length; j++) product *= probability(run.logits(n - 1 + j), scored[j]);
+        return product;
     }
 
     /** softmax(logits)[id] in double. */

@@ -56,7 +56,9 @@ class TraceCommandTest {
         assertEquals(pCorrupt, last.get(0).getAsDouble(), 0.0);
         assertEquals(526, json.getAsJsonObject("timings").get("computed_positions").getAsInt());
         List<String> csv = Files.readAllLines(dir.resolve("out/trace.csv"));
-        assertEquals("layer,position,label,p,restoration", csv.getFirst());
+        assertEquals("layer,position,label,p,restoration,answer_tokens,answer_mode", csv.getFirst());
+        assertTrue(json.getAsJsonObject("kv_cache").get("exact").getAsBoolean(), "the trace states its KV cache");
+        assertFalse(json.get("multi_token").getAsBoolean());
         assertEquals(1 + 6 * 14, csv.size());
     }
 
