@@ -354,60 +354,106 @@ final class PackedRowKernels {
      * Q6_K: the 6-bit values (stored as q+32) assembled in place per byte from ql and qh with 32-bit shifts and
      * masks, for group t of each half block (t = 0: low nibbles of ql[0..31] with qh bits 0-1, t = 1: low
      * nibbles of ql[32..63] with bits 2-3, t = 2 and 3 the high nibbles with bits 4-5 and 6-7). Each lane's sum
-     * of (q+32)*x lies in one 16-weight sub-block, so its scale multiplies that sum once; the offset 32 is
-     * taken off per block from the sub-block sums of x ({@link #q6Offsets}).
+     * of (q+32)*x lies in one 16-weight sub-block, so its scale (times the block's d) multiplies that sum once;
+     * the offset 32 is taken off per block from the sub-block sums of x ({@link #q6Offsets}). One accumulator per
+     * group t: with a single one, its FMA chain (4 cycles a step, 8 or 16 steps per block) bounded the kernel.
      */
     private static float q6_k(long address, float[] xo, int blocks, float[] xSums16, float[] lanes) {
+        // Partial sums pass between the two loops through lanes: a vector returned from a method that is not
+        // inlined is boxed, and C2 then allocated that box on every iteration of the loop that produced it.
+        if (L == 8) q6_k8(address, xo, blocks, lanes);
+        else q6_k4(address, xo, blocks, lanes);
+        q6Offsets(address, blocks, xSums16, lanes);
+        return laneSum(lanes, L);
+    }
+
+    /**
+     * Q6_K at 256 bits: a 32-byte chunk spans two sub-blocks, so the scale vector (lanes 0-3 sub-block 2t,
+     * lanes 4-7 sub-block 2t+1) is a permutation of the half block's 8 scales, widened once per half.
+     */
+    private static void q6_k8(long address, float[] xo, int blocks, float[] lanes) {
         MemorySegment w = view(address, 210L * blocks);
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
             FloatVector d = FloatVector.broadcast(F, f16(w, o + 208));
             for (int h = 0; h < 2; h++) {
-                FloatVector scales = L == 8
-                        ? (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE).convertShape(VectorOperators.B2F, F, 0)
-                        : null;
-                for (int c = 0; c < 32; c += 4 * L) {
-                    // Each chunk's bytes are loaded once and serve all four groups.
-                    IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h + c, LE), a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32 + c, LE);
-                    IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h + c, LE);
-                    for (int t = 0; t < 4; t++) {
-                        // Low nibbles for t < 2, high for t >= 2; qh bits 2t..2t+1 of each byte to bits 4-5.
-                        IntVector q = ((t & 1) == 0 ? a : a32).lanewise(VectorOperators.LSHR, 4 * (t >> 1)).and(0x0F0F0F0F)
-                                .or(hb.lanewise(VectorOperators.LSHR, 2 * t).and(0x03030303).lanewise(VectorOperators.LSHL, 4));
-                        int xk = 256 * b + 128 * h + 32 * t + c;
-                        FloatVector s0 = FloatVector.zero(F), s1 = s0;
-                        for (int j = 0; j < 4; j += 2) {
-                            s0 = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
-                            s1 = ((FloatVector) q.and(0xFF << (8 * (j + 1))).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), s1);
-                        }
-                        FloatVector scale = L == 8 ? scales.rearrange(q6Shuffle(t))
-                                : FloatVector.broadcast(F, w.get(ValueLayout.JAVA_BYTE, o + 192 + 8 * h + 2 * t + c / 16));
-                        acc = s0.add(s1).mul(scale).fma(d, acc);
-                    }
+                FloatVector scales = ((FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+                // Each chunk's bytes are loaded once and serve all four groups; qh bits 2t..2t+1 go to bits 4-5.
+                IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h, LE), a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32, LE);
+                IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h, LE);
+                IntVector q0 = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                IntVector q1 = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                IntVector q3 = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                int xk = 256 * b + 128 * h;
+                FloatVector s0 = ((FloatVector) q0.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                FloatVector s1 = ((FloatVector) q1.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                FloatVector s2 = ((FloatVector) q2.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                FloatVector s3 = ((FloatVector) q3.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 4; j++) {
+                    s0 = ((FloatVector) q0.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
+                    s1 = ((FloatVector) q1.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s1);
+                    s2 = ((FloatVector) q2.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s2);
+                    s3 = ((FloatVector) q3.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s3);
                 }
+                acc0 = s0.fma(scales.rearrange(Q6_SCALES_0), acc0);
+                acc1 = s1.fma(scales.rearrange(Q6_SCALES_1), acc1);
+                acc2 = s2.fma(scales.rearrange(Q6_SCALES_2), acc2);
+                acc3 = s3.fma(scales.rearrange(Q6_SCALES_3), acc3);
             }
         }
-        acc.add(q6Offsets(w, blocks, xSums16)).intoArray(lanes, 0);
-        return laneSum(lanes, L);
+        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
     }
 
-    private static VectorShuffle<Float> q6Shuffle(int t) {
-        return switch (t) {
-            case 0 -> Q6_SCALES_0;
-            case 1 -> Q6_SCALES_1;
-            case 2 -> Q6_SCALES_2;
-            default -> Q6_SCALES_3;
-        };
+    /** Q6_K at 128 bits: a 16-byte chunk is one sub-block, whose scale (times d) is broadcast. */
+    private static void q6_k4(long address, float[] xo, int blocks, float[] lanes) {
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++) {
+            long o = 210L * b;
+            float d = f16(w, o + 208);
+            for (int c = 0; c < 64; c += 16) {
+                // c < 32: half 0; else half 1 (bytes 64.. of ql, 32.. of qh, scales 8..).
+                long ql = o + 32 * (c >> 5) + c, qh = o + 128 + c;
+                IntVector a = IntVector.fromMemorySegment(I, w, ql, LE), a32 = IntVector.fromMemorySegment(I, w, ql + 32, LE);
+                IntVector hb = IntVector.fromMemorySegment(I, w, qh, LE);
+                IntVector q0 = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                IntVector q1 = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                IntVector q3 = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                int xk = 256 * b + 128 * (c >> 5) + (c & 31);
+                FloatVector s0 = ((FloatVector) q0.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                FloatVector s1 = ((FloatVector) q1.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                FloatVector s2 = ((FloatVector) q2.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                FloatVector s3 = ((FloatVector) q3.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 4; j++) {
+                    s0 = ((FloatVector) q0.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
+                    s1 = ((FloatVector) q1.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s1);
+                    s2 = ((FloatVector) q2.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s2);
+                    s3 = ((FloatVector) q3.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s3);
+                }
+                // Sub-block of group t in this chunk: 8 * half + 2t + (c % 32) / 16.
+                long sc = o + 192 + 8 * (c >> 5) + ((c & 31) >> 4);
+                acc0 = s0.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc)), acc0);
+                acc1 = s1.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 2)), acc1);
+                acc2 = s2.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 4)), acc2);
+                acc3 = s3.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 6)), acc3);
+            }
+        }
+        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
     }
 
     /**
-     * The stored offset of 32: -32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
+     * lanes += the stored offset of 32: -32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
      * the 16 scales are widened to two float vectors; at 128 bits they are read as 4 int lanes and sign-extended
      * byte by byte, which is why {@link #prepare} reorders the sub-block sums of x at that width.
      */
-    private static FloatVector q6Offsets(MemorySegment w, int blocks, float[] xSums16) {
-        FloatVector acc = FloatVector.zero(F);
+    private static void q6Offsets(long address, int blocks, float[] xSums16, float[] lanes) {
+        // Its own view: a segment passed in would leave C2 to a shared, polluted type profile (see RowKernels.dotRows).
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
             FloatVector t;
@@ -422,7 +468,7 @@ final class PackedRowKernels {
             }
             acc = t.fma(FloatVector.broadcast(F, -32f * f16(w, o + 208)), acc);
         }
-        return acc;
+        acc.intoArray(lanes, 0);
     }
 
     /**
