@@ -13,6 +13,7 @@
 #include "llama.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -453,6 +454,38 @@ extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM * vm, void *) {
     return JNI_VERSION_1_8;
 }
 
+namespace {
+
+std::mutex g_rpc_mutex;
+std::string g_rpc_endpoints;           // the rpc-servers added, "a:1, b:2", for the abort line
+
+// ggml's RPC client aborts the process when a server stops answering mid-run (RPC_STATUS_ASSERT and GGML_ABORT in
+// ggml-rpc.cpp: nothing returns an error to the caller). Such an abort ends the run with one gguf-lens line and
+// exit status 1 (the CLI's runtime-failure code) instead of a JVM crash with a backtrace. Any other abort stays
+// an abort, with ggml's message, so crash tests still see it.
+void on_ggml_abort(const char * message) {
+    std::string text = message == nullptr ? "" : message;
+    if (text.find("ggml-rpc") == std::string::npos) {
+        std::fprintf(stderr, "%s\n", text.c_str());
+        return;                        // ggml calls abort() next
+    }
+    const size_t slash = text.find_last_of('/', text.find(": "));
+    if (slash != std::string::npos) text = text.substr(slash + 1);   // "ggml-rpc.cpp:566: ..." without the build path
+    for (char & c : text) if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    std::string servers;
+    {
+        std::lock_guard<std::mutex> lock(g_rpc_mutex);
+        servers = g_rpc_endpoints;
+    }
+    const std::string line = "gguf-lens: the connection to rpc-server " + servers + " failed mid-run (server stopped, "
+                             "killed or unreachable); llama.cpp's RPC client cannot recover, so the run stops (" + text + ")\n";
+    ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+    (void) ignored;
+    _exit(1);
+}
+
+}  // namespace
+
 GL_FN(void, init)(JNIEnv * env, jclass) {
     auto global = [&](const char * cls) {
         jclass local = env->FindClass(cls);
@@ -469,6 +502,7 @@ GL_FN(void, init)(JNIEnv * env, jclass) {
     g_on_progress = env->GetMethodID(progress, "onProgress", "(F)Z");
     if (g_on_log == nullptr || g_on_progress == nullptr) return;
     llama_log_set(log_callback, nullptr);
+    ggml_set_abort_callback(on_ggml_abort);
     llama_backend_init();
 }
 
@@ -495,12 +529,14 @@ GL_FN(jobjectArray, recentLog)(JNIEnv * env, jclass) {
 // devices: indices into ggml's device list (LlamaBackend.devices()) that may hold layers, in order; null =
 // llama.cpp's own choice. Java chooses, so the report names exactly the devices llama.cpp was given.
 GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, jboolean mmap,
-                        jboolean vocab_only, jobject listener, jintArray devices) {
+                        jboolean vocab_only, jobject listener, jintArray devices, jint main_gpu, jint split_mode) {
     const uint64_t mark = log_mark();
     GL_TRY
     std::string file = from_bytes(env, path);
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = gpu_layers;
+    params.main_gpu = main_gpu;        // checked against the devices in Java (GpuPlacement)
+    params.split_mode = static_cast<llama_split_mode>(split_mode);
     std::vector<ggml_backend_dev_t> device_list;
     if (devices != nullptr) {
         const jsize n = env->GetArrayLength(devices);
@@ -1121,6 +1157,10 @@ GL_FN(jint, rpcAddServer)(JNIEnv * env, jclass, jbyteArray endpoint) {
         if (ggml_backend_reg_get(i) == server) return static_cast<jint>(ggml_backend_reg_dev_count(server));
     }
     ggml_backend_register(server);
+    {
+        std::lock_guard<std::mutex> lock(g_rpc_mutex);
+        g_rpc_endpoints += (g_rpc_endpoints.empty() ? "" : ", ") + where;
+    }
     return static_cast<jint>(ggml_backend_reg_dev_count(server));
     GL_CATCH(env, mark, 0)
 }
