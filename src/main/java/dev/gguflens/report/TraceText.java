@@ -19,6 +19,9 @@ public final class TraceText {
         out.write("corrupted: " + TokenDisplay.quoted(r.corruptPrompt()) + "\n");
         out.write(String.format(Locale.ROOT, "answer:    %s (token %d %s)   p_clean %.4f   p_corrupt %.4f%n",
                 TokenDisplay.quoted(r.answer()), r.answerId(), TokenDisplay.quoted(r.answerToken()), r.pClean(), r.pCorrupt()));
+        String answerNote = answerNote(r);
+        if (answerNote != null) out.write("           " + answerNote + "\n");
+        if (r.kvCache() != null) out.write("KV cache:  " + TextReport.kvCache(r.kvCache()) + "\n");
         String rowName = r.site().equals("resid") ? "layer" : "block";
         String what = r.columnKind().equals("head")
                 ? "one head's output (kqv_out slice) at every position"
@@ -27,20 +30,44 @@ public final class TraceText {
                     case "attn" -> "the attention output (kqv_out) at one position";
                     default -> "the MLP output (ffn_out) at one position";
                 };
-        out.write("\np(answer) at the last position, the corrupted run with " + what + " from the clean run:\n");
+        out.write(r.wholeAnswer()
+                ? "\np(whole answer) (the product over its tokens), the corrupted run with " + what + " from the clean run:\n"
+                : "\np(answer) at the last position, the corrupted run with " + what + " from the clean run:\n");
         matrix(r, out, rowName, false);
         out.write("\nrestoration (p - p_corrupt) / (p_clean - p_corrupt):\n");
         matrix(r, out, rowName, true);
         if (r.timings() != null) {
             TraceReport.Timings t = r.timings();
-            out.write(String.format(Locale.ROOT, "%ntimings: %d patched runs in %d decodes (largest %d tokens), %.1f ms%n",
-                    r.rows().size() * r.columnLabels().size(), t.decodes(), t.batchSize(), t.traceMillis()));
-            out.write(String.format(Locale.ROOT, "  computed token positions %d of naive %d (%.2f)%n", t.computedPositions(),
-                    t.naivePositions(), (double) t.computedPositions() / t.naivePositions()));
+            int prompt = r.corruptTokens().size();
+            out.write(String.format(Locale.ROOT, "%ntimings: %d cells: %d patched runs + %d cells with no path to the answer"
+                    + " (p_corrupt, not run)%n", t.cells(), t.runs(), t.cells() - t.runs()));
+            out.write(String.format(Locale.ROOT, "  the runs as parallel llama.cpp sequences in %d decodes (%.0f tokens on average,"
+                    + " largest %d): %.1f ms%n", t.decodes(), t.meanBatch(), t.largestBatch(), t.traceMillis()));
+            out.write(String.format(Locale.ROOT, "  computed token positions %d (each run from its patched position on) of naive %d"
+                    + " (one %d-token run per cell) = %.2f%n", t.computedPositions(), t.naivePositions(), prompt,
+                    (double) t.computedPositions() / t.naivePositions()));
             out.write(String.format(Locale.ROOT, "  throughput %.0f positions/s; llama.cpp plain prompt processing %.0f positions/s"
-                    + " at batch %d (ratio %.2f)%n", t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainBatch(),
-                    t.tracePositionsPerSecond() / t.plainPositionsPerSecond()));
+                    + " (%d decodes of the same sizes, %d tokens in all, each one sequence after the cached %d-token prompt,"
+                    + " timed between the trace's) = ratio %.2f%n",
+                    t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
+                    t.ratio()));
         }
+    }
+
+    /**
+     * Null for a one-token answer in first mode; else the answer's tokens and what p is: its first token's probability,
+     * or (sequence mode) the whole answer's, the product over its tokens, each at the position that predicts it.
+     */
+    public static String answerNote(TraceReport r) {
+        if (!r.multiToken()) return "sequence".equals(r.answerMode()) ? "the answer is one token: p is its probability" : null;
+        StringBuilder sb = new StringBuilder(TokenDisplay.quoted(r.answer())).append(" is ").append(r.answerTokens().size())
+                .append(" tokens:");
+        for (ProbeReport.TokenInfo t : r.answerTokens()) sb.append(' ').append(TokenDisplay.quoted(t.text()));
+        sb.append(r.wholeAnswer()
+                ? "; p is the whole answer's: the product over its tokens, each at the position that predicts it (both"
+                + " prompts extended by the answer's tokens; the patches stay on the prompt's positions)"
+                : "; p is its first token's (--answer-mode sequence traces the whole answer)");
+        return sb.toString();
     }
 
     private static void matrix(TraceReport r, Writer out, String rowName, boolean restoration) throws IOException {
