@@ -13,6 +13,7 @@
 #include "llama.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -201,9 +202,15 @@ struct InterventionState {
     }
 };
 
+// ggml-cpu's thread pool functions, reached through the CPU backend's registry (the backend is a loaded module).
+using ThreadpoolNew = ggml_threadpool_t (*)(ggml_threadpool_params *);
+using ThreadpoolFree = void (*)(ggml_threadpool_t);
+
 struct ContextHandle {
     llama_context * ctx = nullptr;
     const llama_model * model = nullptr;
+    ggml_threadpool_t threadpool = nullptr;
+    ThreadpoolFree threadpool_free = nullptr;
     int n_batch = 0;
     CaptureState state;
     InterventionState interventions;
@@ -447,6 +454,38 @@ extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM * vm, void *) {
     return JNI_VERSION_1_8;
 }
 
+namespace {
+
+std::mutex g_rpc_mutex;
+std::string g_rpc_endpoints;           // the rpc-servers added, "a:1, b:2", for the abort line
+
+// ggml's RPC client aborts the process when a server stops answering mid-run (RPC_STATUS_ASSERT and GGML_ABORT in
+// ggml-rpc.cpp: nothing returns an error to the caller). Such an abort ends the run with one gguf-lens line and
+// exit status 1 (the CLI's runtime-failure code) instead of a JVM crash with a backtrace. Any other abort stays
+// an abort, with ggml's message, so crash tests still see it.
+void on_ggml_abort(const char * message) {
+    std::string text = message == nullptr ? "" : message;
+    if (text.find("ggml-rpc") == std::string::npos) {
+        std::fprintf(stderr, "%s\n", text.c_str());
+        return;                        // ggml calls abort() next
+    }
+    const size_t slash = text.find_last_of('/', text.find(": "));
+    if (slash != std::string::npos) text = text.substr(slash + 1);   // "ggml-rpc.cpp:566: ..." without the build path
+    for (char & c : text) if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    std::string servers;
+    {
+        std::lock_guard<std::mutex> lock(g_rpc_mutex);
+        servers = g_rpc_endpoints;
+    }
+    const std::string line = "gguf-lens: the connection to rpc-server " + servers + " failed mid-run (server stopped, "
+                             "killed or unreachable); llama.cpp's RPC client cannot recover, so the run stops (" + text + ")\n";
+    ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+    (void) ignored;
+    _exit(1);
+}
+
+}  // namespace
+
 GL_FN(void, init)(JNIEnv * env, jclass) {
     auto global = [&](const char * cls) {
         jclass local = env->FindClass(cls);
@@ -463,6 +502,7 @@ GL_FN(void, init)(JNIEnv * env, jclass) {
     g_on_progress = env->GetMethodID(progress, "onProgress", "(F)Z");
     if (g_on_log == nullptr || g_on_progress == nullptr) return;
     llama_log_set(log_callback, nullptr);
+    ggml_set_abort_callback(on_ggml_abort);
     llama_backend_init();
 }
 
@@ -489,12 +529,14 @@ GL_FN(jobjectArray, recentLog)(JNIEnv * env, jclass) {
 // devices: indices into ggml's device list (LlamaBackend.devices()) that may hold layers, in order; null =
 // llama.cpp's own choice. Java chooses, so the report names exactly the devices llama.cpp was given.
 GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, jboolean mmap,
-                        jboolean vocab_only, jobject listener, jintArray devices) {
+                        jboolean vocab_only, jobject listener, jintArray devices, jint main_gpu, jint split_mode) {
     const uint64_t mark = log_mark();
     GL_TRY
     std::string file = from_bytes(env, path);
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = gpu_layers;
+    params.main_gpu = main_gpu;        // checked against the devices in Java (GpuPlacement)
+    params.split_mode = static_cast<llama_split_mode>(split_mode);
     std::vector<ggml_backend_dev_t> device_list;
     if (devices != nullptr) {
         const jsize n = env->GetArrayLength(devices);
@@ -600,6 +642,28 @@ GL_FN(jbyteArray, tokenText)(JNIEnv * env, jclass, jlong h, jint token) {
     return text == nullptr ? nullptr : to_bytes(env, text, std::strlen(text));
 }
 
+// Without a pool of its own, ggml-cpu starts and joins its worker threads for every graph computation, and
+// the scheduler computes a graph in several parts when the eval callback asks for tensors (captures stop after
+// every l_out-i; interventions at every written tensor). Under load each start/join costs milliseconds: a
+// 64-token stories260K decode with 6 such stops took 2.7x as long as without at 2 threads. A pool that lives
+// with the context (as llama-cli, llama-server and llama-bench attach one) keeps its threads between parts.
+void attach_threadpool(ContextHandle * handle) {
+    const int n_threads = llama_n_threads_batch(handle->ctx);
+    if (n_threads < 2) return;  // one thread computes on the caller's: nothing to keep
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    ggml_backend_reg_t reg = cpu == nullptr ? nullptr : ggml_backend_dev_backend_reg(cpu);
+    if (reg == nullptr) return;
+    auto create = reinterpret_cast<ThreadpoolNew>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
+    auto release = reinterpret_cast<ThreadpoolFree>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
+    if (create == nullptr || release == nullptr) return;  // ggml computes as before, with a pool per graph
+    ggml_threadpool_params params = ggml_threadpool_params_default(n_threads);
+    ggml_threadpool_t pool = create(&params);
+    if (pool == nullptr) return;
+    llama_attach_threadpool(handle->ctx, pool, pool);
+    handle->threadpool = pool;
+    handle->threadpool_free = release;
+}
+
 // sequences: parallel sequences the KV cache holds (causal tracing); above 1 the cache is unified, so a
 // sequence copy shares cells instead of copying them. kv_type: the ggml_type of the K and V cache;
 // flash_attn: a llama_flash_attn_type (-1 auto, 0 off, 1 on).
@@ -636,6 +700,7 @@ GL_FN(jlong, contextCreate)(JNIEnv * env, jclass, jlong h, jint n_ctx, jint n_ba
         return 0;
     }
     handle->n_batch = static_cast<int>(llama_n_batch(handle->ctx));
+    attach_threadpool(handle);
     return reinterpret_cast<jlong>(handle);
     GL_CATCH(env, mark, 0)
 }
@@ -644,6 +709,7 @@ GL_FN(void, contextFree)(JNIEnv *, jclass, jlong h) {
     ContextHandle * handle = context_of(h);
     if (handle == nullptr) return;
     llama_free(handle->ctx);
+    if (handle->threadpool != nullptr) handle->threadpool_free(handle->threadpool);
     delete handle;
 }
 
@@ -1091,6 +1157,10 @@ GL_FN(jint, rpcAddServer)(JNIEnv * env, jclass, jbyteArray endpoint) {
         if (ggml_backend_reg_get(i) == server) return static_cast<jint>(ggml_backend_reg_dev_count(server));
     }
     ggml_backend_register(server);
+    {
+        std::lock_guard<std::mutex> lock(g_rpc_mutex);
+        g_rpc_endpoints += (g_rpc_endpoints.empty() ? "" : ", ") + where;
+    }
     return static_cast<jint>(ggml_backend_reg_dev_count(server));
     GL_CATCH(env, mark, 0)
 }

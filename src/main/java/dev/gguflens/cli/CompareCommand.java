@@ -109,7 +109,7 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
         int nThreads = run.threadCount();
         ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize(), List.of(),
                 run.kvCacheType, run.flashAttention, AnswerMode.FIRST,
-                run.forceContext);
+                run.forceContext, run.placement());
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
         if (imatrix != null && quantize == null) throw new InvalidInputException("--imatrix goes with --quantize");

@@ -13,6 +13,8 @@ final class FlagNames {
             Map.entry("threads", "-t"),
             Map.entry("context_size", "-c"),
             Map.entry("gpu_layers", "-ngl"),
+            Map.entry("main_gpu", "--main-gpu"),
+            Map.entry("split_mode", "--split-mode"),
             Map.entry("temperatures", "--temperatures"),
             Map.entry("positions", "--positions"),
             Map.entry("prompt", "the prompt"),

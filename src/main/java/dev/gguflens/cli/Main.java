@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         description = "Layer-by-layer logit lens for quantised GGUF models, run through llama.cpp.",
         subcommands = {CommandLine.HelpCommand.class, InfoCommand.class, ProbeCommand.class, CompareCommand.class,
             QuantizeCommand.class, PullCommand.class, CompletionCommand.class, BenchCommand.class, AttributeCommand.class,
-            TraceCommand.class, AblateCommand.class})
+            TraceCommand.class, AblateCommand.class, MakeShapedModelCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for bad usage (unknown option, invalid value). */

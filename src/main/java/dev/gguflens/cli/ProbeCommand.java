@@ -166,7 +166,7 @@ public final class ProbeCommand implements Callable<Integer> {
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
         return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize(), sweep,
                 run.kvCacheType, run.flashAttention, answerMode,
-                run.forceContext);
+                run.forceContext, run.placement());
     }
 
     private List<PromptSpec> mainPrompts() throws IOException {

@@ -4,6 +4,8 @@ import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.LlamaBackend;
 import dev.gguflens.llama.FlashAttention;
+import dev.gguflens.llama.GpuPlacement;
+import dev.gguflens.llama.SplitMode;
 import dev.gguflens.llama.KvCacheType;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
@@ -20,6 +22,16 @@ final class RunOptions {
     @Option(names = {"-ngl", "--gpu-layers"}, defaultValue = "-1", paramLabel = "N",
             description = "Layers to offload to a GPU or RPC device (default: all when there is one; 0 = CPU only).")
     int gpuLayers;
+
+    @Option(names = {"-mg", "--main-gpu"}, paramLabel = "N",
+            description = {"The device for the whole model with --split-mode none, or for intermediate results and the KV cache",
+                "with row (llama.cpp's --main-gpu): an index into the devices that can hold layers, RPC servers first (default: 0)."})
+    Integer mainGpu;
+
+    @Option(names = {"-sm", "--split-mode"}, paramLabel = "none|layer|row", converter = SplitModeConverter.class,
+            description = {"How layers spread over several devices (llama.cpp's --split-mode): none = the main GPU only,",
+                "layer = layers and KV cache split across devices (default), row = weights split by rows (needs split buffers)."})
+    SplitMode splitMode;
 
     @Option(names = "--rpc", split = ",", paramLabel = "HOST:PORT",
             description = "llama.cpp rpc-server(s) to put layers on, comma separated (as llama.cpp's --rpc).")
@@ -52,6 +64,15 @@ final class RunOptions {
                 "rounds Q, K and V to F16, so intermediate layers are no longer those of an F32 forward."})
     FlashAttention flashAttention;
 
+    /** --main-gpu and --split-mode; the devices are checked when the model loads (ModelSession). */
+    GpuPlacement placement() {
+        if (mainGpu != null && mainGpu < 0) {
+            throw new UsageException("--main-gpu " + mainGpu + ": must be 0 or more (an index into the GPU and RPC devices;"
+                    + " -ngl 0 keeps the model on the CPU)");
+        }
+        return new GpuPlacement(mainGpu, splitMode);
+    }
+
     /** Registers the --rpc servers with llama.cpp; call before loading a model. */
     void connectRpcServers() {
         for (String server : rpcServers) {
@@ -69,7 +90,7 @@ final class RunOptions {
      */
     ProbeSettings sessionSettings(int topK) {
         return new ProbeSettings(lens, topK, false, gpuLayers, threadCount(), contextSize(), List.of(),
-                kvCacheType, flashAttention, null, forceContext);
+                kvCacheType, flashAttention, null, forceContext, placement());
     }
 
     int threadCount() {
@@ -82,6 +103,15 @@ final class RunOptions {
         public KvCacheType convert(String value) {
             for (KvCacheType k : KvCacheType.values()) if (k.llamaName().equalsIgnoreCase(value)) return k;
             throw new CommandLine.TypeConversionException("unknown KV cache type '" + value + "' (choose f32, f16 or q8_0)");
+        }
+    }
+
+    /** none/layer/row in any case. */
+    static final class SplitModeConverter implements CommandLine.ITypeConverter<SplitMode> {
+        @Override
+        public SplitMode convert(String value) {
+            for (SplitMode m : SplitMode.values()) if (m.llamaName().equalsIgnoreCase(value)) return m;
+            throw new CommandLine.TypeConversionException("unknown --split-mode '" + value + "' (choose none, layer or row)");
         }
     }
 

@@ -61,7 +61,8 @@ public final class TraceCommand implements Callable<Integer> {
     RunOptions run = new RunOptions();
 
     @Option(names = "--batch", defaultValue = "512", paramLabel = "N",
-            description = "Tokens per llama.cpp batch of patched runs (default ${DEFAULT-VALUE}; at least the prompt length).")
+            description = {"Most tokens per llama.cpp batch of patched runs (default ${DEFAULT-VALUE}; at least the prompt length;",
+                "at most N rounded up to 256 minus the prompt length, so the attention reads as many cache cells as for N tokens)."})
     int batch;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Write trace.txt, trace.json, trace.csv and trace.html here.")

@@ -48,7 +48,8 @@ public final class CausalTrace {
     }
 
     /**
-     * @param batchSize tokens per llama_decode (at least the prompt length is used)
+     * @param batchSize most tokens per llama_decode; fewer where the cached prompt would push the attention past the
+     *                  batch's 256-cell size ({@link #decodeLimit}), never fewer than the prompt's length
      * @param timings   also time llama.cpp's plain prompt processing at the same batch size
      */
     public record Settings(Site site, int threads, int batchSize, boolean timings) {
@@ -79,10 +80,11 @@ public final class CausalTrace {
         LlamaModel model = session.model();
         int n = clean.length;
         int blocks = model.layerCount();
-        int batch = Math.max(settings.batchSize(), n);
+        int batch = decodeLimit(settings.batchSize(), n);
         ProbeReport.ModelInfo info = Probe.modelInfo(session);
 
         int sequences = Math.min(LlamaContext.MAX_SEQUENCES, batch);
+        // The cache holds the corrupted prompt plus one decode's tokens: no more cells than a decode can see.
         try (LlamaContext ctx = LlamaContext.create(model, session.contextParams(n + batch, batch), sequences);
              Arena arena = Arena.ofConfined()) {
             List<String> extras = new ArrayList<>();
@@ -91,7 +93,6 @@ public final class CausalTrace {
                 if (settings.site() == Site.MLP) extras.add("ffn_out-" + i);
             }
             double pClean, pCorrupt;
-            long traceStart;
             List<Patch> patches;
             int columns;
             List<String> columnLabels;
@@ -117,20 +118,17 @@ public final class CausalTrace {
                 try (Capture corruptRun = ctx.capture(corrupt, new CaptureRequest(false, false, true, List.of()))) {
                     pCorrupt = probability(corruptRun.logits(n - 1), answerId);
                 }
-                traceStart = System.nanoTime();
                 int rows = settings.site() == Site.RESID ? blocks + 1 : blocks;
                 double[][] p = new double[rows][columns];
                 for (double[] row : p) Arrays.fill(row, pCorrupt);  // cells with no path to the last position
-                Stats stats = execute(ctx, corrupt, patches, answerId, batch, p, arena);
-                double traceMillis = (System.nanoTime() - traceStart) / 1e6;
+                Stats stats = execute(ctx, corrupt, patches, answerId, batch, p, settings.timings(), arena);
 
                 TraceReport.Timings timings = null;
                 if (settings.timings()) {
-                    int plainBatch = (int) Math.max(1, Math.round((double) stats.positions / Math.max(1, stats.decodes)));
-                    double plainMillis = plainPromptMillis(ctx, corrupt, plainBatch, arena);
-                    long naive = (long) rows * columns * n;
-                    timings = new TraceReport.Timings(stats.positions, naive, stats.decodes, stats.largestBatch, traceMillis,
-                            plainBatch, plainMillis);
+                    long cells = (long) rows * columns;
+                    timings = new TraceReport.Timings(cells, stats.runs, stats.positions, cells * n, stats.decodes,
+                            stats.largestBatch, stats.traceNanos / 1e6, stats.plainDecodes, stats.plainPositions, n,
+                            stats.plainNanos / 1e6);
                 }
                 List<TraceReport.Row> reportRows = new ArrayList<>();
                 for (int r = 0; r < rows; r++) reportRows.add(new TraceReport.Row(r, p[r]));
@@ -210,30 +208,62 @@ public final class CausalTrace {
         return rows.asSlice((long) index * width * Float.BYTES, (long) width * Float.BYTES);
     }
 
+    /**
+     * New tokens per decode. llama.cpp's attention reads the KV cache up to its last used cell rounded up to 256
+     * ({@code llama_kv_cache::get_n_kv}) for every token of a batch, whatever its sequence, so a decode whose
+     * {@code prompt + tokens} cells cross a 256-cell boundary that {@code batch} tokens alone would not costs up to
+     * 1.5x per token at 512 (768 cells read instead of 512). The limit keeps the cells within the batch's own bucket.
+     */
+    static int decodeLimit(int batch, int prompt) {
+        int bucket = (batch + KV_CELL_PAD - 1) / KV_CELL_PAD * KV_CELL_PAD;
+        return Math.max(prompt, Math.min(batch, bucket - prompt));
+    }
+
+    /** llama.cpp pads the attended KV cells to a multiple of this (llama_kv_cache::get_n_kv, n_pad 256). */
+    private static final int KV_CELL_PAD = 256;
+
     private static final class Stats {
         long positions;
+        int runs;
         int decodes;
         int largestBatch;
+        long traceNanos;
+        int plainDecodes;
+        long plainPositions;
+        long plainNanos;
     }
 
     /**
      * Packs the patched runs into decodes of at most {@code batch} tokens and 255 sequences (sequence 0 holds the
      * corrupted prompt), each run a sequence that shares the corrupted prefix before its first patched position.
+     * The decodes are balanced (equal token counts within one run's suffix). With {@code timePlain}, up to
+     * {@link #PLAIN_SAMPLES} decodes spread over the trace are each followed by a plain decode of as many tokens
+     * ({@link #plainDecodeNanos}), so both are timed at the same batch sizes under the same machine load.
      */
     private static Stats execute(LlamaContext ctx, int[] corrupt, List<Patch> patches, int answerId, int batch, double[][] p,
-                                 Arena arena) {
+                                 boolean timePlain, Arena arena) {
         int n = corrupt.length;
         int vocab = ctx.model().vocabSize();
         int maxRuns = ctx.sequences() - 1;
         List<Patch> order = new ArrayList<>(patches);
-        order.sort(Comparator.comparingInt(Patch::first).reversed());  // short suffixes first
+        // Layer by layer: every patched tensor stops the graph computation once per decode (the eval callback
+        // writes it before its consumers run), so a decode that patches few tensors stops few times.
+        order.sort(Comparator.comparingInt(Patch::row).thenComparing(Comparator.comparingInt(Patch::first).reversed()));
         MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, (long) Math.min(maxRuns, order.size()) * vocab);
+        long remainingTokens = 0;
+        for (Patch patch : order) remainingTokens += n - patch.first();
+        int remainingDecodes = decodeCount(order, n, batch, maxRuns);
+        int plannedDecodes = remainingDecodes;
+        int samples = timePlain ? Math.min(PLAIN_SAMPLES, plannedDecodes) : 0;
+        MemorySegment plainLogits = arena.allocate(ValueLayout.JAVA_FLOAT, vocab);
         Stats stats = new Stats();
         int next = 0;
         while (next < order.size()) {
+            long start = System.nanoTime();
+            long target = (remainingTokens + Math.max(1, remainingDecodes) - 1) / Math.max(1, remainingDecodes);
             int tokens = 0;
             int end = next;
-            while (end < order.size() && end - next < maxRuns && tokens + (n - order.get(end).first()) <= batch) {
+            while (end < order.size() && end - next < maxRuns && tokens < target && tokens + (n - order.get(end).first()) <= batch) {
                 tokens += n - order.get(end).first();
                 end++;
             }
@@ -266,33 +296,66 @@ public final class CausalTrace {
                 p[patch.row()][patch.column()] = probability(logits.asSlice((long) k * vocab * Float.BYTES,
                         (long) vocab * Float.BYTES), answerId);
             }
+            stats.traceNanos += System.nanoTime() - start;
+            int d = stats.decodes;
+            // Spread over the trace: after decode d when (d+1)*samples/planned steps up (always after the last).
+            if (stats.plainDecodes < samples && (long) (d + 1) * samples / plannedDecodes > (long) d * samples / plannedDecodes) {
+                stats.plainNanos += plainDecodeNanos(ctx, corrupt, tokens, plainLogits);
+                stats.plainPositions += tokens;
+                stats.plainDecodes++;
+            }
             stats.positions += tokens;
+            stats.runs += group.size();
             stats.decodes++;
             stats.largestBatch = Math.max(stats.largestBatch, tokens);
+            remainingTokens -= tokens;
+            remainingDecodes--;
             next = end;
         }
         return stats;
     }
 
-    /** Median time of llama.cpp processing {@code size} prompt tokens in one sequence from an empty cache. */
-    private static double plainPromptMillis(LlamaContext ctx, int[] prompt, int size, Arena arena) {
+    /** Decodes that first-fit packing of the runs (in order) into {@code batch} tokens and {@code maxRuns} needs. */
+    private static int decodeCount(List<Patch> order, int n, int batch, int maxRuns) {
+        int decodes = 0, tokens = 0, runs = 0;
+        for (Patch patch : order) {
+            int suffix = n - patch.first();
+            if (runs == 0 || tokens + suffix > batch || runs == maxRuns) {
+                decodes++;
+                tokens = 0;
+                runs = 0;
+            }
+            tokens += suffix;
+            runs++;
+        }
+        return decodes;
+    }
+
+    /** Plain decodes timed beside the trace's, each right after one of them (so no cold first run either). */
+    static final int PLAIN_SAMPLES = 3;
+
+    /**
+     * Time of llama.cpp processing {@code size} tokens as one plain sequence on top of the cached {@code prompt}
+     * (sequence 0), as every decode of the trace does: the same context, batch size, KV cache cells read by the
+     * attention and thread count, without patches, parallel sequences or extra outputs.
+     */
+    private static long plainDecodeNanos(LlamaContext ctx, int[] prompt, int size, MemorySegment logits) {
+        int n = prompt.length;
         int[] ids = new int[size], positions = new int[size], sequences = new int[size];
         for (int i = 0; i < size; i++) {
-            ids[i] = prompt[i % prompt.length];
-            positions[i] = i;
+            ids[i] = prompt[i % n];
+            positions[i] = n + i;
+            sequences[i] = 1;
         }
         DecodeBatch plain = new DecodeBatch(ids, positions, sequences, new int[] {size - 1});
-        MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, ctx.model().vocabSize());
-        double[] times = new double[3];
-        for (int rep = 0; rep < times.length; rep++) {
-            ctx.removeSequence(0);
-            long start = System.nanoTime();
+        ctx.copySequence(0, 1, 0, n);
+        long start = System.nanoTime();
+        try {
             ctx.decode(plain, List.of(), logits);
-            times[rep] = (System.nanoTime() - start) / 1e6;
+            return System.nanoTime() - start;
+        } finally {
+            ctx.removeSequence(1);
         }
-        ctx.removeSequence(0);
-        Arrays.sort(times);
-        return times[times.length / 2];
     }
 
     /** softmax(logits)[id] in double. */

@@ -17,6 +17,7 @@ import dev.gguflens.llama.KvCacheMemory;
 import dev.gguflens.llama.KvCacheType;
 import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
+import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.ModelParams;
 import dev.gguflens.llama.ProgressListener;
 import dev.gguflens.report.ProbeReport;
@@ -71,7 +72,9 @@ public final class ModelSession implements AutoCloseable {
                         + " tokens of " + file.path());
             }
             LensHead head = HeadLookup.fromGguf(file);
-            model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress));
+            GpuPlacement.Problem placement = settings.placement().problem(LlamaModel.offloadDevices(settings.gpuLayers()));
+            if (placement != null) throw new InvalidInputException(placement.field(), placement.value(), placement.text());
+            model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress, settings.placement()));
             long f32Bytes = KvCacheMemory.f32Bytes(file, contextSize);
             ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, 512));
             String reason = settings.kvCacheType() != null ? "--kv-type " + params.kvCacheType().llamaName()

@@ -14,6 +14,7 @@ import dev.gguflens.lens.NormKind;
 import dev.gguflens.llama.BackendDevice;
 import dev.gguflens.llama.LlamaBackend;
 import dev.gguflens.llama.LlamaModel;
+import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.Offload;
 import dev.gguflens.report.ProbeReport;
 
@@ -196,8 +197,9 @@ final class ProbeReportMapper {
         backends.add("CPU");
         devices.add(LlamaBackend.devices().stream().filter(d -> d.type().equals("cpu")).map(BackendDevice::label)
                 .findFirst().orElse("CPU"));
+        GpuPlacement placement = offload.placement();
         return new ProbeReport.Backend(backends, devices, offload.requested(), offload.offloaded(), offload.total(),
-                offload.warning());
+                offload.warning(), placement.splitMode() == null ? null : placement.splitMode().llamaName(), placement.mainGpu());
     }
 
     /** Without general.file_type: the type most of the 2-D weights use, marked as a guess. */

@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.FlashAttention;
+import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.KvCacheType;
 
 import java.util.List;
@@ -19,10 +20,11 @@ import java.util.List;
  * @param flashAttention llama.cpp's flash attention, or null for the default (off; on for a quantised cache)
  * @param answerMode     how expected answers are followed
  * @param forceContext   allow a context size above the model's trained context
+ * @param placement      main GPU and split mode (llama.cpp's --main-gpu, --split-mode), checked against the devices at load
  */
 public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
                             List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
-                            AnswerMode answerMode, boolean forceContext) {
+                            AnswerMode answerMode, boolean forceContext, GpuPlacement placement) {
     /** Context size when none is given and the model was trained on at least this many tokens. */
     public static final int DEFAULT_CONTEXT = 2048;
     /** ggml's GGML_MAX_N_THREADS: a thread pool larger than this is refused by ggml. */
@@ -46,6 +48,15 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
                     "needs flash attention: llama.cpp cannot run a quantised V cache with --flash-attn off (use on or auto)");
         }
         if (answerMode == null) answerMode = AnswerMode.FIRST;
+        if (placement == null) placement = GpuPlacement.DEFAULT;
+    }
+
+    /** llama.cpp's default placement (main GPU 0, split by layer). */
+    public ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
+                         List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
+                         AnswerMode answerMode, boolean forceContext) {
+        this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType, flashAttention,
+                answerMode, forceContext, GpuPlacement.DEFAULT);
     }
 
     /** Default KV cache and flash attention, first-token answers. */
@@ -62,12 +73,19 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
 
     /** This run with another KV cache setting. */
     public ProbeSettings withKvCache(KvCacheType type, FlashAttention flash) {
-        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, type, flash, answerMode, forceContext);
+        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, type, flash, answerMode,
+                forceContext, placement);
     }
 
     /** This run with another answer mode. */
     public ProbeSettings withAnswerMode(AnswerMode mode) {
         return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType,
-                flashAttention, mode, forceContext);
+                flashAttention, mode, forceContext, placement);
+    }
+
+    /** This run with another main GPU / split mode. */
+    public ProbeSettings withPlacement(GpuPlacement newPlacement) {
+        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType,
+                flashAttention, answerMode, forceContext, newPlacement);
     }
 }

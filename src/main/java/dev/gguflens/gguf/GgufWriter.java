@@ -28,7 +28,20 @@ import java.util.function.Predicate;
  * (32 when unset). {@link #write} is atomic: it writes a temporary file next to the target and renames it.
  */
 public final class GgufWriter {
-    private record PendingTensor(String name, GgmlType type, long[] shape, long byteSize, MemorySegment data) {}
+    private record PendingTensor(String name, GgmlType type, long[] shape, long byteSize, MemorySegment data, BlockSource source) {}
+
+    /**
+     * Produces a tensor's bytes at write time, chunk after chunk in file order, so a multi-gigabyte model is
+     * never held in memory whole. Each chunk is a whole number of the tensor's blocks; {@code offset} is its
+     * byte offset inside the tensor.
+     */
+    @FunctionalInterface
+    public interface BlockSource {
+        void fill(long offset, MemorySegment chunk);
+    }
+
+    /** Bytes generated per {@link BlockSource#fill} call (rounded down to whole blocks). */
+    private static final int SOURCE_CHUNK_BYTES = 1 << 20;
 
     private final Map<String, GgufValue> metadata = new LinkedHashMap<>();
     private final List<PendingTensor> tensors = new ArrayList<>();
@@ -97,7 +110,19 @@ public final class GgufWriter {
                     + Arrays.toString(shape) + " needs " + byteSize);
         }
         tensorNames.put(name, true);
-        tensors.add(new PendingTensor(name, type, shape.clone(), byteSize, rawBlocks));
+        tensors.add(new PendingTensor(name, type, shape.clone(), byteSize, rawBlocks, null));
+        return this;
+    }
+
+    /** Adds a tensor whose bytes {@code source} generates at write time (see {@link BlockSource}). */
+    public GgufWriter addTensor(String name, GgmlType type, long[] shape, BlockSource source) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(source, "source");
+        if (tensorNames.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
+        long byteSize = expectedBytes(name, type, shape);
+        tensorNames.put(name, true);
+        tensors.add(new PendingTensor(name, type, shape.clone(), byteSize, null, source));
         return this;
     }
 
@@ -197,7 +222,8 @@ public final class GgufWriter {
                 out.pad(alignment);
                 long dataStart = out.written();
                 for (PendingTensor t : parts) {
-                    writeSegment(out, t.data);
+                    if (t.source != null) writeGenerated(out, t);
+                    else writeSegment(out, t.data);
                     out.pad(alignment);
                 }
                 if (out.written() - dataStart != offset && !parts.isEmpty()) {
@@ -219,6 +245,18 @@ public final class GgufWriter {
         for (long off = 0; off < data.byteSize(); off += chunk.length) {
             int n = (int) Math.min(chunk.length, data.byteSize() - off);
             MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, chunk, 0, n);
+            out.bytes(chunk, n);
+        }
+    }
+
+    private static void writeGenerated(LittleEndianOut out, PendingTensor t) throws IOException {
+        long chunkBytes = Math.max(1, SOURCE_CHUNK_BYTES / t.type.typeSize) * t.type.typeSize;
+        byte[] chunk = new byte[(int) Math.min(t.byteSize, chunkBytes)];
+        MemorySegment whole = MemorySegment.ofArray(chunk);
+        for (long off = 0; off < t.byteSize; off += chunk.length) {
+            int n = (int) Math.min(chunk.length, t.byteSize - off);
+            whole.fill((byte) 0);
+            t.source.fill(off, whole.asSlice(0, n));
             out.bytes(chunk, n);
         }
     }

@@ -66,7 +66,8 @@ public final class LlamaBackend {
     }
 
     private static final java.util.Set<String> rpcServers = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z0-9._-]+:[0-9]{1,5}|\\[[0-9A-Fa-f:]+\\]:[0-9]{1,5}");
+    // A host name or IPv4 address: ggml's RPC client splits host:port at the first ':', so IPv6 literals cannot work.
+    private static final Pattern ENDPOINT = Pattern.compile("[A-Za-z0-9._-]+:[0-9]{1,5}");
 
     /**
      * Adds the devices of llama.cpp's {@code rpc-server} at {@code host:port}, so models loaded afterwards put
@@ -74,12 +75,24 @@ public final class LlamaBackend {
      */
     public static synchronized int addRpcServer(String endpoint) {
         if (!ENDPOINT.matcher(endpoint).matches()) {
-            throw new IllegalArgumentException("RPC server '" + endpoint + "' is not host:port");
+            throw new IllegalArgumentException("RPC server '" + endpoint + "' is not host:port (a host name or IPv4 address;"
+                    + " llama.cpp's RPC client takes no IPv6 literal)");
         }
+        int port = Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("RPC server '" + endpoint + "': port outside 1..65535");
         init();
+        checkRpcServer(endpoint);
         int devices = Native.rpcAddServer(endpoint.getBytes(StandardCharsets.UTF_8));
         rpcServers.add(endpoint);
         return devices;
+    }
+
+    /**
+     * Throws a {@link LlamaException} naming the server unless an idle rpc-server of this llama.cpp answers at
+     * host:port ({@link RpcHandshake}): ggml's own RPC client would abort the process instead.
+     */
+    static void checkRpcServer(String endpoint) {
+        RpcHandshake.check(endpoint);
     }
 
     /** Models loaded afterwards no longer use this server (its devices stay known to ggml, unused). */

@@ -24,7 +24,7 @@ public final class LlamaModel implements AutoCloseable {
     private final AtomicInteger openContexts = new AtomicInteger();
     private volatile long handle;
 
-    private LlamaModel(Path path, long handle, boolean vocabOnly, List<BackendDevice> devices, int gpuLayers) {
+    private LlamaModel(Path path, long handle, boolean vocabOnly, List<BackendDevice> devices, ModelParams params) {
         this.path = path;
         this.handle = handle;
         this.vocabOnly = vocabOnly;
@@ -37,7 +37,7 @@ public final class LlamaModel implements AutoCloseable {
         eos = info[5];
         byte[] arch = Native.modelMeta(handle, "general.architecture".getBytes(StandardCharsets.UTF_8));
         architecture = arch == null ? "" : new String(arch, StandardCharsets.UTF_8);
-        offload = Offload.of(devices, gpuLayers, layerCount);
+        offload = Offload.of(devices, params.gpuLayers(), layerCount, params.placement());
     }
 
     public static LlamaModel load(Path gguf, ModelParams params) throws LlamaException, GgufException {
@@ -57,12 +57,26 @@ public final class LlamaModel implements AutoCloseable {
             else ModelCompatibility.checkForInference(checked);
         }
         LlamaBackend.init();
-        // -ngl 0 means the CPU alone: llama.cpp would otherwise still send large batches to a GPU (op offload).
-        List<BackendDevice> devices = vocabOnly || params.gpuLayers() == 0 ? List.of() : LlamaBackend.offloadDevices();
+        List<BackendDevice> devices = vocabOnly ? List.of() : offloadDevices(params.gpuLayers());
+        GpuPlacement.Problem problem = params.placement().problem(devices);
+        if (problem != null) throw new IllegalArgumentException(problem.toString());
+        // A server that went away since it was added would make ggml's RPC client abort the process: ask first.
+        for (BackendDevice d : devices) if (d.isRpc()) LlamaBackend.checkRpcServer(d.description());
         int[] indices = devices.stream().mapToInt(BackendDevice::index).toArray();
+        GpuPlacement placement = params.placement();
         long handle = Native.modelLoad(file.toString().getBytes(StandardCharsets.UTF_8), params.gpuLayers(),
-                params.useMmap(), vocabOnly, params.progress(), indices);
-        return new LlamaModel(file, handle, vocabOnly, devices, params.gpuLayers());
+                params.useMmap(), vocabOnly, params.progress(), indices, placement.mainGpuOrDefault(),
+                placement.splitModeOrDefault().llamaValue());
+        return new LlamaModel(file, handle, vocabOnly, devices, params);
+    }
+
+    /**
+     * The devices a model loaded with this -ngl may put layers on, in llama.cpp's order (RPC servers first, then
+     * GPUs): none for -ngl 0, which means the CPU alone (llama.cpp would otherwise still send large batches to a
+     * GPU: op offload). --main-gpu indexes this list.
+     */
+    public static List<BackendDevice> offloadDevices(int gpuLayers) {
+        return gpuLayers == 0 ? List.of() : LlamaBackend.offloadDevices();
     }
 
     public Path path() { return path; }

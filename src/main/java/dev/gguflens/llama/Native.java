@@ -19,7 +19,7 @@ final class Native {
 
     /** devices: indices into {@link #devices()} that may hold layers; null = llama.cpp's own choice. */
     static native long modelLoad(byte[] path, int gpuLayers, boolean mmap, boolean vocabOnly, ProgressListener listener,
-                                 int[] devices);
+                                 int[] devices, int mainGpu, int splitMode);
     static native void modelFree(long model);
     /** {n_layer, n_embd, n_vocab, n_ctx_train, bos, eos}. */
     static native int[] modelInfo(long model);

@@ -102,6 +102,68 @@ public final class RandomWeights {
         }
     }
 
+    /** Whether {@link #fillWithDeviation} can generate this type. */
+    public static boolean supportsDeviation(GgmlType type) {
+        return type == GgmlType.Q4_K || type == GgmlType.Q6_K;
+    }
+
+    /**
+     * Fills {@code blocks} with random blocks whose dequantised values have mean ~0 and standard deviation
+     * ~{@code sigma}, so a model made of them keeps finite, unit-scale activations (weights ~1/sqrt(fan-in)).
+     * The quants are uniform random; the sub-block scales are fixed per tensor and the f16 super-block scale
+     * sets the size, chosen to stay a normal f16 (>= 2e-4) where the sub-block scale allows.
+     */
+    public static void fillWithDeviation(GgmlType type, MemorySegment blocks, SplittableRandom random, double sigma) {
+        Objects.requireNonNull(blocks, "blocks");
+        if (!supportsDeviation(type)) throw new IllegalArgumentException("random weights: no deviation-controlled " + type);
+        if (!(sigma > 0) || Double.isInfinite(sigma)) throw new IllegalArgumentException("random weights: sigma " + sigma + " must be > 0");
+        if (blocks.byteSize() % type.typeSize != 0) {
+            throw new IllegalArgumentException("random weights: " + blocks.byteSize() + " bytes is not a whole number of "
+                    + type + " blocks of " + type.typeSize + " bytes");
+        }
+        long count = blocks.byteSize() / type.typeSize;
+        long words = blocks.byteSize() / 8;
+        for (long w = 0; w < words; w++) blocks.set(ValueLayout.JAVA_LONG_UNALIGNED, 8 * w, random.nextLong());
+        for (long b = words * 8; b < blocks.byteSize(); b++) blocks.set(ValueLayout.JAVA_BYTE, b, (byte) random.nextInt());
+        if (type == GgmlType.Q4_K) {
+            // y = d*sc*q - dmin*m with q uniform in 0..15 (mean 7.5, sd 4.61): m = sc and dmin = 7.5 d centre it.
+            int sc = (int) Math.max(1, Math.min(63, Math.round(sigma / (Q4_SD * 2e-4))));
+            short d = Float.floatToFloat16((float) (sigma / (Q4_SD * sc)));
+            short dmin = Float.floatToFloat16(7.5f * Float.float16ToFloat(d));
+            byte[] scales = packQ4KScales(sc);
+            for (long i = 0; i < count; i++) {
+                long base = i * type.typeSize;
+                blocks.set(LE_SHORT, base, d);
+                blocks.set(LE_SHORT, base + 2, dmin);
+                MemorySegment.copy(scales, 0, blocks, ValueLayout.JAVA_BYTE, base + 4, scales.length);
+            }
+        } else {
+            // y = d*sc*(q-32) with q uniform in 0..63 (sd 18.47); int8 sub-block scales of random sign keep the mean 0.
+            int sc = (int) Math.max(1, Math.min(127, Math.round(sigma / (Q6_SD * 2e-4))));
+            short d = Float.floatToFloat16((float) (sigma / (Q6_SD * sc)));
+            for (long i = 0; i < count; i++) {
+                long base = i * type.typeSize;
+                for (int j = 0; j < 16; j++) blocks.set(ValueLayout.JAVA_BYTE, base + 192 + j, (byte) (random.nextBoolean() ? sc : -sc));
+                blocks.set(LE_SHORT, base + 208, d);
+            }
+        }
+    }
+
+    /** Standard deviation of a uniform 4-bit and 6-bit quant: sqrt((n^2 - 1) / 12). */
+    private static final double Q4_SD = Math.sqrt((16 * 16 - 1) / 12.0);
+    private static final double Q6_SD = Math.sqrt((64 * 64 - 1) / 12.0);
+
+    /** Q4_K's 12 scale bytes with every sub-block's scale and min equal to {@code v} (inverse of ggml's get_scale_min_k4). */
+    static byte[] packQ4KScales(int v) {
+        byte[] q = new byte[12];
+        for (int j = 0; j < 4; j++) {
+            q[j] = (byte) ((v & 63) | ((v >> 4) << 6));
+            q[j + 4] = (byte) ((v & 63) | ((v >> 4) << 6));
+            q[j + 8] = (byte) ((v & 0xF) | ((v & 0xF) << 4));
+        }
+        return q;
+    }
+
     private static void check(GgmlType type, int rows, int cols) {
         Objects.requireNonNull(type, "type");
         if (!supports(type)) throw new IllegalArgumentException("random weights: type " + type + " is not supported");

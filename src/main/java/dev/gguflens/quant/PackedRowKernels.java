@@ -62,11 +62,11 @@ final class PackedRowKernels {
         };
     }
 
-    /** Weights per int lane (4 bytes, or 2 halves; F32 is read as floats and not reordered). */
+    /** Weights per int lane (4 bytes, or 2 BF16 halves; F16 and F32 are widened or read as floats, x not reordered). */
     private static int perLane(GgmlType t) {
         return switch (t) {
-            case F16, BF16 -> 2;
-            case F32 -> 1;
+            case BF16 -> 2;
+            case F16, F32 -> 1;
             default -> 4;
         };
     }
@@ -181,9 +181,10 @@ final class PackedRowKernels {
         for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q6_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
     }
 
-    private static void f16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
+    private static void f16Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
         float[] lanes = new float[L];
-        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, xo, cols, lanes);
+        float[] wide = new float[F16_CHUNK];
+        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, x, cols, wide, lanes);
     }
 
     private static void bf16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
@@ -353,60 +354,106 @@ final class PackedRowKernels {
      * Q6_K: the 6-bit values (stored as q+32) assembled in place per byte from ql and qh with 32-bit shifts and
      * masks, for group t of each half block (t = 0: low nibbles of ql[0..31] with qh bits 0-1, t = 1: low
      * nibbles of ql[32..63] with bits 2-3, t = 2 and 3 the high nibbles with bits 4-5 and 6-7). Each lane's sum
-     * of (q+32)*x lies in one 16-weight sub-block, so its scale multiplies that sum once; the offset 32 is
-     * taken off per block from the sub-block sums of x ({@link #q6Offsets}).
+     * of (q+32)*x lies in one 16-weight sub-block, so its scale (times the block's d) multiplies that sum once;
+     * the offset 32 is taken off per block from the sub-block sums of x ({@link #q6Offsets}). One accumulator per
+     * group t: with a single one, its FMA chain (4 cycles a step, 8 or 16 steps per block) bounded the kernel.
      */
     private static float q6_k(long address, float[] xo, int blocks, float[] xSums16, float[] lanes) {
+        // Partial sums pass between the two loops through lanes: a vector returned from a method that is not
+        // inlined is boxed, and C2 then allocated that box on every iteration of the loop that produced it.
+        if (L == 8) q6_k8(address, xo, blocks, lanes);
+        else q6_k4(address, xo, blocks, lanes);
+        q6Offsets(address, blocks, xSums16, lanes);
+        return laneSum(lanes, L);
+    }
+
+    /**
+     * Q6_K at 256 bits: a 32-byte chunk spans two sub-blocks, so the scale vector (lanes 0-3 sub-block 2t,
+     * lanes 4-7 sub-block 2t+1) is a permutation of the half block's 8 scales, widened once per half.
+     */
+    private static void q6_k8(long address, float[] xo, int blocks, float[] lanes) {
         MemorySegment w = view(address, 210L * blocks);
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
             FloatVector d = FloatVector.broadcast(F, f16(w, o + 208));
             for (int h = 0; h < 2; h++) {
-                FloatVector scales = L == 8
-                        ? (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE).convertShape(VectorOperators.B2F, F, 0)
-                        : null;
-                for (int c = 0; c < 32; c += 4 * L) {
-                    // Each chunk's bytes are loaded once and serve all four groups.
-                    IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h + c, LE), a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32 + c, LE);
-                    IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h + c, LE);
-                    for (int t = 0; t < 4; t++) {
-                        // Low nibbles for t < 2, high for t >= 2; qh bits 2t..2t+1 of each byte to bits 4-5.
-                        IntVector q = ((t & 1) == 0 ? a : a32).lanewise(VectorOperators.LSHR, 4 * (t >> 1)).and(0x0F0F0F0F)
-                                .or(hb.lanewise(VectorOperators.LSHR, 2 * t).and(0x03030303).lanewise(VectorOperators.LSHL, 4));
-                        int xk = 256 * b + 128 * h + 32 * t + c;
-                        FloatVector s0 = FloatVector.zero(F), s1 = s0;
-                        for (int j = 0; j < 4; j += 2) {
-                            s0 = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
-                            s1 = ((FloatVector) q.and(0xFF << (8 * (j + 1))).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), s1);
-                        }
-                        FloatVector scale = L == 8 ? scales.rearrange(q6Shuffle(t))
-                                : FloatVector.broadcast(F, w.get(ValueLayout.JAVA_BYTE, o + 192 + 8 * h + 2 * t + c / 16));
-                        acc = s0.add(s1).mul(scale).fma(d, acc);
-                    }
+                FloatVector scales = ((FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+                // Each chunk's bytes are loaded once and serve all four groups; qh bits 2t..2t+1 go to bits 4-5.
+                IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h, LE), a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32, LE);
+                IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h, LE);
+                IntVector q0 = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                IntVector q1 = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                IntVector q3 = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                int xk = 256 * b + 128 * h;
+                FloatVector s0 = ((FloatVector) q0.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                FloatVector s1 = ((FloatVector) q1.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                FloatVector s2 = ((FloatVector) q2.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                FloatVector s3 = ((FloatVector) q3.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 4; j++) {
+                    s0 = ((FloatVector) q0.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
+                    s1 = ((FloatVector) q1.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s1);
+                    s2 = ((FloatVector) q2.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s2);
+                    s3 = ((FloatVector) q3.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s3);
                 }
+                acc0 = s0.fma(scales.rearrange(Q6_SCALES_0), acc0);
+                acc1 = s1.fma(scales.rearrange(Q6_SCALES_1), acc1);
+                acc2 = s2.fma(scales.rearrange(Q6_SCALES_2), acc2);
+                acc3 = s3.fma(scales.rearrange(Q6_SCALES_3), acc3);
             }
         }
-        acc.add(q6Offsets(w, blocks, xSums16)).intoArray(lanes, 0);
-        return laneSum(lanes, L);
+        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
     }
 
-    private static VectorShuffle<Float> q6Shuffle(int t) {
-        return switch (t) {
-            case 0 -> Q6_SCALES_0;
-            case 1 -> Q6_SCALES_1;
-            case 2 -> Q6_SCALES_2;
-            default -> Q6_SCALES_3;
-        };
+    /** Q6_K at 128 bits: a 16-byte chunk is one sub-block, whose scale (times d) is broadcast. */
+    private static void q6_k4(long address, float[] xo, int blocks, float[] lanes) {
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int b = 0; b < blocks; b++) {
+            long o = 210L * b;
+            float d = f16(w, o + 208);
+            for (int c = 0; c < 64; c += 16) {
+                // c < 32: half 0; else half 1 (bytes 64.. of ql, 32.. of qh, scales 8..).
+                long ql = o + 32 * (c >> 5) + c, qh = o + 128 + c;
+                IntVector a = IntVector.fromMemorySegment(I, w, ql, LE), a32 = IntVector.fromMemorySegment(I, w, ql + 32, LE);
+                IntVector hb = IntVector.fromMemorySegment(I, w, qh, LE);
+                IntVector q0 = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                IntVector q1 = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                IntVector q3 = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                int xk = 256 * b + 128 * (c >> 5) + (c & 31);
+                FloatVector s0 = ((FloatVector) q0.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                FloatVector s1 = ((FloatVector) q1.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                FloatVector s2 = ((FloatVector) q2.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                FloatVector s3 = ((FloatVector) q3.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 4; j++) {
+                    s0 = ((FloatVector) q0.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
+                    s1 = ((FloatVector) q1.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s1);
+                    s2 = ((FloatVector) q2.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s2);
+                    s3 = ((FloatVector) q3.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s3);
+                }
+                // Sub-block of group t in this chunk: 8 * half + 2t + (c % 32) / 16.
+                long sc = o + 192 + 8 * (c >> 5) + ((c & 31) >> 4);
+                acc0 = s0.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc)), acc0);
+                acc1 = s1.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 2)), acc1);
+                acc2 = s2.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 4)), acc2);
+                acc3 = s3.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 6)), acc3);
+            }
+        }
+        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
     }
 
     /**
-     * The stored offset of 32: -32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
+     * lanes += the stored offset of 32: -32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
      * the 16 scales are widened to two float vectors; at 128 bits they are read as 4 int lanes and sign-extended
      * byte by byte, which is why {@link #prepare} reorders the sub-block sums of x at that width.
      */
-    private static FloatVector q6Offsets(MemorySegment w, int blocks, float[] xSums16) {
-        FloatVector acc = FloatVector.zero(F);
+    private static void q6Offsets(long address, int blocks, float[] xSums16, float[] lanes) {
+        // Its own view: a segment passed in would leave C2 to a shared, polluted type profile (see RowKernels.dotRows).
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
             FloatVector t;
@@ -421,35 +468,50 @@ final class PackedRowKernels {
             }
             acc = t.fma(FloatVector.broadcast(F, -32f * f16(w, o + 208)), acc);
         }
-        return acc;
+        acc.intoArray(lanes, 0);
     }
 
     /**
-     * F16: two halves per int lane, widened in registers with exact integer operations: the magnitude bits
-     * shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also normalises subnormal
-     * halves exactly), infinities and NaNs given the float's all-ones exponent instead, the sign bit copied.
+     * F16: the row is widened F16_CHUNK halves at a time into an L1-resident float array by a plain loop over
+     * {@link Float#float16ToFloat}, which C2 vectorises into the CPU's own conversion (vcvtph2ps with F16C,
+     * fcvtl on NEON) and which is exact; then a four-chain dot with x. Widening in registers with integer
+     * operations instead (shift, mask, scale by 2^112, blend for infinities and NaNs) took 9 vector operations
+     * per 8 halves: 1.4x slower at 256 bits and 2x at 128 (single thread, L2-resident rows). Chunks are summed
+     * in order, so the result has the same bits on every run.
      */
-    private static float f16Row(long address, float[] xo, int cols, float[] lanes) {
-        MemorySegment w = view(address, 2L * cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        int k = 0;
-        for (; k + 2 * L <= cols; k += 2 * L) {
-            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
-            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
-            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
-            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
-            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
-                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
-            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
-                    .or(v.and(0x80000000));
-            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
-            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+    private static float f16Row(long address, float[] x, int cols, float[] wide, float[] lanes) {
+        float sum = 0;
+        for (int k = 0; k < cols; k += F16_CHUNK) {
+            int n = Math.min(F16_CHUNK, cols - k);
+            widenHalves(address + 2L * k, wide, n);
+            sum += floatDot(wide, x, k, n, lanes);
         }
-        a0.add(a1).intoArray(lanes, 0);
+        return sum;
+    }
+
+    /** Halves widened per pass: 1 KiB of floats, which stays in L1 beside x. */
+    private static final int F16_CHUNK = 256;
+
+    /** wide[0..n) = the n halves at address, as floats (exact; a loop C2 auto-vectorises, see f16Row). */
+    private static void widenHalves(long address, float[] wide, int n) {
+        MemorySegment w = view(address, 2L * n);
+        for (int i = 0; i < n; i++) wide[i] = Float.float16ToFloat(w.get(I16, 2L * i));
+    }
+
+    /** sum_i w[i] * x[xk + i] for i < n: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
+    private static float floatDot(float[] w, float[] x, int xk, int n, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xk + i), a0);
+            a1 = FloatVector.fromArray(F, w, i + L).fma(FloatVector.fromArray(F, x, xk + i + L), a1);
+            a2 = FloatVector.fromArray(F, w, i + 2 * L).fma(FloatVector.fromArray(F, x, xk + i + 2 * L), a2);
+            a3 = FloatVector.fromArray(F, w, i + 3 * L).fma(FloatVector.fromArray(F, x, xk + i + 3 * L), a3);
+        }
+        for (; i + L <= n; i += L) a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xk + i), a0);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
         float sum = laneSum(lanes, L);
-        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
+        for (; i < n; i++) sum = Math.fma(w[i], x[xk + i], sum);
         return sum;
     }
 

@@ -93,6 +93,8 @@ public record ProbeReport(
      * @param layersOffloaded    layers llama.cpp put on non-CPU devices, of {@code layersTotal} = n_layer + 1
      *                           (llama.cpp counts the output layer)
      * @param warning            e.g. -ngl asked for layers but no GPU backend is loaded; null when none
+     * @param splitMode          --split-mode as given (none, layer, row), null when not given (llama.cpp's layer)
+     * @param mainGpu            --main-gpu as given, null when not given (llama.cpp's 0)
      */
     public record Backend(
             List<String> backends,
@@ -100,18 +102,34 @@ public record ProbeReport(
             @SerializedName("gpu_layers_requested") int gpuLayersRequested,
             @SerializedName("layers_offloaded") int layersOffloaded,
             @SerializedName("layers_total") int layersTotal,
-            String warning) {
+            String warning,
+            @SerializedName("split_mode") String splitMode,
+            @SerializedName("main_gpu") Integer mainGpu) {
         public Backend {
             backends = List.copyOf(backends);
             devices = List.copyOf(devices);
             if (layersOffloaded < 0 || layersOffloaded > layersTotal) {
                 throw new IllegalArgumentException("layers offloaded " + layersOffloaded + " outside 0.." + layersTotal);
             }
+            if (mainGpu != null && mainGpu < 0) throw new IllegalArgumentException("main GPU " + mainGpu + " is negative");
         }
 
-        /** "CUDA0 (NVIDIA H200) + CPU (...); 9/9 layers offloaded" (KV cache and flash attention: {@link KvCache}). */
+        /** Without --split-mode and --main-gpu. */
+        public Backend(List<String> backends, List<String> devices, int gpuLayersRequested, int layersOffloaded,
+                       int layersTotal, String warning) {
+            this(backends, devices, gpuLayersRequested, layersOffloaded, layersTotal, warning, null, null);
+        }
+
+        /**
+         * "CUDA0 (NVIDIA H200) + CPU (...); 9/9 layers offloaded", then "; split mode none, main GPU 1" when either
+         * was given (KV cache and flash attention: {@link KvCache}).
+         */
         public String line() {
-            return String.join(" + ", devices) + "; " + layersOffloaded + "/" + layersTotal + " layers offloaded";
+            StringBuilder s = new StringBuilder(String.join(" + ", devices)).append("; ").append(layersOffloaded).append('/')
+                    .append(layersTotal).append(" layers offloaded");
+            if (splitMode != null) s.append("; split mode ").append(splitMode);
+            if (mainGpu != null) s.append(splitMode != null ? ", " : "; ").append("main GPU ").append(mainGpu);
+            return s.toString();
         }
     }
 

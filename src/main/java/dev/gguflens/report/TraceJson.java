@@ -52,15 +52,21 @@ public final class TraceJson {
         } else {
             TraceReport.Timings t = r.timings();
             JsonObject tj = new JsonObject();
+            tj.addProperty("cells", t.cells());
+            tj.addProperty("runs", t.runs());
             tj.addProperty("computed_positions", t.computedPositions());
             tj.addProperty("naive_positions", t.naivePositions());
             tj.addProperty("decodes", t.decodes());
-            tj.addProperty("largest_batch", t.batchSize());
+            tj.addProperty("mean_batch", t.meanBatch());
+            tj.addProperty("largest_batch", t.largestBatch());
             tj.addProperty("trace_ms", t.traceMillis());
             tj.addProperty("trace_positions_per_s", t.tracePositionsPerSecond());
-            tj.addProperty("plain_batch", t.plainBatch());
+            tj.addProperty("plain_decodes", t.plainDecodes());
+            tj.addProperty("plain_positions", t.plainPositions());
+            tj.addProperty("plain_prefix", t.plainPrefix());
             tj.addProperty("plain_ms", t.plainMillis());
             tj.addProperty("plain_positions_per_s", t.plainPositionsPerSecond());
+            tj.addProperty("ratio", t.ratio());
             o.add("timings", tj);
         }
         return o;

@@ -46,22 +46,47 @@ public record TraceReport(ProbeReport.ModelInfo model, String site, String clean
     }
 
     /**
-     * @param computedPositions token positions the trace's forward passes computed
-     * @param naivePositions    what one full forward pass per cell would compute: cells x prompt length
+     * @param cells             cells of the trace (rows x columns)
+     * @param runs              patched runs (llama.cpp sequences) computed; the other cells have no path to the
+     *                          answer (a last-block site before the last position) and are p_corrupt without a run
+     * @param computedPositions token positions the runs computed (each from its first patched position on)
+     * @param naivePositions    what one full forward pass of the prompt per cell would compute: cells x prompt length
      * @param decodes           llama_decode calls of the trace
-     * @param batchSize         the largest of them, in tokens
-     * @param traceMillis       wall time of the patched runs
-     * @param plainBatch        tokens of the plain prompt-processing batch timed for comparison
-     * @param plainMillis       its median time
+     * @param largestBatch      tokens of the largest of them
+     * @param traceMillis       wall time of the patched runs (decodes, cache sequence copies, Java between them)
+     * @param plainDecodes      plain prompt-processing decodes timed for comparison, each right after a trace decode
+     *                          and of as many tokens: one sequence on top of the cached corrupted prompt
+     * @param plainPositions    their tokens
+     * @param plainPrefix       tokens already in the KV cache under them (the corrupted prompt, as under each trace decode)
+     * @param plainMillis       their wall time
      */
-    public record Timings(long computedPositions, long naivePositions, int decodes, int batchSize, double traceMillis,
-                          int plainBatch, double plainMillis) {
+    public record Timings(long cells, long runs, long computedPositions, long naivePositions, int decodes, int largestBatch,
+                          double traceMillis, int plainDecodes, long plainPositions, int plainPrefix, double plainMillis) {
+        public Timings {
+            if (runs > cells || computedPositions > naivePositions || decodes < 1 || plainDecodes < 1 || plainDecodes > decodes
+                    || plainPositions < plainDecodes) {
+                throw new IllegalArgumentException("inconsistent trace timings: " + runs + " runs of " + cells + " cells, "
+                        + computedPositions + " of " + naivePositions + " positions, " + decodes + " decodes, "
+                        + plainDecodes + " plain decodes of " + plainPositions + " positions");
+            }
+        }
+
+        /** Mean tokens per decode. */
+        public double meanBatch() {
+            return (double) computedPositions / decodes;
+        }
+
         public double tracePositionsPerSecond() {
             return computedPositions / (traceMillis / 1e3);
         }
 
         public double plainPositionsPerSecond() {
-            return plainBatch / (plainMillis / 1e3);
+            return plainPositions / (plainMillis / 1e3);
+        }
+
+        /** Trace throughput over plain prompt processing's (the performance goal: at least 0.8). */
+        public double ratio() {
+            return tracePositionsPerSecond() / plainPositionsPerSecond();
         }
     }
 

@@ -33,13 +33,19 @@ public final class TraceText {
         matrix(r, out, rowName, true);
         if (r.timings() != null) {
             TraceReport.Timings t = r.timings();
-            out.write(String.format(Locale.ROOT, "%ntimings: %d patched runs in %d decodes (largest %d tokens), %.1f ms%n",
-                    r.rows().size() * r.columnLabels().size(), t.decodes(), t.batchSize(), t.traceMillis()));
-            out.write(String.format(Locale.ROOT, "  computed token positions %d of naive %d (%.2f)%n", t.computedPositions(),
-                    t.naivePositions(), (double) t.computedPositions() / t.naivePositions()));
+            int prompt = r.corruptTokens().size();
+            out.write(String.format(Locale.ROOT, "%ntimings: %d cells: %d patched runs + %d cells with no path to the answer"
+                    + " (p_corrupt, not run)%n", t.cells(), t.runs(), t.cells() - t.runs()));
+            out.write(String.format(Locale.ROOT, "  the runs as parallel llama.cpp sequences in %d decodes (%.0f tokens on average,"
+                    + " largest %d): %.1f ms%n", t.decodes(), t.meanBatch(), t.largestBatch(), t.traceMillis()));
+            out.write(String.format(Locale.ROOT, "  computed token positions %d (each run from its patched position on) of naive %d"
+                    + " (one %d-token run per cell) = %.2f%n", t.computedPositions(), t.naivePositions(), prompt,
+                    (double) t.computedPositions() / t.naivePositions()));
             out.write(String.format(Locale.ROOT, "  throughput %.0f positions/s; llama.cpp plain prompt processing %.0f positions/s"
-                    + " at batch %d (ratio %.2f)%n", t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainBatch(),
-                    t.tracePositionsPerSecond() / t.plainPositionsPerSecond()));
+                    + " (%d decodes of the same sizes, %d tokens in all, each one sequence after the cached %d-token prompt,"
+                    + " timed between the trace's) = ratio %.2f%n",
+                    t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
+                    t.ratio()));
         }
     }
 

@@ -35,7 +35,13 @@ class TraceCommandTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("site resid"), r.out());
         assertTrue(r.out().contains("layer     <s>   ␣Once"), r.out());
-        assertTrue(r.out().contains("computed token positions 526 of naive 1176"), r.out());
+        // 5 blocks x 14 positions + the last block's output at the last position are run; 13 cells have no path.
+        assertTrue(r.out().contains("timings: 84 cells: 71 patched runs + 13 cells with no path to the answer"), r.out());
+        // Each run computes its suffix: 5 x (14 + 13 + ... + 1) + 1 = 526, against one 14-token run per cell.
+        assertTrue(r.out().contains("computed token positions 526 (each run from its patched position on) of naive 1176"
+                + " (one 14-token run per cell)"), r.out());
+        assertTrue(r.out().matches("(?s).*llama\\.cpp plain prompt processing \\d+ positions/s \\(\\d decodes of the same sizes.*"),
+                r.out());
         try (Stream<Path> files = Files.list(dir.resolve("out"))) {
             assertEquals(List.of("trace.csv", "trace.html", "trace.json", "trace.txt"), files.map(p -> p.getFileName().toString()).sorted().toList());
         }
@@ -54,7 +60,16 @@ class TraceCommandTest {
         JsonArray last = patch.get(5).getAsJsonObject().getAsJsonArray("p");
         assertEquals(pClean, last.get(13).getAsDouble(), 1e-4 * pClean);
         assertEquals(pCorrupt, last.get(0).getAsDouble(), 0.0);
-        assertEquals(526, json.getAsJsonObject("timings").get("computed_positions").getAsInt());
+        JsonObject timings = json.getAsJsonObject("timings");
+        assertEquals(526, timings.get("computed_positions").getAsInt());
+        assertEquals(1176, timings.get("naive_positions").getAsInt());
+        assertEquals(84, timings.get("cells").getAsInt());
+        assertEquals(71, timings.get("runs").getAsInt());
+        // --batch 64: balanced decodes of at most 64 tokens, each with the 14-token prompt in the cache under it.
+        int decodes = timings.get("decodes").getAsInt();
+        assertTrue(timings.get("largest_batch").getAsInt() <= 64 && decodes >= 9, timings.toString());
+        assertEquals(14, timings.get("plain_prefix").getAsInt());
+        assertTrue(timings.get("plain_decodes").getAsInt() == Math.min(3, decodes), timings.toString());
         List<String> csv = Files.readAllLines(dir.resolve("out/trace.csv"));
         assertEquals("layer,position,label,p,restoration", csv.getFirst());
         assertEquals(1 + 6 * 14, csv.size());

@@ -9,6 +9,45 @@ import static org.junit.jupiter.api.Assertions.*;
 /** How -ngl maps to layers placed on devices, the warning, and the native folder's listing (no native code). */
 class OffloadTest {
     static final BackendDevice GPU = new BackendDevice(1, "CUDA", "gpu", "CUDA0", "NVIDIA H200", 150_000_000_000L);
+    static final BackendDevice GPU1 = new BackendDevice(2, "CUDA", "gpu", "CUDA1", "NVIDIA H200", 150_000_000_000L);
+    static final BackendDevice RPC = new BackendDevice(3, "RPC", "gpu", "RPC0", "127.0.0.1:50052", 1L << 30);
+
+    @Test
+    void splitModeNoneKeepsOnlyTheMainDevice() {
+        List<BackendDevice> devices = List.of(RPC, GPU, GPU1);
+        Offload none = Offload.of(devices, -1, 8, new GpuPlacement(2, SplitMode.NONE));
+        assertEquals(List.of(GPU1), none.devices(), "llama.cpp keeps devices[main_gpu] alone");
+        assertEquals(9, none.offloaded());
+        assertEquals(List.of(RPC), Offload.of(devices, -1, 8, new GpuPlacement(null, SplitMode.NONE)).devices(), "main GPU defaults to 0");
+        assertEquals(devices, Offload.of(devices, -1, 8, new GpuPlacement(2, SplitMode.LAYER)).devices(), "layer ignores the main GPU");
+        assertNull(none.warning());
+    }
+
+    @Test
+    void placementIsCheckedAgainstTheDevices() {
+        assertNull(new GpuPlacement(1, null).problem(List.of(GPU, GPU1)));
+        GpuPlacement.Problem outside = new GpuPlacement(2, SplitMode.NONE).problem(List.of(GPU, GPU1));
+        assertEquals("main_gpu", outside.field());
+        assertEquals("main_gpu 2 is not one of the 2 device(s) that can hold layers (0: CUDA0 (NVIDIA H200), 1: CUDA1 (NVIDIA H200)); use 0..1",
+                outside.toString());
+        GpuPlacement.Problem row = new GpuPlacement(null, SplitMode.ROW).problem(List.of(RPC));
+        assertEquals("split_mode", row.field());
+        assertTrue(row.text().contains("RPC0 (127.0.0.1:50052) (RPC backend)"), row.text());
+        assertNotNull(new GpuPlacement(null, SplitMode.ROW).problem(List.of(GPU)), "the pinned CUDA backend has no split buffers");
+        assertNull(new GpuPlacement(null, SplitMode.ROW).problem(List.of(new BackendDevice(4, "SYCL", "gpu", "SYCL0", "Arc", 1))));
+        assertNull(new GpuPlacement(5, SplitMode.ROW).problem(List.of()), "no device: a warning, not an error");
+        assertThrows(IllegalArgumentException.class, () -> new GpuPlacement(-1, null));
+    }
+
+    @Test
+    void placementWithoutADeviceWarnsLikeNgl() {
+        assertNull(Offload.of(List.of(), -1, 5, GpuPlacement.DEFAULT).warning());
+        String w = Offload.of(List.of(), -1, 5, new GpuPlacement(1, SplitMode.NONE)).warning();
+        assertEquals("--split-mode none --main-gpu 1 has no effect: no GPU or RPC device holds layers (-ngl 0, a CPU-only build,"
+                + " or no driver/device)", w);
+        String both = Offload.of(List.of(), 99, 5, new GpuPlacement(null, SplitMode.ROW)).warning();
+        assertTrue(both.startsWith("-ngl 99 asks for layers on a GPU") && both.contains("; --split-mode row has no effect"), both);
+    }
 
     @Test
     void layersFollowLlamaCppsCountWithTheOutputLayerIncluded() {
