@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.lens.AttentionOutputs;
+import dev.gguflens.lens.HadamardRotation;
 import dev.gguflens.lens.Attribution;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LogitAttribution;
@@ -66,6 +67,8 @@ public final class Attribute {
         int[] forward = whole ? Probe.teacherForced(session, tokens, answerTokens) : tokens;
         LensHead head = session.head();
         int blocks = session.model().layerCount();
+        // A quantised V cache is rotated (Hadamard) and kqv_out with it: the heads need it turned back.
+        boolean rotatedV = HadamardRotation.llamaRotatesV(session.kvCacheType().quantized(), attention.headDim());
         try (Capture capture = session.capture(forward, SublayerSites.request(blocks, true))) {
             int terms = whole ? answerTokens.length : 1;
             List<Attribution> parts = new ArrayList<>(terms);
@@ -74,6 +77,7 @@ public final class Attribute {
             for (int j = 0; j < terms; j++) {
                 int at = pos + j, id = answerTokens[j];
                 ResidualSites sites = SublayerSites.at(capture, at, session.model().architecture());
+                if (rotatedV) sites = new ResidualSites(sites.residual(), sites.mid(), HadamardRotation.unrotated(sites.heads()));
                 float[] logits = capture.logitsArray(at);
                 Attribution a = LogitAttribution.compute(head, attention, sites, whole ? id : answerId, otherId, logits,
                         session.settings().threads());
@@ -84,13 +88,15 @@ public final class Attribute {
             Attribution a = whole ? Attribution.sum(parts) : parts.getFirst();
             float[] firstLogits = capture.logitsArray(pos);
             double answerLogit = whole ? logitSum : firstLogits[answerId];
-            return report(prompt, tokens, pos, answer, answerTokens, forced, other, firstLogits, answerLogit, a, head);
+            AttributionReport report = report(prompt, tokens, pos, answer, answerTokens, forced, other, firstLogits, answerLogit,
+                    a, head, rotatedV);
+            return report;
         }
     }
 
     private AttributionReport report(String prompt, int[] tokens, int pos, String answer, int[] answerTokens,
                                      List<AttributionReport.ForcedToken> forced, String other, float[] logits,
-                                     double answerLogit, Attribution a, LensHead head) {
+                                     double answerLogit, Attribution a, LensHead head, boolean rotatedV) {
         List<ProbeReport.TokenInfo> tokenInfos = Arrays.stream(tokens)
                 .mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
         List<AttributionReport.Block> blocks = a.blocks().stream().map(b -> new AttributionReport.Block(b.block(),
@@ -112,6 +118,11 @@ public final class Attribute {
         List<ProbeReport.TokenInfo> answerInfos = Arrays.stream(answerTokens)
                 .mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
         List<String> notes = notes(a, head, identity);
+        if (rotatedV) {
+            notes.add("The " + session.kvCacheType().llamaName() + " V cache is rotated by llama.cpp (a 64 x 64 Walsh-Hadamard"
+                    + " matrix per block of 64 values, undone after the attention), so kqv_out was turned back the same way"
+                    + " before it was split into heads.");
+        }
         if (forced != null) {
             notes.add("Sequence mode: the prompt is followed by the answer's tokens but the last (teacher forcing), and each"
                     + " answer token's logit is attributed at the position that predicts it; every part is the sum over those"
@@ -147,7 +158,8 @@ public final class Attribute {
             notes.add("The heads miss up to " + fmt("%.3g", worst) + " of a block's attention part (heads_remainder): "
                     + (quantised ? "llama.cpp rounds the heads' outputs to 8 bits before its quantised output projection,"
                     + " the Java split does not." : "something between kqv_out and the residual that this split does not model"
-                    + " (for example llama.cpp's Hadamard rotation of a quantised V cache, which kqv_out carries)."));
+                    + " (kqv_out of a quantised V cache is un-rotated here as llama.cpp rotates it; a change in that rule would"
+                    + " show up so)."));
         }
         if (!identity.ok() && a.hasSoftcap() && !Double.isNaN(identity.reference())) {
             double t = Math.tanh(a.reference() / a.softcap());

@@ -150,6 +150,11 @@ public final class ModelSession implements AutoCloseable {
         return new ContextParams(contextSize, batchSize, settings.threads(), type, flash);
     }
 
+    /** The session context's KV cache type (K and V). */
+    public KvCacheType kvCacheType() {
+        return context.kvCacheType();
+    }
+
     /** The KV cache and flash attention as the last capture ran them. */
     public ProbeReport.KvCache kvCache() {
         return describe(context, kvCacheReason);
