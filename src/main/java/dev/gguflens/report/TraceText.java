@@ -17,7 +17,7 @@ public final class TraceText {
                 + " layers), site " + r.site() + "\n");
         out.write("clean:     " + TokenDisplay.quoted(r.cleanPrompt()) + "\n");
         out.write("corrupted: " + TokenDisplay.quoted(r.corruptPrompt()) + "\n");
-        out.write(String.format(Locale.ROOT, "answer:    %s (token %d %s)   p_clean %.4f   p_corrupt %.4f%n",
+        out.write(String.format(Locale.ROOT, "answer:    %s (token %d %s)   p_clean %.4g   p_corrupt %.4g%n",
                 TokenDisplay.quoted(r.answer()), r.answerId(), TokenDisplay.quoted(r.answerToken()), r.pClean(), r.pCorrupt()));
         String answerNote = answerNote(r);
         if (answerNote != null) out.write("           " + answerNote + "\n");
@@ -72,7 +72,9 @@ public final class TraceText {
 
     private static void matrix(TraceReport r, Writer out, String rowName, boolean restoration) throws IOException {
         List<String> labels = r.columnLabels().stream().map(TraceText::label).toList();
-        int width = Math.max(6, labels.stream().mapToInt(String::length).max().orElse(0));
+        // A whole answer's probability is often far below 1e-4: scientific notation keeps its digits.
+        boolean small = !restoration && Math.min(r.pClean(), r.pCorrupt()) < 1e-3;
+        int width = Math.max(small ? 7 : 6, labels.stream().mapToInt(String::length).max().orElse(0));
         StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%5s", rowName));
         for (String l : labels) head.append(' ').append(pad(l, width));
         out.write(head.toString().stripTrailing() + "\n");
@@ -80,7 +82,7 @@ public final class TraceText {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%5d", row.layer()));
             for (double p : row.p()) {
                 double v = restoration ? r.restoration(p) : p;
-                String cell = Double.isNaN(v) ? "-" : String.format(Locale.ROOT, restoration ? "%.2f" : "%.4f", v);
+                String cell = Double.isNaN(v) ? "-" : String.format(Locale.ROOT, restoration ? "%.2f" : small ? "%.1e" : "%.4f", v);
                 line.append(' ').append(pad(cell, width));
             }
             out.write(line.toString().stripTrailing() + "\n");
