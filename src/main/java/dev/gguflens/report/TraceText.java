@@ -41,12 +41,17 @@ public final class TraceText {
             out.write(String.format(Locale.ROOT, "  computed token positions %d (each run from its patched position on) of naive %d"
                     + " (one %d-token run per cell) = %.2f%n", t.computedPositions(), t.naivePositions(), prompt,
                     (double) t.computedPositions() / t.naivePositions()));
-            out.write(String.format(Locale.ROOT, "  throughput %.0f positions/s; llama.cpp plain prompt processing %.0f positions/s"
+            out.write(String.format(Locale.ROOT, "  throughput %s positions/s; llama.cpp plain prompt processing %s positions/s"
                     + " (%d decodes of the same sizes, %d tokens in all, each one sequence after the cached %d-token prompt,"
                     + " timed between the trace's) = ratio %.2f%n",
-                    t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
+                    rate(t.tracePositionsPerSecond()), rate(t.plainPositionsPerSecond()), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
                     t.ratio()));
         }
+    }
+
+    /** Two decimals below 10/s (an 8B model on two CPU cores computes about one position per second), one below 100/s. */
+    private static String rate(double perSecond) {
+        return String.format(Locale.ROOT, perSecond >= 100 ? "%.0f" : perSecond >= 10 ? "%.1f" : "%.2f", perSecond);
     }
 
     private static void matrix(TraceReport r, Writer out, String rowName, boolean restoration) throws IOException {
