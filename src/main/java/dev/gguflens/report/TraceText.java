@@ -38,20 +38,25 @@ public final class TraceText {
         matrix(r, out, rowName, true);
         if (r.timings() != null) {
             TraceReport.Timings t = r.timings();
-            int prompt = r.corruptTokens().size();
+            long runLength = t.naivePositions() / t.cells();  // the prompt, plus the answer's tokens in sequence mode
             out.write(String.format(Locale.ROOT, "%ntimings: %d cells: %d patched runs + %d cells with no path to the answer"
                     + " (p_corrupt, not run)%n", t.cells(), t.runs(), t.cells() - t.runs()));
             out.write(String.format(Locale.ROOT, "  the runs as parallel llama.cpp sequences in %d decodes (%.0f tokens on average,"
                     + " largest %d): %.1f ms%n", t.decodes(), t.meanBatch(), t.largestBatch(), t.traceMillis()));
             out.write(String.format(Locale.ROOT, "  computed token positions %d (each run from its patched position on) of naive %d"
-                    + " (one %d-token run per cell) = %.2f%n", t.computedPositions(), t.naivePositions(), prompt,
+                    + " (one %d-token run per cell) = %.2f%n", t.computedPositions(), t.naivePositions(), runLength,
                     (double) t.computedPositions() / t.naivePositions()));
-            out.write(String.format(Locale.ROOT, "  throughput %.0f positions/s; llama.cpp plain prompt processing %.0f positions/s"
+            out.write(String.format(Locale.ROOT, "  throughput %s positions/s; llama.cpp plain prompt processing %s positions/s"
                     + " (%d decodes of the same sizes, %d tokens in all, each one sequence after the cached %d-token prompt,"
                     + " timed between the trace's) = ratio %.2f%n",
-                    t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
+                    rate(t.tracePositionsPerSecond()), rate(t.plainPositionsPerSecond()), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
                     t.ratio()));
         }
+    }
+
+    /** Two decimals below 10/s (an 8B model on two CPU cores computes about one position per second), one below 100/s. */
+    private static String rate(double perSecond) {
+        return String.format(Locale.ROOT, perSecond >= 100 ? "%.0f" : perSecond >= 10 ? "%.1f" : "%.2f", perSecond);
     }
 
     /**
