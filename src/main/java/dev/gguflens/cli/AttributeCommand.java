@@ -50,7 +50,7 @@ public final class AttributeCommand implements Callable<Integer> {
     String prompt;
 
     @Option(names = "--expect", paramLabel = "TEXT",
-            description = "With -p: the answer; its first token, as it would follow the prompt, is attributed.")
+            description = "With -p: the answer; its first token, as it would follow the prompt, is attributed (all its tokens with --answer-mode sequence).")
     String expected;
 
     @Option(names = "--prompts", paramLabel = "FILE.jsonl",
@@ -74,6 +74,9 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Mixin
     RunOptions run = new RunOptions();
+
+    @Mixin
+    AnswerModeOption answer = new AnswerModeOption();
 
     @Option(names = "--out", paramLabel = "DIR", description = "Write <model>-attribution.txt, .json, .csv and .html here.")
     Path outDir;
@@ -102,7 +105,7 @@ public final class AttributeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = run.sessionSettings(1);
+        ProbeSettings settings = run.sessionSettings(1, answer.answerMode);
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             AttributionReport report = new Attribute(session).run(prompt, expected, versus, position);
             if (!quiet) {
@@ -139,7 +142,7 @@ public final class AttributeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = run.sessionSettings(1);
+        ProbeSettings settings = run.sessionSettings(1, answer.answerMode);
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {
             Attribute attribute = new Attribute(session);
             List<AttributionReport> reports = new java.util.ArrayList<>();

@@ -1,6 +1,5 @@
 package dev.gguflens.cli;
 
-import dev.gguflens.experiment.AnswerMode;
 import dev.gguflens.experiment.Comparison;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ProbeSettings;
@@ -74,7 +73,7 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     @Option(names = {"-p", "--prompt"}, paramLabel = "PROMPT", description = "One prompt to compare on.")
     String prompt;
 
-    @Option(names = "--expect", paramLabel = "TEXT", description = "Expected answer for -p (its first token is tracked).")
+    @Option(names = "--expect", paramLabel = "TEXT", description = "Expected answer for -p (its first token is tracked; the whole answer with --answer-mode sequence).")
     String expected;
 
     @Option(names = "--prompts", paramLabel = "FILE.jsonl",
@@ -86,6 +85,9 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
 
     @Mixin
     RunOptions run = new RunOptions();
+
+    @Mixin
+    AnswerModeOption answer = new AnswerModeOption();
 
     @Option(names = "--top-k", defaultValue = "10", paramLabel = "N", description = "Top-k set size for the Jaccard overlap (default ${DEFAULT-VALUE}).")
     int topK;
@@ -108,7 +110,7 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
         run.connectRpcServers();
         int nThreads = run.threadCount();
         ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize(), List.of(),
-                run.kvCacheType, run.flashAttention, AnswerMode.FIRST,
+                run.kvCacheType, run.flashAttention, answer.answerMode,
                 run.forceContext, run.placement());
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);

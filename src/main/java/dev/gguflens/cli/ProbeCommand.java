@@ -1,7 +1,6 @@
 package dev.gguflens.cli;
 
 import dev.gguflens.download.ModelResolver;
-import dev.gguflens.experiment.AnswerMode;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.Probe;
@@ -63,10 +62,8 @@ public final class ProbeCommand implements Callable<Integer> {
             description = "Expected answer whose first token is tracked through the layers; repeatable.")
     List<String> expected = new ArrayList<>();
 
-    @Option(names = "--answer-mode", defaultValue = "first", paramLabel = "first|sequence", converter = AnswerModeConverter.class,
-            description = {"first: track the answer's first token (default); sequence: append the answer's tokens to the",
-                "prompt in the same pass and report per layer the lens log-probability of the whole answer (milestones follow it)."})
-    AnswerMode answerMode;
+    @Mixin
+    AnswerModeOption answer = new AnswerModeOption();
 
     @Option(names = "--prompts", paramLabel = "FILE.jsonl",
             description = "Prompt set: one JSON object per line with \"prompt\" and optional \"expected\" (string or list).")
@@ -165,7 +162,7 @@ public final class ProbeCommand implements Callable<Integer> {
         List<Double> sweep = temperatures != null ? temperatures
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
         return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize(), sweep,
-                run.kvCacheType, run.flashAttention, answerMode,
+                run.kvCacheType, run.flashAttention, answer.answerMode,
                 run.forceContext, run.placement());
     }
 
@@ -183,14 +180,6 @@ public final class ProbeCommand implements Callable<Integer> {
     /** JSONL prompt set; see {@link PromptSets#readJsonl}. */
     static List<PromptSpec> readPromptSet(Path file) throws IOException {
         return PromptSets.readJsonl(file);
-    }
-
-    static final class AnswerModeConverter implements picocli.CommandLine.ITypeConverter<AnswerMode> {
-        @Override
-        public AnswerMode convert(String value) {
-            for (AnswerMode m : AnswerMode.values()) if (m.optionName().equalsIgnoreCase(value)) return m;
-            throw new picocli.CommandLine.TypeConversionException("unknown --answer-mode '" + value + "' (choose first or sequence)");
-        }
     }
 
     private static String uniqueName(String name, Set<String> used) {

@@ -89,8 +89,13 @@ final class RunOptions {
      * ablate): every run option applies, so none can be accepted and then ignored.
      */
     ProbeSettings sessionSettings(int topK) {
+        return sessionSettings(topK, null);
+    }
+
+    /** As {@link #sessionSettings(int)} with an answer mode (attribute, trace; null: first). */
+    ProbeSettings sessionSettings(int topK, dev.gguflens.experiment.AnswerMode answerMode) {
         return new ProbeSettings(lens, topK, false, gpuLayers, threadCount(), contextSize(), List.of(),
-                kvCacheType, flashAttention, null, forceContext, placement());
+                kvCacheType, flashAttention, answerMode, forceContext, placement());
     }
 
     int threadCount() {

@@ -60,6 +60,9 @@ public final class TraceCommand implements Callable<Integer> {
     @Mixin
     RunOptions run = new RunOptions();
 
+    @Mixin
+    AnswerModeOption answer = new AnswerModeOption();
+
     @Option(names = "--batch", defaultValue = "512", paramLabel = "N",
             description = {"Most tokens per llama.cpp batch of patched runs (default ${DEFAULT-VALUE}; at least the prompt length;",
                 "at most N rounded up to 256 minus the prompt length, so the attention reads as many cache cells as for N tokens)."})
@@ -96,7 +99,7 @@ public final class TraceCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path file = ModelFiles.resolve(List.of(model), err, quiet).getFirst();
-        ProbeSettings settings = run.sessionSettings(1);
+        ProbeSettings settings = run.sessionSettings(1, answer.answerMode);
         run.connectRpcServers();
         TraceReport report;
         try (ModelSession session = ModelFiles.open(file, settings, err, quiet)) {

@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.lens.AttentionOutputs;
+import dev.gguflens.lens.HadamardRotation;
 import dev.gguflens.lens.Attribution;
 import dev.gguflens.lens.LensHead;
 import dev.gguflens.lens.LogitAttribution;
@@ -34,13 +35,24 @@ public final class Attribute {
 
     /**
      * @param prompt   the prompt
-     * @param answer   the answer whose first token (as it would follow the prompt) is attributed
-     * @param other    with {@code --vs}: the answer whose logit is subtracted, or null
-     * @param position the attributed position, or null for the last
+     * @param answer   the answer whose first token (as it would follow the prompt) is attributed; with the session's
+     *                 answer mode {@code sequence}, all its tokens, each at the position that predicts it (the prompt
+     *                 followed by the answer's earlier tokens), the parts summed
+     * @param other    with {@code --vs}: the answer whose logit is subtracted, or null (first mode only)
+     * @param position the attributed position, or null for the last (first mode only)
      */
     public AttributionReport run(String prompt, String answer, String other, Integer position) {
         int[] tokens = session.tokenizePrompt(prompt);
-        int answerId = session.trackedToken(prompt, tokens, answer).id();
+        int[] answerTokens = session.answerTokens(prompt, tokens, answer);
+        int answerId = answerTokens[0];
+        boolean sequenceMode = session.settings().answerMode() == AnswerMode.SEQUENCE;
+        if (sequenceMode && other != null) {
+            throw new InvalidInputException("--vs goes with --answer-mode first: a whole answer has no single rival token");
+        }
+        if (sequenceMode && position != null) {
+            throw new InvalidInputException("--position goes with --answer-mode first: the whole answer is attributed at"
+                    + " the positions that predict its tokens");
+        }
         int otherId = other == null ? -1 : session.trackedToken(prompt, tokens, other).id();
         if (otherId == answerId) {
             throw new InvalidInputException("other", other, "starts with the same token as the answer '" + answer + "' ("
@@ -51,19 +63,40 @@ public final class Attribute {
             throw new InvalidInputException("position", pos, "is outside the prompt's " + tokens.length + " tokens (0.."
                     + (tokens.length - 1) + ")");
         }
+        boolean whole = sequenceMode && answerTokens.length > 1;
+        int[] forward = whole ? Probe.teacherForced(session, tokens, answerTokens) : tokens;
         LensHead head = session.head();
         int blocks = session.model().layerCount();
-        try (Capture capture = session.capture(tokens, SublayerSites.request(blocks, true))) {
-            ResidualSites sites = SublayerSites.at(capture, pos, session.model().architecture());
-            float[] logits = capture.logitsArray(pos);
-            Attribution a = LogitAttribution.compute(head, attention, sites, answerId, otherId, logits,
-                    session.settings().threads());
-            return report(prompt, tokens, pos, answer, other, logits, a, head);
+        // A quantised V cache is rotated (Hadamard) and kqv_out with it: the heads need it turned back.
+        boolean rotatedV = HadamardRotation.llamaRotatesV(session.kvCacheType().quantized(), attention.headDim());
+        try (Capture capture = session.capture(forward, SublayerSites.request(blocks, true))) {
+            int terms = whole ? answerTokens.length : 1;
+            List<Attribution> parts = new ArrayList<>(terms);
+            List<AttributionReport.ForcedToken> forced = whole ? new ArrayList<>() : null;
+            double logitSum = 0;
+            for (int j = 0; j < terms; j++) {
+                int at = pos + j, id = answerTokens[j];
+                ResidualSites sites = SublayerSites.at(capture, at, session.model().architecture());
+                if (rotatedV) sites = new ResidualSites(sites.residual(), sites.mid(), HadamardRotation.unrotated(sites.heads()));
+                float[] logits = capture.logitsArray(at);
+                Attribution a = LogitAttribution.compute(head, attention, sites, whole ? id : answerId, otherId, logits,
+                        session.settings().threads());
+                parts.add(a);
+                logitSum += logits[id];
+                if (whole) forced.add(new AttributionReport.ForcedToken(at, id, session.tokenText(id), logits[id], a.sumOfParts()));
+            }
+            Attribution a = whole ? Attribution.sum(parts) : parts.getFirst();
+            float[] firstLogits = capture.logitsArray(pos);
+            double answerLogit = whole ? logitSum : firstLogits[answerId];
+            AttributionReport report = report(prompt, tokens, pos, answer, answerTokens, forced, other, firstLogits, answerLogit,
+                    a, head, rotatedV);
+            return report;
         }
     }
 
-    private AttributionReport report(String prompt, int[] tokens, int pos, String answer, String other, float[] logits,
-                                     Attribution a, LensHead head) {
+    private AttributionReport report(String prompt, int[] tokens, int pos, String answer, int[] answerTokens,
+                                     List<AttributionReport.ForcedToken> forced, String other, float[] logits,
+                                     double answerLogit, Attribution a, LensHead head, boolean rotatedV) {
         List<ProbeReport.TokenInfo> tokenInfos = Arrays.stream(tokens)
                 .mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
         List<AttributionReport.Block> blocks = a.blocks().stream().map(b -> new AttributionReport.Block(b.block(),
@@ -76,12 +109,30 @@ public final class Attribute {
                 relDiff <= AttributionReport.Identity.TOLERANCE);
         String what = a.hasOther() ? "the logit difference " + quoted(session.tokenText(a.answerId())) + " - "
                 + quoted(session.tokenText(a.otherId())) : "the logit of " + quoted(session.tokenText(a.answerId()));
+        if (forced != null) {
+            what = "the sum of the logits of the answer's " + forced.size() + " tokens, each at the position that predicts it"
+                    + " (positions " + forced.getFirst().position() + ".." + forced.getLast().position() + ")";
+        }
         String decomposed = a.hasSoftcap() ? what + " before the final softcap (z, with logit = "
                 + fmt("%.4g", a.softcap()) + " * tanh(z / " + fmt("%.4g", a.softcap()) + "))" : what;
-        return new AttributionReport(Probe.modelInfo(session), prompt, tokenInfos, pos, session.tokenText(tokens[pos]), answer,
-                a.answerId(), session.tokenText(a.answerId()), logits[a.answerId()], vs, decomposed, a.reference(),
-                a.embedding(), blocks, a.constant(), a.sumOfParts(), identity, a.frozenNormScale(), attention.headCount(),
-                notes(a, head, identity));
+        List<ProbeReport.TokenInfo> answerInfos = Arrays.stream(answerTokens)
+                .mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
+        List<String> notes = notes(a, head, identity);
+        if (rotatedV) {
+            notes.add("The " + session.kvCacheType().llamaName() + " V cache is rotated by llama.cpp (a 64 x 64 Walsh-Hadamard"
+                    + " matrix per block of 64 values, undone after the attention), so kqv_out was turned back the same way"
+                    + " before it was split into heads.");
+        }
+        if (forced != null) {
+            notes.add("Sequence mode: the prompt is followed by the answer's tokens but the last (teacher forcing), and each"
+                    + " answer token's logit is attributed at the position that predicts it; every part is the sum over those"
+                    + " positions. Logits, not log-probabilities: the softmax's normaliser is not a sum of parts.");
+        }
+        return new AttributionReport(Probe.modelInfo(session), session.kvCache(), prompt, tokenInfos, pos,
+                session.tokenText(tokens[pos]), answer, a.answerId(), session.tokenText(a.answerId()), answerLogit,
+                session.settings().answerMode().optionName(), answerInfos, answerTokens.length > 1, forced, vs, decomposed,
+                a.reference(), a.embedding(), blocks, a.constant(), a.sumOfParts(), identity, a.frozenNormScale(),
+                attention.headCount(), notes);
     }
 
     private List<String> notes(Attribution a, LensHead head, AttributionReport.Identity identity) {
@@ -107,7 +158,8 @@ public final class Attribute {
             notes.add("The heads miss up to " + fmt("%.3g", worst) + " of a block's attention part (heads_remainder): "
                     + (quantised ? "llama.cpp rounds the heads' outputs to 8 bits before its quantised output projection,"
                     + " the Java split does not." : "something between kqv_out and the residual that this split does not model"
-                    + " (for example llama.cpp's Hadamard rotation of a quantised V cache, which kqv_out carries)."));
+                    + " (kqv_out of a quantised V cache is un-rotated here as llama.cpp rotates it; a change in that rule would"
+                    + " show up so)."));
         }
         if (!identity.ok() && a.hasSoftcap() && !Double.isNaN(identity.reference())) {
             double t = Math.tanh(a.reference() / a.softcap());

@@ -76,16 +76,24 @@ public final class CausalTrace {
         int[] clean = session.tokenizePrompt(cleanPrompt);
         int[] corrupt = session.tokenizePrompt(corruptPrompt);
         requireSameLength(session, clean, corrupt);
-        int answerId = session.trackedToken(cleanPrompt, clean, answer).id();
+        int[] answerTokens = session.answerTokens(cleanPrompt, clean, answer);
+        int answerId = answerTokens[0];
+        // Sequence mode: both prompts go on with the answer's tokens (teacher forcing) and p is the whole answer's.
+        boolean whole = session.settings().answerMode() == AnswerMode.SEQUENCE && answerTokens.length > 1;
+        int[] scored = whole ? answerTokens : new int[] {answerId};
+        int[] cleanRunTokens = whole ? Probe.teacherForced(session, clean, answerTokens) : clean;
+        int[] corruptRunTokens = whole ? Probe.teacherForced(session, corrupt, answerTokens) : corrupt;
         LlamaModel model = session.model();
         int n = clean.length;
+        int runLength = corruptRunTokens.length;
         int blocks = model.layerCount();
-        int batch = decodeLimit(settings.batchSize(), n);
+        int batch = decodeLimit(settings.batchSize(), runLength);
         ProbeReport.ModelInfo info = Probe.modelInfo(session);
 
         int sequences = Math.min(LlamaContext.MAX_SEQUENCES, batch);
-        // The cache holds the corrupted prompt plus one decode's tokens: no more cells than a decode can see.
-        try (LlamaContext ctx = LlamaContext.create(model, session.contextParams(n + batch, batch), sequences);
+        // The cache holds the corrupted run plus one decode's tokens: no more cells than a decode can see.
+        int contextSize = runLength + batch;
+        try (LlamaContext ctx = LlamaContext.create(model, session.contextParams(contextSize, batch), sequences);
              Arena arena = Arena.ofConfined()) {
             List<String> extras = new ArrayList<>();
             for (int i = 0; i < blocks; i++) {
@@ -96,14 +104,14 @@ public final class CausalTrace {
             List<Patch> patches;
             int columns;
             List<String> columnLabels;
-            try (Capture cleanRun = ctx.capture(clean, new CaptureRequest(settings.site() == Site.RESID, false, true, extras))) {
+            try (Capture cleanRun = ctx.capture(cleanRunTokens, new CaptureRequest(settings.site() == Site.RESID, false, true, extras))) {
                 for (String name : extras) {
                     if (cleanRun.extraWidth(name) == 0) {
                         throw new UnsupportedOperationException("the llama.cpp graph of architecture " + model.architecture()
                                 + " has no tensor " + name + ", which the " + settings.site().label() + " site patches");
                     }
                 }
-                pClean = probability(cleanRun.logits(n - 1), answerId);
+                pClean = answerProbability(cleanRun, n, scored);
                 if (settings.site() == Site.HEADS) {
                     Integer heads = info.nHead();
                     if (heads == null || heads < 1) throw new UnsupportedOperationException("the model's head count is unknown");
@@ -113,28 +121,30 @@ public final class CausalTrace {
                     columns = n;
                     columnLabels = Arrays.stream(corrupt).mapToObj(session::tokenText).toList();
                 }
-                patches = plan(settings.site(), cleanRun, blocks, columns, arena);
+                patches = plan(settings.site(), cleanRun, n, blocks, columns, arena);
                 // The corrupted run goes last: the KV cache then holds it as sequence 0, the prefix every patch shares.
-                try (Capture corruptRun = ctx.capture(corrupt, new CaptureRequest(false, false, true, List.of()))) {
-                    pCorrupt = probability(corruptRun.logits(n - 1), answerId);
+                try (Capture corruptRun = ctx.capture(corruptRunTokens, new CaptureRequest(false, false, true, List.of()))) {
+                    pCorrupt = answerProbability(corruptRun, n, scored);
                 }
                 int rows = settings.site() == Site.RESID ? blocks + 1 : blocks;
                 double[][] p = new double[rows][columns];
                 for (double[] row : p) Arrays.fill(row, pCorrupt);  // cells with no path to the last position
-                Stats stats = execute(ctx, corrupt, patches, answerId, batch, p, settings.timings(), arena);
+                Stats stats = execute(ctx, corruptRunTokens, patches, scored, batch, p, settings.timings(), arena);
 
                 TraceReport.Timings timings = null;
                 if (settings.timings()) {
                     long cells = (long) rows * columns;
-                    timings = new TraceReport.Timings(cells, stats.runs, stats.positions, cells * n, stats.decodes,
-                            stats.largestBatch, stats.traceNanos / 1e6, stats.plainDecodes, stats.plainPositions, n,
+                    timings = new TraceReport.Timings(cells, stats.runs, stats.positions, cells * runLength, stats.decodes,
+                            stats.largestBatch, stats.traceNanos / 1e6, stats.plainDecodes, stats.plainPositions, runLength,
                             stats.plainNanos / 1e6);
                 }
                 List<TraceReport.Row> reportRows = new ArrayList<>();
                 for (int r = 0; r < rows; r++) reportRows.add(new TraceReport.Row(r, p[r]));
                 return new TraceReport(info, settings.site().label(), cleanPrompt, corruptPrompt, tokenInfos(session, clean),
                         tokenInfos(session, corrupt), answer, answerId, session.tokenText(answerId), pClean, pCorrupt,
-                        settings.site() == Site.HEADS ? "head" : "position", columnLabels, reportRows, timings);
+                        settings.site() == Site.HEADS ? "head" : "position", columnLabels, reportRows, timings,
+                        session.kvCache(ctx, contextSize), session.settings().answerMode().optionName(),
+                        tokenInfos(session, answerTokens));
             }
         }
     }
@@ -154,9 +164,11 @@ public final class CausalTrace {
         return Arrays.stream(tokens).mapToObj(id -> new ProbeReport.TokenInfo(id, session.tokenText(id))).toList();
     }
 
-    /** The patched runs, one per cell that can reach the last position, from the clean run's states. */
-    private static List<Patch> plan(Site site, Capture cleanRun, int blocks, int columns, Arena arena) {
-        int n = cleanRun.positions();
+    /**
+     * The patched runs, one per cell that can reach the last prompt position, from the clean run's states at the
+     * prompt's {@code n} positions (the run may go on with teacher-forced answer tokens, which are never patched).
+     */
+    private static List<Patch> plan(Site site, Capture cleanRun, int n, int blocks, int columns, Arena arena) {
         List<Patch> patches = new ArrayList<>();
         switch (site) {
             case RESID -> {
@@ -240,16 +252,17 @@ public final class CausalTrace {
      * {@link #PLAIN_SAMPLES} decodes spread over the trace are each followed by a plain decode of as many tokens
      * ({@link #plainDecodeNanos}), so both are timed at the same batch sizes under the same machine load.
      */
-    private static Stats execute(LlamaContext ctx, int[] corrupt, List<Patch> patches, int answerId, int batch, double[][] p,
+    private static Stats execute(LlamaContext ctx, int[] corrupt, List<Patch> patches, int[] scored, int batch, double[][] p,
                                  boolean timePlain, Arena arena) {
         int n = corrupt.length;
+        int k = scored.length;  // outputs per run: its last k positions predict the k scored tokens
         int vocab = ctx.model().vocabSize();
         int maxRuns = ctx.sequences() - 1;
         List<Patch> order = new ArrayList<>(patches);
         // Layer by layer: every patched tensor stops the graph computation once per decode (the eval callback
         // writes it before its consumers run), so a decode that patches few tensors stops few times.
         order.sort(Comparator.comparingInt(Patch::row).thenComparing(Comparator.comparingInt(Patch::first).reversed()));
-        MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, (long) Math.min(maxRuns, order.size()) * vocab);
+        MemorySegment logits = arena.allocate(ValueLayout.JAVA_FLOAT, (long) Math.min(maxRuns, order.size()) * k * vocab);
         long remainingTokens = 0;
         for (Patch patch : order) remainingTokens += n - patch.first();
         int remainingDecodes = decodeCount(order, n, batch, maxRuns);
@@ -268,12 +281,12 @@ public final class CausalTrace {
                 end++;
             }
             List<Patch> group = order.subList(next, end);
-            int[] ids = new int[tokens], positions = new int[tokens], sequences = new int[tokens], outputs = new int[group.size()];
+            int[] ids = new int[tokens], positions = new int[tokens], sequences = new int[tokens], outputs = new int[group.size() * k];
             List<Intervention> interventions = new ArrayList<>();
             int row = 0;
-            for (int k = 0; k < group.size(); k++) {
-                Patch patch = group.get(k);
-                int seq = k + 1;
+            for (int run = 0; run < group.size(); run++) {
+                Patch patch = group.get(run);
+                int seq = run + 1;
                 int first = patch.first();
                 if (first > 0) ctx.copySequence(0, seq, 0, first);
                 int[] rows = new int[patch.positions().length];
@@ -284,17 +297,21 @@ public final class CausalTrace {
                     positions[row] = pos;
                     sequences[row] = seq;
                 }
-                outputs[k] = row - 1;
+                for (int j = 0; j < k; j++) outputs[run * k + j] = row - k + j;
             }
             try {
                 ctx.decode(new DecodeBatch(ids, positions, sequences, outputs), interventions, logits);
             } finally {
-                for (int k = 0; k < group.size(); k++) ctx.removeSequence(k + 1);
+                for (int run = 0; run < group.size(); run++) ctx.removeSequence(run + 1);
             }
-            for (int k = 0; k < group.size(); k++) {
-                Patch patch = group.get(k);
-                p[patch.row()][patch.column()] = probability(logits.asSlice((long) k * vocab * Float.BYTES,
-                        (long) vocab * Float.BYTES), answerId);
+            for (int run = 0; run < group.size(); run++) {
+                Patch patch = group.get(run);
+                double product = 1;
+                for (int j = 0; j < k; j++) {
+                    product *= probability(logits.asSlice(((long) run * k + j) * vocab * Float.BYTES,
+                            (long) vocab * Float.BYTES), scored[j]);
+                }
+                p[patch.row()][patch.column()] = product;
             }
             stats.traceNanos += System.nanoTime() - start;
             int d = stats.decodes;
@@ -356,6 +373,16 @@ public final class CausalTrace {
         } finally {
             ctx.removeSequence(1);
         }
+    }
+
+    /**
+     * The probability of the scored tokens: token j's at position n - 1 + j (one token: the answer's first at the
+     * last prompt position; sequence mode: the product over the teacher-forced answer).
+     */
+    private static double answerProbability(Capture run, int n, int[] scored) {
+        double product = 1;
+        for (int j = 0; j < scored.length; j++) product *= probability(run.logits(n - 1 + j), scored[j]);
+        return product;
     }
 
     /** softmax(logits)[id] in double. */

@@ -88,10 +88,14 @@ public final class Comparison {
         List<PromptInfo> promptInfos = new ArrayList<>();
         for (int p = 0; p < prompts.size(); p++) {
             PromptSpec spec = prompts.get(p);
-            promptInfos.add(new PromptInfo(p, spec.prompt(), spec.expected().isEmpty() ? null : spec.expected().getFirst()));
+            List<ProbeReport.Answer> answers = referenceRuns.get(p).report().answers();
+            ProbeReport.Answer answer = answers == null || answers.isEmpty() ? null : answers.getFirst();
+            promptInfos.add(new PromptInfo(p, spec.prompt(), spec.expected().isEmpty() ? null : spec.expected().getFirst(),
+                    answer == null ? null : answer.tokens(), answer != null && answer.multiToken()));
         }
         String lens = referenceRuns.getFirst().report().lens();
-        return new CompareReport(nameOf[referenceIndex], lens, settings.topK(), promptInfos, List.of(variants), summary);
+        return new CompareReport(nameOf[referenceIndex], lens, settings.topK(), settings.answerMode().optionName(), promptInfos,
+                List.of(variants), summary);
     }
 
     /** Opens each file's metadata only (no weights are read) and refuses on the first mismatch. */

@@ -30,10 +30,13 @@ public final class ComparisonAggregate {
         double[] meanKl = new double[layers];
         double[] flipRate = new double[layers];
         Double[] medianRank = new Double[layers];
+        Double[] medianLogProb = new Double[layers];
+        boolean sequence = false;
         for (int layer = 0; layer < layers; layer++) {
             double kl = 0;
             int flips = 0;
             List<OptionalDouble> ranks = new ArrayList<>();
+            List<OptionalDouble> logProbs = new ArrayList<>();
             for (PromptResult r : variantResults) {
                 if (r.layers().size() != layers) {
                     throw new IllegalArgumentException("variant " + variant + ": prompt " + r.prompt() + " has "
@@ -44,11 +47,17 @@ public final class ComparisonAggregate {
                 if (!l.vsReference().top1Agree()) flips++;
                 List<ProbeReport.Expected> expected = l.probe().expected();
                 if (expected != null && !expected.isEmpty()) ranks.add(OptionalDouble.of(expected.getFirst().rank()));
+                if (expected != null && !expected.isEmpty() && expected.getFirst().answerLogProb() != null) {
+                    logProbs.add(OptionalDouble.of(expected.getFirst().answerLogProb()));
+                }
             }
             meanKl[layer] = kl / prompts;
             flipRate[layer] = (double) flips / prompts;
             OptionalDouble median = SuiteStats.quantile(ranks, 0.5);
             medianRank[layer] = ranks.isEmpty() || median.isEmpty() ? null : median.getAsDouble();
+            OptionalDouble medianLp = SuiteStats.quantile(logProbs, 0.5);
+            medianLogProb[layer] = logProbs.isEmpty() || medianLp.isEmpty() ? null : medianLp.getAsDouble();
+            sequence |= !logProbs.isEmpty();
         }
         double meanAll = 0;
         for (double v : meanKl) meanAll += v;
@@ -62,7 +71,8 @@ public final class ComparisonAggregate {
                 shiftStat(variantResults, referenceResults, MilestoneShift::firstRank1, m -> m.firstRank1()),
                 shiftStat(variantResults, referenceResults, MilestoneShift::firstRankLe5, m -> m.firstRankLe5()),
                 shiftStat(variantResults, referenceResults, MilestoneShift::firstKlBelow1Bit, m -> m.firstKlBelow1Bit()));
-        return new VariantSummary(variant, meanKl, meanAll, flipRate, medianRank, milestones, shifts);
+        return new VariantSummary(variant, meanKl, meanAll, flipRate, medianRank, sequence ? medianLogProb : null,
+                milestones, shifts);
     }
 
     /** The shift of one milestone: variant layer minus reference layer, null when either is never reached. */

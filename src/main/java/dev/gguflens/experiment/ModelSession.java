@@ -75,13 +75,8 @@ public final class ModelSession implements AutoCloseable {
             GpuPlacement.Problem placement = settings.placement().problem(LlamaModel.offloadDevices(settings.gpuLayers()));
             if (placement != null) throw new InvalidInputException(placement.field(), placement.value(), placement.text());
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, progress, settings.placement()));
-            long f32Bytes = KvCacheMemory.f32Bytes(file, contextSize);
             ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, 512));
-            String reason = settings.kvCacheType() != null ? "--kv-type " + params.kvCacheType().llamaName()
-                    : String.format(Locale.ROOT, "default: the F32 cache for %d tokens is %s, %s the %d MiB limit",
-                            contextSize, mebibytes(f32Bytes),
-                            f32Bytes <= KvCacheMemory.EXACT_LIMIT_BYTES ? "within" : "over",
-                            KvCacheMemory.EXACT_LIMIT_BYTES >> 20);
+            String reason = kvCacheReason(file, settings, contextSize);
             context = LlamaContext.create(model, params);
             List<String> notes = new ArrayList<>();
             if (context.contextSize() != contextSize) {
@@ -155,12 +150,38 @@ public final class ModelSession implements AutoCloseable {
         return new ContextParams(contextSize, batchSize, settings.threads(), type, flash);
     }
 
+    /** The session context's KV cache type (K and V). */
+    public KvCacheType kvCacheType() {
+        return context.kvCacheType();
+    }
+
     /** The KV cache and flash attention as the last capture ran them. */
     public ProbeReport.KvCache kvCache() {
+        return describe(context, kvCacheReason);
+    }
+
+    /**
+     * As {@link #kvCache()} for another context on this model made with {@link #contextParams} (e.g. causal
+     * tracing's), as its last decode ran; {@code requestedSize} is the context size it was asked for.
+     */
+    public ProbeReport.KvCache kvCache(LlamaContext other, int requestedSize) {
+        return describe(other, kvCacheReason(file, settings, requestedSize));
+    }
+
+    private static ProbeReport.KvCache describe(LlamaContext context, String reason) {
         boolean used = context.flashAttentionUsed();
         String flash = (context.requestedFlashAttention() == FlashAttention.AUTO ? "auto -> " : "") + (used ? "on" : "off");
         return new ProbeReport.KvCache(context.kvCacheType().llamaName(), flash,
-                context.kvCacheType() == KvCacheType.F32 && !used, kvCacheReason);
+                context.kvCacheType() == KvCacheType.F32 && !used, reason);
+    }
+
+    /** Why a context of {@code contextSize} tokens gets its KV cache type: the option, or the default rule with the F32 size. */
+    private static String kvCacheReason(GgufFile file, ProbeSettings settings, int contextSize) {
+        if (settings.kvCacheType() != null) return "--kv-type " + settings.kvCacheType().llamaName();
+        long f32Bytes = KvCacheMemory.f32Bytes(file, contextSize);
+        return String.format(Locale.ROOT, "default: the F32 cache for %d tokens is %s, %s the %d MiB limit",
+                contextSize, mebibytes(f32Bytes), f32Bytes <= KvCacheMemory.EXACT_LIMIT_BYTES ? "within" : "over",
+                KvCacheMemory.EXACT_LIMIT_BYTES >> 20);
     }
 
     private static String mebibytes(long bytes) {

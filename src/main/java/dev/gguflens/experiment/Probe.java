@@ -158,8 +158,11 @@ public final class Probe {
         return new AnswerView(logProb, worst);
     }
 
-    /** The prompt followed by all but the last answer token: the tokens whose positions predict the whole answer. */
-    private static int[] teacherForced(ModelSession session, int[] prompt, int[] answer) {
+    /**
+     * The prompt followed by all but the last answer token: the tokens whose positions (prompt length - 1 + j for
+     * answer token j) predict the whole answer. Refuses what the context cannot hold.
+     */
+    static int[] teacherForced(ModelSession session, int[] prompt, int[] answer) {
         int[] out = Arrays.copyOf(prompt, prompt.length + answer.length - 1);
         System.arraycopy(answer, 0, out, prompt.length, answer.length - 1);
         int limit = session.contextSize();

@@ -57,6 +57,42 @@ public record Attribution(int answerId, int otherId, double embedding, List<Bloc
         if (answerId < 0) throw new IllegalArgumentException("answer id " + answerId + " < 0");
     }
 
+    /**
+     * Several attributions added part by part (a whole answer: one per token, each at the position that predicts it);
+     * sums of logits, since each part is linear in them. The answer id, frozen norm scale and softcap are the first's.
+     */
+    public static Attribution sum(List<Attribution> terms) {
+        if (terms.isEmpty()) throw new IllegalArgumentException("nothing to sum");
+        Attribution first = terms.getFirst();
+        double embedding = 0, constant = 0, sumOfParts = 0, reference = 0;
+        int blockCount = first.blocks().size();
+        double[] attention = new double[blockCount], mlp = new double[blockCount], bias = new double[blockCount],
+                remainder = new double[blockCount];
+        double[][] heads = new double[blockCount][];
+        for (int b = 0; b < blockCount; b++) heads[b] = new double[first.blocks().get(b).headCount()];
+        for (Attribution t : terms) {
+            if (t.blocks().size() != blockCount) throw new IllegalArgumentException("attributions of different models");
+            embedding += t.embedding();
+            constant += t.constant();
+            sumOfParts += t.sumOfParts();
+            reference += t.reference();
+            for (int b = 0; b < blockCount; b++) {
+                Block block = t.blocks().get(b);
+                attention[b] += block.attention();
+                mlp[b] += block.mlp();
+                bias[b] += block.bias();
+                remainder[b] += block.remainder();
+                for (int h = 0; h < heads[b].length; h++) heads[b][h] += block.head(h);
+            }
+        }
+        List<Block> blocks = new java.util.ArrayList<>(blockCount);
+        for (int b = 0; b < blockCount; b++) {
+            blocks.add(new Block(first.blocks().get(b).block(), attention[b], mlp[b], heads[b], bias[b], remainder[b]));
+        }
+        return new Attribution(first.answerId(), first.otherId(), embedding, blocks, constant, sumOfParts, reference,
+                first.frozenNormScale(), first.softcap(), first.headsPostNormed());
+    }
+
     /** |sum of parts - reference| / max(|reference|, 1e-12); NaN without a reference. */
     public double relativeError() {
         return Math.abs(sumOfParts - reference) / Math.max(Math.abs(reference), 1e-12);

@@ -61,7 +61,8 @@ public final class LlamaModel implements AutoCloseable {
         GpuPlacement.Problem problem = params.placement().problem(devices);
         if (problem != null) throw new IllegalArgumentException(problem.toString());
         // A server that went away since it was added would make ggml's RPC client abort the process: ask first.
-        for (BackendDevice d : devices) if (d.isRpc()) LlamaBackend.checkRpcServer(d.description());
+        params.placement().devicesUsed(devices).stream().filter(BackendDevice::isRpc).map(BackendDevice::description).distinct()
+                .forEach(LlamaBackend::checkRpcServer);
         int[] indices = devices.stream().mapToInt(BackendDevice::index).toArray();
         GpuPlacement placement = params.placement();
         long handle = Native.modelLoad(file.toString().getBytes(StandardCharsets.UTF_8), params.gpuLayers(),

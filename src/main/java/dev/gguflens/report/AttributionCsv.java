@@ -6,7 +6,10 @@ import java.io.Writer;
 /**
  * The attribution as one long table, {@code part, block, head, contribution}: the embedding, per block its
  * attention, each head, the attention bias, the heads' remainder and its MLP, then the constant and the sum of parts
- * (block and head empty where they do not apply). RFC 4180 quoting, numbers with 9 significant digits.
+ * (block and head empty where they do not apply). An answer of several tokens adds one {@code answer_token} row per
+ * token: block = the position that predicts it, head = its token id, contribution = its own sum of parts in sequence
+ * mode (empty in first mode, where only the first token is attributed). RFC 4180 quoting, numbers with 9 significant
+ * digits.
  */
 public final class AttributionCsv {
     private AttributionCsv() {}
@@ -23,6 +26,15 @@ public final class AttributionCsv {
         }
         out.write(CsvReports.row("constant", "", "", num(r.constant())));
         out.write(CsvReports.row("sum_of_parts", "", "", num(r.sumOfParts())));
+        if (r.teacherForced() != null) {
+            for (AttributionReport.ForcedToken t : r.teacherForced()) {
+                out.write(CsvReports.row("answer_token", t.position(), t.id(), num(t.sumOfParts())));
+            }
+        } else if (r.multiToken()) {
+            for (int j = 0; j < r.answerTokens().size(); j++) {
+                out.write(CsvReports.row("answer_token", j == 0 ? r.position() : "", r.answerTokens().get(j).id(), ""));
+            }
+        }
     }
 
     private static String num(double v) {

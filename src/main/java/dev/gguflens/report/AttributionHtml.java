@@ -39,6 +39,14 @@ public final class AttributionHtml {
                 .append("</code>)</p>\n");
         h.append("<p>Decomposed: ").append(Html.escape(r.decomposed())).append(" &mdash; answer token ").append(r.answerId())
                 .append(r.other() == null ? "" : ", versus token " + r.other().id()).append("</p>\n");
+        List<String> answerLines = AttributionText.answerLines(r);
+        if (!answerLines.isEmpty()) {
+            h.append("<p id=\"answer-tokens\">").append(answerLines.stream().map(l -> Html.escape(l.strip()))
+                    .collect(java.util.stream.Collectors.joining("<br>"))).append("</p>\n");
+        }
+        if (r.kvCache() != null) {
+            h.append("<p id=\"kv-cache\">KV cache: ").append(Html.escape(TextReport.kvCache(r.kvCache()))).append("</p>\n");
+        }
         h.append("<p id=\"identity\" class=\"").append(r.identity().ok() ? "ok" : "bad").append("\">")
                 .append(Html.escape(AttributionText.identityLine(r))).append("</p>\n");
         if (!r.notes().isEmpty()) {

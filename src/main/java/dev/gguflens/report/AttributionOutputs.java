@@ -3,6 +3,7 @@ package dev.gguflens.report;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * The attribution's output set in --out: {@code <name>-attribution.txt}, {@code .json}, {@code .csv} and
@@ -30,7 +31,9 @@ public final class AttributionOutputs {
     public static void writeSummary(Path dir, String name, AttributionSummary summary, List<AttributionReport> reports, int top)
             throws IOException {
         List<String> names = summaryFileNames(name, reports.size());
-        try (OutputSet files = OutputSet.in(dir)) {
+        // An earlier, larger prompt set's per-prompt JSON files would look like part of this one: replaced.
+        Pattern perPrompt = Pattern.compile(Pattern.quote(name + "-attribution-p") + "\\d{3,}\\.json");
+        try (OutputSet files = OutputSet.in(dir).replacing(perPrompt)) {
             files.text(names.get(0), w -> AttributionSummaryText.write(summary, top, w));
             files.text(names.get(1), w -> Json.write(summary, w));
             files.text(names.get(2), w -> AttributionSummaryText.writeCsv(summary, w));

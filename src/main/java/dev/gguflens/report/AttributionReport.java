@@ -9,9 +9,16 @@ import java.util.List;
  * embedding, each block's attention (and its heads) and MLP. Shaped exactly like the JSON output (field names are
  * the JSON keys, documented in README.md); the text, CSV and HTML outputs are renderings of this record.
  *
- * @param position          the attributed prompt position (0-based)
+ * @param kvCache           the KV cache and flash attention the forward pass ran with
+ * @param position          the attributed prompt position (0-based; sequence mode: the first of the answer's positions)
  * @param positionToken     the token at that position
- * @param answer            the answer as given, its token id and text, and llama.cpp's logit for it
+ * @param answer            the answer as given, its (first) token id and text, and llama.cpp's logit for it
+ * @param answerMode        "first" (the answer's first token is attributed) or "sequence" (its tokens' logits, each at
+ *                          the position that predicts it, are attributed together: the parts are sums over them)
+ * @param answerTokens      every token of the answer after the prompt
+ * @param multiToken        whether it has several
+ * @param teacherForced     sequence mode with several tokens: each token's position, id, text, llama.cpp logit and sum
+ *                          of parts; else null
  * @param other             the token subtracted ({@code --vs}), or null
  * @param decomposed        what the parts sum to, in words
  * @param target            that value from llama.cpp: the logit (difference), before any softcap
@@ -26,6 +33,7 @@ import java.util.List;
  */
 public record AttributionReport(
         ProbeReport.ModelInfo model,
+        @SerializedName("kv_cache") ProbeReport.KvCache kvCache,
         String prompt,
         List<ProbeReport.TokenInfo> tokens,
         int position,
@@ -34,6 +42,10 @@ public record AttributionReport(
         @SerializedName("answer_id") int answerId,
         @SerializedName("answer_token") String answerToken,
         @SerializedName("answer_logit") double answerLogit,
+        @SerializedName("answer_mode") String answerMode,
+        @SerializedName("answer_tokens") List<ProbeReport.TokenInfo> answerTokens,
+        @SerializedName("multi_token") boolean multiToken,
+        @SerializedName("teacher_forced") List<ForcedToken> teacherForced,
         Other other,
         String decomposed,
         double target,
@@ -45,6 +57,10 @@ public record AttributionReport(
         @SerializedName("frozen_norm_scale") double frozenNormScale,
         @SerializedName("head_count") int headCount,
         List<String> notes) {
+
+    /** One answer token in sequence mode: where it is predicted, llama.cpp's logit for it there and its parts' sum. */
+    public record ForcedToken(int position, int id, String token, double logit,
+                              @SerializedName("sum_of_parts") double sumOfParts) {}
 
     /** The token subtracted: as given, id, text and llama.cpp's logit for it. */
     public record Other(String text, int id, String token, double logit) {}
@@ -82,6 +98,8 @@ public record AttributionReport(
 
     public AttributionReport {
         tokens = List.copyOf(tokens);
+        answerTokens = List.copyOf(answerTokens);
+        if (teacherForced != null) teacherForced = List.copyOf(teacherForced);
         blocks = List.copyOf(blocks);
         notes = List.copyOf(notes);
     }

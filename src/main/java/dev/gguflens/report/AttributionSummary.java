@@ -26,7 +26,9 @@ public record AttributionSummary(
     public record PromptLine(String prompt, String answer, @SerializedName("answer_id") int answerId,
                              @SerializedName("answer_token") String answerToken,
                              @SerializedName("sum_of_parts") double sumOfParts,
-                             @SerializedName("identity_rel_diff") double identityRelDiff) {}
+                             @SerializedName("identity_rel_diff") double identityRelDiff,
+                             @SerializedName("answer_tokens") int answerTokens,
+                             @SerializedName("answer_mode") String answerMode) {}
 
     /**
      * Over n prompts: the mean, the standard deviation (n - 1 in the denominator; 0 for one prompt), min and max.
@@ -75,7 +77,7 @@ public record AttributionSummary(
         boolean ok = true;
         for (AttributionReport r : reports) {
             lines.add(new PromptLine(r.prompt(), r.answer(), r.answerId(), r.answerToken(), r.sumOfParts(),
-                    r.identity().relDiff()));
+                    r.identity().relDiff(), r.answerTokens().size(), r.answerMode()));
             worst = Double.isNaN(r.identity().relDiff()) ? worst : Math.max(worst, r.identity().relDiff());
             ok &= r.identity().ok();
         }

@@ -19,8 +19,10 @@ public final class AttributionSummaryText {
         ProbeReport.ModelInfo m = s.model();
         out.append("=== gguf-lens attribute: ").append(m.name()).append(", ").append(s.prompts().size()).append(" prompts ===\n");
         for (AttributionSummary.PromptLine p : s.prompts()) {
-            out.append(fmt("  %-60s -> %-12s logit %10.4f  identity %.1e%n", TokenDisplay.quoted(shorten(p.prompt(), 58)),
-                    TokenDisplay.quoted(p.answerToken()), p.sumOfParts(), p.identityRelDiff()));
+            out.append(fmt("  %-60s -> %-12s logit %10.4f  identity %.1e%s%n", TokenDisplay.quoted(shorten(p.prompt(), 58)),
+                    TokenDisplay.quoted(p.answerToken()), p.sumOfParts(), p.identityRelDiff(), p.answerTokens() < 2 ? ""
+                            : "sequence".equals(p.answerMode()) ? "  (" + p.answerTokens() + " tokens, all attributed)"
+                            : "  (first of " + p.answerTokens() + " tokens)"));
         }
         for (String note : s.notes()) out.append("Note: ").append(note).append('\n');
         out.append('\n');

@@ -23,10 +23,13 @@ public final class AttributionText {
         out.append("=== gguf-lens attribute: ").append(m.name()).append(" ===\n");
         out.append(fmt("Model: %s, %d blocks, %d heads per block, n_embd %d, file type %s%n", m.architecture(), m.nLayer(),
                 r.headCount(), m.nEmbd(), m.fileType()));
+        if (r.kvCache() != null) out.append("KV cache: ").append(TextReport.kvCache(r.kvCache())).append('\n');
         out.append("Prompt: ").append(TokenDisplay.quoted(r.prompt())).append('\n');
         out.append(fmt("Position %d (token %s)%n", r.position(), TokenDisplay.quoted(r.positionToken())));
-        out.append(fmt("Answer: %s as token %d %s, llama.cpp logit %.6f%n", TokenDisplay.quoted(r.answer()), r.answerId(),
-                TokenDisplay.quoted(r.answerToken()), r.answerLogit()));
+        out.append(fmt("Answer: %s as token %d %s, llama.cpp logit %.6f%s%n", TokenDisplay.quoted(r.answer()), r.answerId(),
+                TokenDisplay.quoted(r.answerToken()), r.answerLogit(),
+                r.teacherForced() == null ? "" : " (summed over its " + r.teacherForced().size() + " tokens)"));
+        for (String line : answerLines(r)) out.append(line).append('\n');
         if (r.other() != null) {
             out.append(fmt("Versus: %s as token %d %s, llama.cpp logit %.6f%n", TokenDisplay.quoted(r.other().text()),
                     r.other().id(), TokenDisplay.quoted(r.other().token()), r.other().logit()));
@@ -63,6 +66,30 @@ public final class AttributionText {
         out.append('\n');
         out.append(identityLine(r)).append('\n');
         return out.toString();
+    }
+
+    /**
+     * Nothing for a one-token answer in first mode; else the answer's tokens and which are attributed, and in sequence
+     * mode one line per token: the position that predicts it, llama.cpp's logit there and its parts' sum.
+     */
+    public static List<String> answerLines(AttributionReport r) {
+        List<String> lines = new ArrayList<>();
+        boolean sequence = r.teacherForced() != null;
+        if (!r.multiToken() && !"sequence".equals(r.answerMode())) return lines;
+        StringBuilder sb = new StringBuilder("  ").append(TokenDisplay.quoted(r.answer())).append(" is ")
+                .append(r.answerTokens().size()).append(r.answerTokens().size() == 1 ? " token:" : " tokens:");
+        for (ProbeReport.TokenInfo t : r.answerTokens()) sb.append(' ').append(TokenDisplay.quoted(t.text()));
+        sb.append(!r.multiToken() ? "" : sequence
+                ? "; all are attributed, each at the position that predicts it (teacher-forced), the parts summed:"
+                : "; only the first is attributed (--answer-mode sequence attributes the whole answer)");
+        lines.add(sb.toString());
+        if (sequence) {
+            for (AttributionReport.ForcedToken t : r.teacherForced()) {
+                lines.add(fmt("    position %d -> %s (id %d): llama.cpp logit %.6f, sum of parts %.6f", t.position(),
+                        TokenDisplay.quoted(t.token()), t.id(), t.logit(), t.sumOfParts()));
+            }
+        }
+        return lines;
     }
 
     /** "Identity: sum of parts X = llama.cpp Y (|diff| D, relative R) ok|MISMATCH". */

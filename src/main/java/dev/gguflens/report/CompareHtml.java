@@ -50,6 +50,24 @@ public final class CompareHtml {
         }
         h.append("</table>\n");
 
+        String answers = CompareTable.answerLine(report);
+        if (answers != null) h.append("<p id=\"answer-mode\">").append(Html.escape(answers)).append("</p>\n");
+        if (report.sequenceMode()) {
+            h.append("<h2>Whole answer per layer</h2>\n<p>Median over the prompts of the lens log-probability of the whole"
+                    + " answer (nats, the sum over its teacher-forced tokens) [median rank of its first token].</p>\n"
+                    + "<table id=\"whole-answer\">\n");
+            List<String[]> whole = CompareTable.wholeAnswerRows(report);
+            for (int r = 0; r < whole.size(); r++) {
+                String tag = r == 0 ? "th" : "td";
+                h.append("<tr>");
+                for (int c = 0; c < whole.get(r).length; c++) {
+                    h.append('<').append(tag).append(r > 0 && c > 0 ? " class=\"num\"" : "").append('>')
+                            .append(Html.escape(whole.get(r)[c])).append("</").append(tag).append('>');
+                }
+                h.append("</tr>\n");
+            }
+            h.append("</table>\n");
+        }
         h.append("<p id=\"kv-cache\">").append(Html.escape(CompareTable.kvCacheLine(report)).replace("\n", "<br>")).append("</p>\n");
         h.append("<h2>Across layers</h2>\n<div id=\"plot\">")
                 .append(ComparePlot.render(report).replaceFirst("^<\\?xml[^>]*>\\s*", ""))
@@ -71,6 +89,11 @@ public final class CompareHtml {
         for (CompareReport.PromptInfo p : report.prompts()) {
             h.append("<li><code>").append(Html.escape(p.prompt())).append("</code>");
             if (p.expected() != null) h.append(" &rarr; ").append(Html.escape(p.expected()));
+            if (p.multiToken()) {
+                h.append(" <span class=\"answer-tokens\">(").append(p.answerTokens().size()).append(" tokens:");
+                for (ProbeReport.TokenInfo t : p.answerTokens()) h.append(' ').append(Html.escape(TokenDisplay.quoted(t.text())));
+                h.append(")</span>");
+            }
             h.append("</li>");
         }
         h.append("</ol>\n</body></html>\n");

@@ -13,11 +13,29 @@ public record CompareReport(
         String reference,
         String lens,
         @SerializedName("top_k") int topK,
+        @SerializedName("answer_mode") String answerMode,
         List<PromptInfo> prompts,
         List<Variant> variants,
         List<VariantSummary> summary) {
 
-    public record PromptInfo(int index, String prompt, String expected) {}
+    /**
+     * @param answerTokens the expected answer's tokens after the prompt (null without one)
+     * @param multiToken   whether it has several: in {@code first} mode only the first is followed, in
+     *                     {@code sequence} mode the whole answer (teacher-forced) and the rank milestones follow it
+     */
+    public record PromptInfo(int index, String prompt, String expected,
+                             @SerializedName("answer_tokens") List<ProbeReport.TokenInfo> answerTokens,
+                             @SerializedName("multi_token") boolean multiToken) {}
+
+    /** Whether every layer entry carries the whole-answer view ({@code --answer-mode sequence}). */
+    public boolean sequenceMode() {
+        return "sequence".equals(answerMode);
+    }
+
+    /** How many prompts have an expected answer of several tokens. */
+    public long multiTokenPrompts() {
+        return prompts.stream().filter(PromptInfo::multiToken).count();
+    }
 
     /**
      * One model of the comparison.
@@ -97,7 +115,9 @@ public record CompareReport(
      * @param meanKlBits          per layer, the mean over prompts of KL(variant || reference) in bits
      * @param meanKlAllLayersBits the mean of {@code meanKlBits} over layers
      * @param top1FlipRate        per layer, the fraction of prompts whose lens top-1 differs from the reference's
-     * @param medianExpectedRank  per layer, the median rank of the expected answer's token (null: no prompt has one)
+     * @param medianExpectedRank  per layer, the median rank of the expected answer's (first) token (null: no prompt has one)
+     * @param medianAnswerLogProb sequence mode: per layer, the median over prompts of the whole answer's lens
+     *                            log-probability (nats, the sum over its teacher-forced tokens); else null
      * @param milestones          median/IQR of each milestone layer
      * @param shifts              median/IQR of each milestone's shift; prompts where the reference never reaches
      *                            it are left out, a variant that never reaches it counts as an infinitely late shift
@@ -108,6 +128,7 @@ public record CompareReport(
             @SerializedName("mean_kl_all_layers_bits") double meanKlAllLayersBits,
             @SerializedName("top1_flip_rate") double[] top1FlipRate,
             @SerializedName("median_expected_rank") Double[] medianExpectedRank,
+            @SerializedName("median_answer_logprob") Double[] medianAnswerLogProb,
             MilestoneStats milestones,
             MilestoneStats shifts) {}
 }

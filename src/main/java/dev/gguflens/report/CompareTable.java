@@ -19,7 +19,10 @@ public final class CompareTable {
         out.append(kvCacheLine(report)).append('\n');
         for (String line : report.backendLines()) out.append("Backend: ").append(line).append('\n');
         out.append("Milestones are layers (0 = embeddings): median [q1-q3] over the prompts; 'never' when the median\n"
-                + "is not reached. Shift = variant layer - reference layer. KL = KL(variant || reference) of the lens, bits.\n\n");
+                + "is not reached. Shift = variant layer - reference layer. KL = KL(variant || reference) of the lens, bits.\n");
+        String answers = answerLine(report);
+        if (answers != null) out.append(answers).append('\n');
+        out.append('\n');
         List<String[]> rows = rows(report);
         int[] widths = new int[rows.getFirst().length];
         for (String[] r : rows) for (int c = 0; c < r.length; c++) widths[c] = Math.max(widths[c], r[c].length());
@@ -35,7 +38,63 @@ public final class CompareTable {
             if (k == 0) out.append("-".repeat(line.toString().stripTrailing().length())).append('\n');
         }
         out.append("* reference\n");
+        if (report.sequenceMode()) {
+            out.append("\nWhole answer per layer (median over prompts): lens log p of all its tokens, nats")
+                    .append(" [median rank of its first token]\n");
+            for (String[] r : wholeAnswerRows(report)) {
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-6s", r[0]));
+                for (int c = 1; c < r.length; c++) line.append(String.format(Locale.ROOT, "  %24s", r[c]));
+                out.append(line.toString().stripTrailing()).append('\n');
+            }
+        }
         return out.toString();
+    }
+
+    /**
+     * Says which answers have several tokens and what the milestones then follow, or null when every answer is one
+     * token and the mode is first.
+     */
+    static String answerLine(CompareReport report) {
+        long multi = report.multiTokenPrompts();
+        if (multi == 0 && !report.sequenceMode()) return null;
+        StringBuilder sb = new StringBuilder();
+        if (multi > 0) {
+            CompareReport.PromptInfo example = report.prompts().stream().filter(CompareReport.PromptInfo::multiToken)
+                    .findFirst().orElseThrow();
+            sb.append("Answers of several tokens: ").append(multi).append(" of ").append(report.prompts().size())
+                    .append(" prompts (e.g. ").append(TokenDisplay.quoted(example.expected())).append(" =");
+            for (ProbeReport.TokenInfo t : example.answerTokens()) sb.append(' ').append(TokenDisplay.quoted(t.text()));
+            sb.append("). ");
+        }
+        sb.append(report.sequenceMode()
+                ? "Answer mode sequence: each answer is teacher-forced after its prompt; the rank milestones follow the whole"
+                + " answer (its worst token rank per layer)."
+                : "Answer mode first: only the first token is followed (--answer-mode sequence follows the whole answer).");
+        return sb.toString();
+    }
+
+    /** Sequence mode: a header row (layer, variants), then per layer each variant's "log p [first-token rank]". */
+    static List<String[]> wholeAnswerRows(CompareReport report) {
+        List<String[]> rows = new ArrayList<>();
+        List<VariantSummary> summary = report.summary();
+        String[] header = new String[summary.size() + 1];
+        header[0] = "layer";
+        for (int v = 0; v < summary.size(); v++) header[v + 1] = summary.get(v).variant();
+        rows.add(header);
+        int layers = summary.isEmpty() ? 0 : summary.getFirst().meanKlBits().length;
+        for (int l = 0; l < layers; l++) {
+            String[] row = new String[summary.size() + 1];
+            row[0] = Integer.toString(l);
+            for (int v = 0; v < summary.size(); v++) {
+                VariantSummary s = summary.get(v);
+                Double lp = s.medianAnswerLogProb() == null ? null : s.medianAnswerLogProb()[l];
+                Double rank = s.medianExpectedRank()[l];
+                row[v + 1] = (lp == null ? "-" : String.format(Locale.ROOT, "%.3f", lp))
+                        + (rank == null ? "" : " [" + num(rank) + "]");
+            }
+            rows.add(row);
+        }
+        return rows;
     }
 
     /** "KV cache: ..." once when every variant ran the same way, else per variant. */

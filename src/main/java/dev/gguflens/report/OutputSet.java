@@ -53,6 +53,9 @@ import java.util.regex.Pattern;
  * directory's real path, rather than in the output directory: a lock file can only be deleted safely by a
  * protocol Java cannot express (it has no fstat), and a kept one would litter every --out folder. Replacing a
  * whole directory instead was ruled out because --out may hold other models' sets and the user's own files.</li>
+ * <li>A set that replaces a family of files ({@link #replacing}): publishing deletes, under the same lock, the
+ * family's files this set did not write, so a probe of 3 prompts into a folder that held one of 12 leaves
+ * {@code -p001..-p003}, not a stale {@code -p004..-p012} that looks like part of it.</li>
  * </ul>
  */
 public final class OutputSet implements AutoCloseable {
@@ -96,6 +99,7 @@ public final class OutputSet implements AutoCloseable {
 
     private final Path dir;
     private final Map<Path, Path> stagedByTarget = new LinkedHashMap<>();
+    private Pattern family;
     private boolean published;
 
     private OutputSet(Path dir) {
@@ -197,6 +201,15 @@ public final class OutputSet implements AutoCloseable {
         }
     }
 
+    /**
+     * This set replaces every file in its directory whose whole name matches {@code family}: on publish, the
+     * matching files this set did not write are deleted (a previous run's larger set of the same model).
+     */
+    public OutputSet replacing(Pattern family) {
+        this.family = family;
+        return this;
+    }
+
     /** The targets staged so far, in order. */
     public List<Path> targets() {
         return List.copyOf(stagedByTarget.keySet());
@@ -207,7 +220,7 @@ public final class OutputSet implements AutoCloseable {
         if (published) throw new IllegalStateException("output set in " + dir + " already published");
         PUBLISHING.lock();
         try {
-            if (stagedByTarget.size() > 1) {
+            if (stagedByTarget.size() > 1 || family != null) {
                 try (FileChannel channel = FileChannel.open(lockFile(dir), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                      FileLock ignored = channel.lock()) {
                     moveAll();
@@ -233,6 +246,19 @@ public final class OutputSet implements AutoCloseable {
                 LIVE.remove(staged);
             }
             published = true;
+        }
+        if (family != null) removeRestOfFamily();
+    }
+
+    /** Deletes the files of this set's family that it did not write (called under the directory's lock). */
+    private void removeRestOfFamily() throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                if (family.matcher(p.getFileName().toString()).matches() && !stagedByTarget.containsKey(p)
+                        && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.deleteIfExists(p);
+                }
+            }
         }
     }
 

@@ -32,6 +32,11 @@ public final class TraceHtml {
                 .append(Html.escape(r.corruptPrompt())).append("</code><br>answer <code>").append(Html.escape(r.answer()))
                 .append("</code> (token ").append(r.answerId()).append(' ').append(Html.escape(VisibleText.plain(r.answerToken())))
                 .append(String.format(Locale.ROOT, "): p_clean %.4f, p_corrupt %.4f</p>%n", r.pClean(), r.pCorrupt()));
+        String answerNote = TraceText.answerNote(r);
+        if (answerNote != null) sb.append("<p id=\"answer-tokens\">").append(Html.escape(answerNote)).append("</p>\n");
+        if (r.kvCache() != null) {
+            sb.append("<p id=\"kv-cache\">KV cache: ").append(Html.escape(TextReport.kvCache(r.kvCache()))).append("</p>\n");
+        }
         sb.append("<p>Each cell: the corrupted run with ").append(r.columnKind().equals("head")
                         ? "one head's output (at every position)" : "the state at one position")
                 .append(" taken from the clean run; colour and number: restoration (p &minus; p_corrupt) / (p_clean &minus; p_corrupt). ")

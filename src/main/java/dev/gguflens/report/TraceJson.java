@@ -26,6 +26,10 @@ public final class TraceJson {
         o.addProperty("answer", r.answer());
         o.addProperty("answer_id", r.answerId());
         o.addProperty("answer_token", r.answerToken());
+        o.addProperty("answer_mode", r.answerMode());
+        o.add("answer_tokens", Json.tree(r.answerTokens()));
+        o.addProperty("multi_token", r.multiToken());
+        o.add("kv_cache", r.kvCache() == null ? JsonNull.INSTANCE : Json.tree(r.kvCache()));
         o.addProperty("p_clean", r.pClean());
         o.addProperty("p_corrupt", r.pCorrupt());
         o.addProperty("columns", r.columnKind());

@@ -14,13 +14,31 @@ import java.util.Objects;
  * @param rows           one per layer: resid rows 0..n_layer (0 = embeddings, l = output of block l-1); attn, mlp and
  *                       heads rows are blocks 0..n_layer-1
  * @param timings        with --timings, else null
+ * @param kvCache        the KV cache and flash attention the trace's context ran with (null: not recorded)
+ * @param answerMode     "first": p is the answer's first token's probability at the last prompt position;
+ *                       "sequence": p is the whole answer's, the product over its tokens, each at the position that
+ *                       predicts it (both prompts extended by the answer's tokens; patches stay on the prompt)
+ * @param answerTokens   every token of the answer after the clean prompt
  */
 public record TraceReport(ProbeReport.ModelInfo model, String site, String cleanPrompt, String corruptPrompt,
                           List<ProbeReport.TokenInfo> cleanTokens, List<ProbeReport.TokenInfo> corruptTokens,
                           String answer, int answerId, String answerToken, double pClean, double pCorrupt,
-                          String columnKind, List<String> columnLabels, List<Row> rows, Timings timings) {
+                          String columnKind, List<String> columnLabels, List<Row> rows, Timings timings,
+                          ProbeReport.KvCache kvCache, String answerMode, List<ProbeReport.TokenInfo> answerTokens) {
+    /** A first-mode trace with a one-token answer and no KV cache description. */
+    public TraceReport(ProbeReport.ModelInfo model, String site, String cleanPrompt, String corruptPrompt,
+                       List<ProbeReport.TokenInfo> cleanTokens, List<ProbeReport.TokenInfo> corruptTokens,
+                       String answer, int answerId, String answerToken, double pClean, double pCorrupt,
+                       String columnKind, List<String> columnLabels, List<Row> rows, Timings timings) {
+        this(model, site, cleanPrompt, corruptPrompt, cleanTokens, corruptTokens, answer, answerId, answerToken, pClean,
+                pCorrupt, columnKind, columnLabels, rows, timings, null, "first",
+                List.of(new ProbeReport.TokenInfo(answerId, answerToken)));
+    }
+
     public TraceReport {
         Objects.requireNonNull(model);
+        answerTokens = List.copyOf(answerTokens);
+        if (answerTokens.isEmpty()) throw new IllegalArgumentException("an answer has at least one token");
         cleanTokens = List.copyOf(cleanTokens);
         corruptTokens = List.copyOf(corruptTokens);
         columnLabels = List.copyOf(columnLabels);
@@ -88,6 +106,16 @@ public record TraceReport(ProbeReport.ModelInfo model, String site, String clean
         public double ratio() {
             return tracePositionsPerSecond() / plainPositionsPerSecond();
         }
+    }
+
+    /** Whether the answer has several tokens. */
+    public boolean multiToken() {
+        return answerTokens.size() > 1;
+    }
+
+    /** Whether p is the whole answer's probability (sequence mode with several tokens). */
+    public boolean wholeAnswer() {
+        return multiToken() && "sequence".equals(answerMode);
     }
 
     /** (p - p_corrupt) / (p_clean - p_corrupt); NaN when the two runs give the answer the same probability. */

@@ -19,6 +19,9 @@ public final class TraceText {
         out.write("corrupted: " + TokenDisplay.quoted(r.corruptPrompt()) + "\n");
         out.write(String.format(Locale.ROOT, "answer:    %s (token %d %s)   p_clean %.4f   p_corrupt %.4f%n",
                 TokenDisplay.quoted(r.answer()), r.answerId(), TokenDisplay.quoted(r.answerToken()), r.pClean(), r.pCorrupt()));
+        String answerNote = answerNote(r);
+        if (answerNote != null) out.write("           " + answerNote + "\n");
+        if (r.kvCache() != null) out.write("KV cache:  " + TextReport.kvCache(r.kvCache()) + "\n");
         String rowName = r.site().equals("resid") ? "layer" : "block";
         String what = r.columnKind().equals("head")
                 ? "one head's output (kqv_out slice) at every position"
@@ -27,7 +30,9 @@ public final class TraceText {
                     case "attn" -> "the attention output (kqv_out) at one position";
                     default -> "the MLP output (ffn_out) at one position";
                 };
-        out.write("\np(answer) at the last position, the corrupted run with " + what + " from the clean run:\n");
+        out.write(r.wholeAnswer()
+                ? "\np(whole answer) (the product over its tokens), the corrupted run with " + what + " from the clean run:\n"
+                : "\np(answer) at the last position, the corrupted run with " + what + " from the clean run:\n");
         matrix(r, out, rowName, false);
         out.write("\nrestoration (p - p_corrupt) / (p_clean - p_corrupt):\n");
         matrix(r, out, rowName, true);
@@ -47,6 +52,22 @@ public final class TraceText {
                     t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
                     t.ratio()));
         }
+    }
+
+    /**
+     * Null for a one-token answer in first mode; else the answer's tokens and what p is: its first token's probability,
+     * or (sequence mode) the whole answer's, the product over its tokens, each at the position that predicts it.
+     */
+    public static String answerNote(TraceReport r) {
+        if (!r.multiToken()) return "sequence".equals(r.answerMode()) ? "the answer is one token: p is its probability" : null;
+        StringBuilder sb = new StringBuilder(TokenDisplay.quoted(r.answer())).append(" is ").append(r.answerTokens().size())
+                .append(" tokens:");
+        for (ProbeReport.TokenInfo t : r.answerTokens()) sb.append(' ').append(TokenDisplay.quoted(t.text()));
+        sb.append(r.wholeAnswer()
+                ? "; p is the whole answer's: the product over its tokens, each at the position that predicts it (both"
+                + " prompts extended by the answer's tokens; the patches stay on the prompt's positions)"
+                : "; p is its first token's (--answer-mode sequence traces the whole answer)");
+        return sb.toString();
     }
 
     private static void matrix(TraceReport r, Writer out, String rowName, boolean restoration) throws IOException {

@@ -119,6 +119,7 @@ class AttributeCommandTest {
         System.out.println(r.out());
         assertTrue(r.out().contains("stories260K, 3 prompts"), r.out());
         assertTrue(r.out().contains("Top 3 heads by |mean|:"), r.out());
+        assertTrue(r.out().contains("-> ' p'") && r.out().contains("(first of 3 tokens)"), "'park' has 3 tokens: " + r.out());
         assertTrue(r.out().matches("(?s).*Identity over all prompts: worst relative .* ok\n"), r.out());
         try (Stream<Path> files = Files.list(out)) {
             assertEquals(List.of("stories260K-attribution-p001.json", "stories260K-attribution-p002.json",
@@ -183,5 +184,62 @@ class AttributeCommandTest {
         assertTrue(r.err().startsWith("gguf-lens: "), r.err());
         assertTrue(r.err().contains(mention), r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+    }
+
+    /**
+     * {@code --answer-mode sequence} on a four-token answer ('Berlin' = ' B' 'er' 'l' 'in' on stories260K): each token
+     * is attributed at the position that predicts it and the parts are their sums; the first token's share equals
+     * a first-mode run's attribution of the same token, and the whole still sums to llama.cpp's logits.
+     */
+    @Test
+    void sequenceModeSumsEveryAnswerTokenAtThePositionThatPredictsIt(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("seq");
+        CliRun seq = CliRun.of("attribute", "-m", stories260K().toString(), "-p", STORY, "--expect", "Berlin", "-t", "1",
+                "--answer-mode", "sequence", "--out", out.toString());
+        assertEquals(0, seq.exit(), seq.err());
+        System.out.println(seq.out());
+        assertTrue(seq.out().contains("'Berlin' is 4 tokens: ' B' 'er' 'l' 'in'; all are attributed"), seq.out());
+        assertTrue(seq.out().contains("KV cache: f32, flash attention off: every layer is the exact F32 forward"), seq.out());
+        JsonObject o = JsonParser.parseString(Files.readString(out.resolve("stories260K-attribution.json"))).getAsJsonObject();
+        assertEquals("sequence", o.get("answer_mode").getAsString());
+        assertTrue(o.get("multi_token").getAsBoolean());
+        assertTrue(o.getAsJsonObject("kv_cache").get("exact").getAsBoolean());
+        JsonArray answerTokens = o.getAsJsonArray("answer_tokens");
+        JsonArray forced = o.getAsJsonArray("teacher_forced");
+        assertEquals(4, answerTokens.size());
+        assertEquals(4, forced.size());
+        double logits = 0, parts = 0;
+        for (int j = 0; j < 4; j++) {
+            JsonObject t = forced.get(j).getAsJsonObject();
+            assertEquals(13 + j, t.get("position").getAsInt(), "token j is predicted at the last prompt position + j");
+            assertEquals(answerTokens.get(j).getAsJsonObject().get("id").getAsInt(), t.get("id").getAsInt());
+            assertEquals(t.get("logit").getAsDouble(), t.get("sum_of_parts").getAsDouble(), 1e-4 * Math.abs(t.get("logit").getAsDouble()));
+            logits += t.get("logit").getAsDouble();
+            parts += t.get("sum_of_parts").getAsDouble();
+        }
+        assertEquals(logits, o.get("answer_logit").getAsDouble(), 1e-9 * Math.abs(logits));
+        assertEquals(parts, o.get("sum_of_parts").getAsDouble(), 1e-9 * Math.abs(parts));
+        assertTrue(o.getAsJsonObject("identity").get("ok").getAsBoolean());
+        List<String> csv = Files.readAllLines(out.resolve("stories260K-attribution.csv"));
+        assertEquals(4, csv.stream().filter(l -> l.startsWith("answer_token,")).count());
+        String html = Files.readString(out.resolve("stories260K-attribution.html"));
+        assertTrue(html.contains("id=\"answer-tokens\"") && html.contains("id=\"kv-cache\""), "html states tokens and cache");
+
+        Path firstJson = dir.resolve("first.json");
+        CliRun first = CliRun.of("attribute", "-m", stories260K().toString(), "-p", STORY, "--expect", "Berlin", "-t", "1",
+                "--json", firstJson.toString());
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.out().contains("'Berlin' is 4 tokens: ' B' 'er' 'l' 'in'; only the first is attributed"), first.out());
+        JsonObject f = JsonParser.parseString(Files.readString(firstJson)).getAsJsonObject();
+        assertTrue(f.get("multi_token").getAsBoolean());
+        assertTrue(f.get("teacher_forced").isJsonNull());
+        JsonObject first0 = forced.get(0).getAsJsonObject();
+        assertEquals(f.get("answer_logit").getAsDouble(), first0.get("logit").getAsDouble(), 1e-5);
+        assertEquals(f.get("sum_of_parts").getAsDouble(), first0.get("sum_of_parts").getAsDouble(), 1e-5);
+
+        CliRun versus = CliRun.of("attribute", "-m", stories260K().toString(), "-p", STORY, "--expect", "Berlin",
+                "--answer-mode", "sequence", "--vs", "Paris");
+        assertEquals(2, versus.exit());
+        assertTrue(versus.err().startsWith("gguf-lens: --vs goes with --answer-mode first"), versus.err());
     }
 }

@@ -19,6 +19,7 @@ import dev.gguflens.report.Json;
 import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareReport.Layer;
 import dev.gguflens.report.CompareReport.Variant;
+import dev.gguflens.report.ProbeReport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,6 +86,8 @@ class CompareCommandTest {
             assertTrue(stdout.contains("\n" + name + " "), name + " row missing:\n" + stdout);
         }
         assertEquals(stdout, Files.readString(dir.resolve("out/compare.txt")));
+        long multi = report.prompts().stream().filter(CompareReport.PromptInfo::multiToken).count();
+        assertEquals(multi > 0, stdout.contains("Answers of several tokens: " + multi + " of 2 prompts"), stdout);
         try (Stream<Path> files = Files.list(dir.resolve("out"))) {
             assertEquals(Set.of("compare.txt", "compare.json", "compare-layers.csv", "compare.svg", "compare.html"),
                     Set.copyOf(files.map(p -> p.getFileName().toString()).toList()));
@@ -98,7 +101,8 @@ class CompareCommandTest {
     @Test
     void jsonHasEveryFieldAndConsistentValues() throws Exception {
         JsonObject root = JsonParser.parseString(json).getAsJsonObject();
-        assertEquals(Set.of("reference", "lens", "top_k", "prompts", "variants", "summary"), root.keySet());
+        assertEquals(Set.of("reference", "lens", "top_k", "answer_mode", "prompts", "variants", "summary"), root.keySet());
+        assertEquals("first", root.get("answer_mode").getAsString());
         JsonObject variant = root.getAsJsonArray("variants").get(1).getAsJsonObject();
         assertEquals(Set.of("name", "file", "reference", "file_type", "output_weight_type", "file_bytes", "n_params",
                 "bits_per_weight", "model_load_ms", "prompts", "kv_cache", "backend"), variant.keySet());
@@ -118,7 +122,8 @@ class CompareCommandTest {
                 prompt.getAsJsonObject("milestone_shift").keySet());
         JsonObject summary = root.getAsJsonArray("summary").get(2).getAsJsonObject();
         assertEquals(Set.of("variant", "mean_kl_bits", "mean_kl_all_layers_bits", "top1_flip_rate", "median_expected_rank",
-                "milestones", "shifts"), summary.keySet());
+                "median_answer_logprob", "milestones", "shifts"), summary.keySet());
+        assertTrue(summary.get("median_answer_logprob").isJsonNull(), "first mode has no whole-answer view");
         JsonObject stat = summary.getAsJsonObject("milestones").getAsJsonObject("first_rank1");
         assertEquals(Set.of("count", "present", "q1", "median", "q3", "iqr"), stat.keySet());
         assertNoNonFiniteNumbers(root, "compare.json");
@@ -177,10 +182,16 @@ class CompareCommandTest {
                     assertEquals(l.probe().entropyBits(), Double.parseDouble(row.get(5)), 1e-8 * (1 + l.probe().entropyBits()));
                     assertEquals(l.probe().top().getFirst().id(), Integer.parseInt(row.get(6)));
                     assertEquals(l.probe().expected().getFirst().rank(), Integer.parseInt(row.get(11)));
-                    assertEquals(l.vsReference().klBits(), Double.parseDouble(row.get(16)), 1e-8 * (1 + l.vsReference().klBits()));
-                    assertEquals(l.vsReference().top1Agree(), Boolean.parseBoolean(row.get(17)));
-                    assertEquals(l.vsReference().topKJaccard(), Double.parseDouble(row.get(19)), 1e-8);
-                    assertEquals(l.vsReference().residualCosine(), Double.parseDouble(row.get(20)), 1e-8);
+                    int kl = CompareCsv.HEADER.indexOf("kl_to_reference_bits");
+                    assertEquals(l.vsReference().klBits(), Double.parseDouble(row.get(kl)), 1e-8 * (1 + l.vsReference().klBits()));
+                    assertEquals(l.vsReference().top1Agree(), Boolean.parseBoolean(row.get(kl + 1)));
+                    assertEquals(l.vsReference().topKJaccard(), Double.parseDouble(row.get(kl + 3)), 1e-8);
+                    assertEquals(l.vsReference().residualCosine(), Double.parseDouble(row.get(kl + 4)), 1e-8);
+                    // first mode: one-token answers, no whole-answer columns
+                    CompareReport.PromptInfo info = report.prompts().get(r.prompt());
+                    assertEquals(String.valueOf(info.answerTokens().size()), row.get(CompareCsv.HEADER.indexOf("expected_answer_tokens")));
+                    assertEquals(info.answerTokens().size() > 1, info.multiToken());
+                    assertEquals("", row.get(CompareCsv.HEADER.indexOf("answer_logprob")));
                 }
             }
         }
@@ -303,5 +314,61 @@ class CompareCommandTest {
         CliRun suite = run("compare", "-m", model, "-m", model, "--suite", "rivers");
         assertEquals("gguf-lens: --suite 'rivers' is unknown (built-in suites: capitals)", suite.err().strip());
         assertEquals(0, run("compare", "--help").code());
+    }
+
+    /**
+     * {@code --answer-mode sequence}: a four-token answer (stories260K's 'Berlin' = ' B' 'er' 'l' 'in') is scored
+     * whole per variant and layer, equal to the probe's own sequence view of the same model, in every output, and
+     * the rank milestone follows the whole answer's worst token rank.
+     */
+    @Test
+    void sequenceModeScoresTheWholeAnswerPerVariantAndLayer() throws Exception {
+        String model = stories260K().toString();
+        Path out = dir.resolve("sequence");
+        CliRun r = run("compare", "-m", model, "--quantize", "Q8_0", "--cache-dir", dir.resolve("cache").toString(),
+                "-p", STORY, "--expect", "Berlin", "--answer-mode", "sequence", "--out", out.toString(), "-t", "2");
+        assertEquals(0, r.code(), r.err());
+        System.out.println(r.out());
+        assertTrue(r.out().contains("Answers of several tokens: 1 of 1 prompts (e.g. 'Berlin' = ' B' 'er' 'l' 'in')."), r.out());
+        assertTrue(r.out().contains("Whole answer per layer (median over prompts)"), r.out());
+        CompareReport seq = Json.read(Files.readString(out.resolve("compare.json")), CompareReport.class);
+        assertEquals("sequence", seq.answerMode());
+        CompareReport.PromptInfo info = seq.prompts().getFirst();
+        assertTrue(info.multiToken());
+        assertEquals(List.of(" B", "er", "l", "in"), info.answerTokens().stream().map(ProbeReport.TokenInfo::text).toList());
+
+        CliRun probe = run("probe", "-m", model, "-p", STORY, "--expect", "Berlin", "--answer-mode", "sequence", "-t", "2",
+                "-q", "--out", dir.resolve("sequence-probe").toString());
+        assertEquals(0, probe.code(), probe.err());
+        ProbeReport single = Json.read(Files.readString(dir.resolve("sequence-probe/stories260K.json")), ProbeReport.class);
+        for (int v = 0; v < seq.variants().size(); v++) {
+            List<CompareReport.Layer> layers = seq.variants().get(v).prompts().getFirst().layers();
+            Double[] median = seq.summary().get(v).medianAnswerLogProb();
+            Integer firstWhole = null;
+            for (int l = 0; l < layers.size(); l++) {
+                ProbeReport.Expected e = layers.get(l).probe().expected().getFirst();
+                assertNotNull(e.answerLogProb(), "layer " + l);
+                assertTrue(e.answerLogProb() < Math.log(e.p()), "the whole answer is less likely than its first token");
+                assertEquals(e.answerLogProb(), median[l], 0.0, "one prompt: the median is its value");
+                if (firstWhole == null && e.answerWorstRank() == 1) firstWhole = l;
+                if (seq.variants().get(v).reference()) {
+                    ProbeReport.Expected p = single.layers().get(l).expected().getFirst();
+                    assertEquals(p.answerLogProb(), e.answerLogProb(), 1e-9, "compare and probe agree, layer " + l);
+                    assertEquals(p.answerWorstRank(), e.answerWorstRank());
+                }
+            }
+            assertEquals(firstWhole, seq.variants().get(v).prompts().getFirst().milestones().firstRank1().layer());
+        }
+        List<String> csv = Files.readAllLines(out.resolve("compare-layers.csv"));
+        List<String> header = List.of(csv.getFirst().split(","));
+        int tokensColumn = header.indexOf("expected_answer_tokens"), logProbColumn = header.indexOf("answer_logprob");
+        assertTrue(tokensColumn > 0 && logProbColumn > 0, csv.getFirst());
+        for (String line : csv.subList(1, csv.size())) {
+            List<String> cells = parseCsvLine(line);
+            assertEquals("4", cells.get(tokensColumn), line);
+            assertTrue(Double.parseDouble(cells.get(logProbColumn)) < 0, line);
+        }
+        String html = Files.readString(out.resolve("compare.html"));
+        assertTrue(html.contains("id=\"whole-answer\"") && html.contains("class=\"answer-tokens\">(4 tokens:"), html);
     }
 }

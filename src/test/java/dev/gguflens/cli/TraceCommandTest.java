@@ -71,7 +71,9 @@ class TraceCommandTest {
         assertEquals(14, timings.get("plain_prefix").getAsInt());
         assertTrue(timings.get("plain_decodes").getAsInt() == Math.min(3, decodes), timings.toString());
         List<String> csv = Files.readAllLines(dir.resolve("out/trace.csv"));
-        assertEquals("layer,position,label,p,restoration", csv.getFirst());
+        assertEquals("layer,position,label,p,restoration,answer_tokens,answer_mode", csv.getFirst());
+        assertTrue(json.getAsJsonObject("kv_cache").get("exact").getAsBoolean(), "the trace states its KV cache");
+        assertFalse(json.get("multi_token").getAsBoolean());
         assertEquals(1 + 6 * 14, csv.size());
     }
 

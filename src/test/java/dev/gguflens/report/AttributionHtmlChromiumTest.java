@@ -54,8 +54,8 @@ class AttributionHtmlChromiumTest {
         }
         ProbeReport.ModelInfo model = new ProbeReport.ModelInfo("tiny", "tiny.gguf", "llama", 3, 8, 10, 4, 4, 64, "F32",
                 "F32", 1000, 4000);
-        return new AttributionReport(model, "a <b> prompt", List.of(new ProbeReport.TokenInfo(1, "a")), 0, "a", "Lily", 7,
-                " Lily", sum, null, "the logit of ' Lily'", sum, 0.5, blocks, 0, sum,
+        return new AttributionReport(model, null, "a <b> prompt", List.of(new ProbeReport.TokenInfo(1, "a")), 0, "a", "Lily", 7,
+                " Lily", sum, "first", List.of(new ProbeReport.TokenInfo(7, " Lily")), false, null, null, "the logit of ' Lily'", sum, 0.5, blocks, 0, sum,
                 new AttributionReport.Identity(sum, 0, 0, true), 0.5, 4, List.of("a note"));
     }
 
