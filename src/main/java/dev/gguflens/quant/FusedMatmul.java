@@ -11,26 +11,42 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 and Q8_0/Q4_K (and Q6_K with
- * 512-bit vectors) each row is decoded straight from native memory into vector registers ({@link RowKernels}). Otherwise a tile of
- * rows is decoded once into a float scratch and multiplied against all m vectors: blocked over K (large K blocks) with a
- * 4-row x 6-vector register kernel when cols is a multiple of the vector length, else the older 4x3
- * full-K kernel.
+ * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 each row is decoded straight from native
+ * memory into vector registers where {@link RowKernels} has a kernel. Otherwise a tile of {@link #BLOCKED_TILE} rows is
+ * decoded once ({@link VectorDecoder} at every width from 128 bits) into a float scratch laid out K block by K block,
+ * as x is ({@link #chunkMajor}), and multiplied against the m vectors {@link #M_BLOCK} at a time: per K block, a
+ * 4-row x 3-vector register kernel (4 x 6 where the CPU has 32 vector registers) accumulates lane-wise partial sums.
+ * When cols is not a multiple of the vector length, the older full-K 4x3 kernel serves.
  */
 public final class FusedMatmul {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     /** Rows decoded together; also the register-block height of the inner kernel. */
     static final int ROW_TILE = 4;
-    /** Rows decoded together on the K-blocked path (used when cols is a multiple of the vector length). */
-    static final int BLOCKED_TILE = 8;
     /**
-     * Columns per K block. Large on purpose: every block re-enters the register kernel and reloads and stores
-     * its 24 accumulators, and that costs more than streaming the weight rows and vectors from L2 instead of
-     * L1 (151936 x 4096, m = 37, 2 threads: 256 -> 4096 took F16 from 209 to 161-172 ms, Q4_K 195 -> 168).
-     * The accumulators keep the same per-lane FMA sequence, so the result does not depend on this value.
+     * Rows decoded together on the K-blocked path (used when cols is a multiple of the vector length): every vector
+     * block of x streamed from L3 serves this many rows, so a taller tile halves that traffic; 16 rows x 4096
+     * floats (256 KiB) still leave room in a 512 KiB L2 for the x slices and accumulators.
      */
-    static final int K_CHUNK = 4096;
+    static final int BLOCKED_TILE = 16;
+    /**
+     * Columns per K block: the four weight rows a register kernel reads (4 x 512 floats, 8 KiB) stay in L1 while it
+     * runs over every vector group of the M block; each block reloads and stores its accumulators (24 memory
+     * operations per 128-512 FMA loads). The accumulators keep the same per-lane FMA sequence, so the result does
+     * not depend on this value, on {@link #M_BLOCK} or on the register block.
+     */
+    static final int K_CHUNK = 512;
+    /**
+     * Vectors per M block: their K slices (48 x 512 floats, 96 KiB) and lane-wise partial sums (48 x 16 x lanes)
+     * stay in L2 while the tile's rows pass over them, so the work per byte fetched does not fall as M grows
+     * (M = 592 streamed all 592 vectors per tile and took 19.5x the time of M = 37).
+     */
+    static final int M_BLOCK = 48;
+    /**
+     * Vectors per register block: 6 (4 x 6 = 24 accumulators) where the CPU has 32 vector registers (AVX-512,
+     * and AArch64's NEON/SVE), else 3 (12 accumulators + 3 x + 1 w = AVX2/SSE's 16 registers; 4 x 6 spilled there).
+     */
+    static final int REGISTER_VECTORS = LANES >= 16 || "aarch64".equals(System.getProperty("os.arch")) ? 6 : 3;
     /** Bytes of heap weight rows copied at once into native scratch for the m = 1 row kernels. */
     static final int ROW_CHUNK_BYTES = 16 * 1024;
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -51,6 +67,12 @@ public final class FusedMatmul {
      * on the caller's thread only, whatever {@code threads} says; use a shared or global arena to spread them.
      */
     public static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
+        multiply(w, x, m, rowStart, rowEnd, y, threads, REGISTER_VECTORS);
+    }
+
+    /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the register block's width (3 or 6) chosen; for tests. */
+    static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads, int registerVectors) {
+        if (registerVectors != 3 && registerVectors != 6) throw new IllegalArgumentException("register block of " + registerVectors + " vectors");
         Objects.requireNonNull(w, "w");
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(y, "y");
@@ -82,15 +104,32 @@ public final class FusedMatmul {
         // the caller's thread cannot be read from the pool, so it is multiplied on the caller's thread alone.
         int tiles = (outRows + ROW_TILE - 1) / ROW_TILE;
         int parts = data.isAccessibleBy(ParallelFor.POOL_PROBE) ? Math.min(threads, tiles) : 1;
+        float[] xk = cols % LANES == 0 ? chunkMajor(x, m, cols) : x;
         if (parts == 1) {
-            new RangeWorker(w, x, m, rowStart, outRows, y).run(rowStart, rowEnd);
+            new RangeWorker(w, x, xk, m, rowStart, outRows, y, registerVectors).run(rowStart, rowEnd);
             return;
         }
         int[] bounds = new int[parts + 1];
         for (int p = 0; p <= parts; p++) {
             bounds[p] = Math.min(rowEnd, rowStart + (int) ((long) tiles * p / parts) * ROW_TILE);
         }
-        ParallelFor.parts(parts, p -> new RangeWorker(w, x, m, rowStart, outRows, y).run(bounds[p], bounds[p + 1]));
+        ParallelFor.parts(parts, p -> new RangeWorker(w, x, xk, m, rowStart, outRows, y, registerVectors).run(bounds[p], bounds[p + 1]));
+    }
+
+    /**
+     * x laid out K block by K block: block c holds, for every vector v, its columns [c*K_CHUNK, c*K_CHUNK + kc)
+     * contiguously at c*K_CHUNK*m + v*kc. The register kernels then read x and the tile (laid out the same way) at a
+     * stride of kc floats (2 KiB) instead of cols (16 KiB at n_embd 4096, where every stream fell into the same L1
+     * sets). For m = 1 this is x itself.
+     */
+    static float[] chunkMajor(float[] x, int m, int cols) {
+        if (m == 1) return x;
+        float[] out = new float[m * cols];
+        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
+            int kc = Math.min(K_CHUNK, cols - k0);
+            for (int v = 0; v < m; v++) System.arraycopy(x, v * cols + k0, out, k0 * m + v * kc, kc);
+        }
+        return out;
     }
 
     /** Per-thread scratch and the loop over row tiles. */
@@ -98,18 +137,23 @@ public final class FusedMatmul {
         private final GgmlType type;
         private final MemorySegment data;
         private final float[] x;
+        /** x in K-block-major order ({@link #chunkMajor}) for the blocked path. */
+        private final float[] xk;
         private final int m, cols, rowStart, outRows;
         private final float[] y;
         private final long rowBytes;
         private final boolean blocked;
         private final int tileRows;
+        private final int registerVectors;
         private byte[] raw;
         private short[] halves;
         private float[] tile;
         private float[] acc;
         private final float[] sums = new float[ROW_TILE * 3];
 
-        RangeWorker(WeightMatrix w, float[] x, int m, int rowStart, int outRows, float[] y) {
+        RangeWorker(WeightMatrix w, float[] x, float[] xk, int m, int rowStart, int outRows, float[] y, int registerVectors) {
+            this.registerVectors = registerVectors;
+            this.xk = xk;
             this.type = w.type();
             this.data = w.data();
             this.x = x;
@@ -156,11 +200,12 @@ public final class FusedMatmul {
             if (type == GgmlType.F16) halves = new short[tileRows * cols];
             else if (type != GgmlType.F32) raw = new byte[(int) (tileRows * rowBytes)];
             if (blocked) {
-                acc = new float[m * BLOCKED_TILE * LANES];
+                int mBlock = Math.min(m, M_BLOCK);
+                acc = new float[mBlock * BLOCKED_TILE * LANES];
                 for (int r = from; r < to; r += BLOCKED_TILE) {
                     int nr = Math.min(BLOCKED_TILE, to - r);
-                    decodeRows(r, nr);
-                    blockedTile(r - rowStart, nr);
+                    decodeChunkMajor(r, nr);
+                    for (int v0 = 0; v0 < m; v0 += M_BLOCK) blockedTile(r - rowStart, nr, v0, Math.min(M_BLOCK, m - v0));
                 }
                 return;
             }
@@ -193,32 +238,71 @@ public final class FusedMatmul {
         }
 
         /**
-         * The decoded tile times all m vectors, blocked over K so that the weight slice and the slice of a
-         * group of vectors stay in L1 while lane-wise partial sums live in {@code acc}. Every kernel performs
-         * the same per-lane FMA sequence, so the result does not depend on which kernel handled an output.
+         * The decoded tile times vectors [v0, v0 + mv), blocked over K so that four weight rows stay in L1 while
+         * every vector group of the block passes, and the block's x slices and lane-wise partial sums ({@code acc})
+         * stay in L2. Every kernel performs the same per-lane FMA sequence (k ascending), so the result does not
+         * depend on which kernel handled an output or on the blocking.
          */
-        private void blockedTile(int outRow, int nr) {
-            java.util.Arrays.fill(acc, 0, m * BLOCKED_TILE * LANES, 0f);
+        private void blockedTile(int outRow, int nr, int v0, int mv) {
             int accV = BLOCKED_TILE * LANES;
+            java.util.Arrays.fill(acc, 0, mv * accV, 0f);
             for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
                 int kc = Math.min(K_CHUNK, cols - k0);
-                int v = 0;
-                for (; v + 6 <= m; v += 6) {
-                    int r = 0;
-                    for (; r + 4 <= nr; r += 4) k4x6(tile, r * cols + k0, cols, x, v * cols + k0, kc, acc, v * accV + r * LANES, accV);
-                    for (; r < nr; r++) {
-                        for (int j = 0; j < 6; j++) k1x1(tile, r * cols + k0, x, (v + j) * cols + k0, kc, acc, (v + j) * accV + r * LANES);
+                int wBase = k0 * BLOCKED_TILE;
+                int xBase = k0 * m + v0 * kc;
+                int r = 0;
+                for (; r + 4 <= nr; r += 4) {
+                    int wo = wBase + r * kc;
+                    int v = 0;
+                    if (registerVectors == 6) {
+                        for (; v + 6 <= mv; v += 6) k4x6(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
                     }
+                    for (; v + 3 <= mv; v += 3) k4x3(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                    for (; v < mv; v++) k4x1(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES);
                 }
-                for (; v < m; v++) {
-                    int r = 0;
-                    for (; r + 4 <= nr; r += 4) k4x1(tile, r * cols + k0, cols, x, v * cols + k0, kc, acc, v * accV + r * LANES);
-                    for (; r < nr; r++) k1x1(tile, r * cols + k0, x, v * cols + k0, kc, acc, v * accV + r * LANES);
+                for (; r < nr; r++) {
+                    for (int v = 0; v < mv; v++) k1x1(tile, wBase + r * kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES);
                 }
             }
-            for (int v = 0; v < m; v++) {
-                for (int r = 0; r < nr; r++) {
-                    y[v * outRows + outRow + r] = FloatLanes.sum(FloatVector.fromArray(SPECIES, acc, v * accV + r * LANES));
+            for (int v = 0; v < mv; v++) {
+                int yo = (v0 + v) * outRows + outRow;
+                for (int r = 0; r < nr; r++) y[yo + r] = FloatLanes.sum(FloatVector.fromArray(SPECIES, acc, v * accV + r * LANES));
+            }
+        }
+
+        /**
+         * Rows [r, r + nr) decoded into the tile K block by K block, as {@link #chunkMajor} lays out x: row rr's
+         * columns [k0, k0 + kc) at k0*BLOCKED_TILE + rr*kc (K_CHUNK is a multiple of every block size).
+         */
+        private void decodeChunkMajor(int r, int nr) {
+            long off = r * rowBytes;
+            switch (type) {
+                case F32 -> {
+                    for (int rr = 0; rr < nr; rr++) {
+                        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
+                            int kc = Math.min(K_CHUNK, cols - k0);
+                            MemorySegment.copy(data, F32_LE, off + rr * rowBytes + 4L * k0, tile, k0 * BLOCKED_TILE + rr * kc, kc);
+                        }
+                    }
+                }
+                case F16 -> {
+                    MemorySegment.copy(data, I16_LE, off, halves, 0, nr * cols);
+                    for (int rr = 0; rr < nr; rr++) {
+                        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
+                            int kc = Math.min(K_CHUNK, cols - k0);
+                            f16ToFloat(halves, rr * cols + k0, tile, k0 * BLOCKED_TILE + rr * kc, kc);
+                        }
+                    }
+                }
+                default -> {
+                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, raw, 0, (int) (nr * rowBytes));
+                    int bs = type.blockSize, ts = type.typeSize;
+                    for (int rr = 0; rr < nr; rr++) {
+                        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
+                            int kc = Math.min(K_CHUNK, cols - k0);
+                            BlockDecoder.decode(type, raw, (int) (rr * rowBytes) + k0 / bs * ts, tile, k0 * BLOCKED_TILE + rr * kc, kc / bs);
+                        }
+                    }
                 }
             }
         }
@@ -241,6 +325,11 @@ public final class FusedMatmul {
                 }
             }
         }
+    }
+
+    /** t[to..to+n) = h[ho..ho+n) widened; a plain loop over Float.float16ToFloat is auto-vectorised by C2 (vcvtph2ps) and exact. */
+    static void f16ToFloat(short[] h, int ho, float[] t, int to, int n) {
+        for (int i = 0; i < n; i++) t[to + i] = Float.float16ToFloat(h[ho + i]);
     }
 
     /** acc[ao..] += w[wo..wo+kc) * x[xo..xo+kc), lane-wise. */
@@ -269,6 +358,38 @@ public final class FusedMatmul {
         a1.intoArray(acc, ao + LANES);
         a2.intoArray(acc, ao + 2 * LANES);
         a3.intoArray(acc, ao + 3 * LANES);
+    }
+
+    /**
+     * Four rows (stride n) against three vectors (stride n): 12 accumulators, the three x vectors held and each
+     * weight vector loaded once for three FMAs, so with the weight and x registers it fits 16 vector registers.
+     * Vector j's partial sums for row r are at acc[ao + j*accV + r*LANES].
+     */
+    static void k4x3(float[] w, int wo, int n, float[] x, int xo, int kc, float[] acc, int ao, int accV) {
+        int b0 = ao, b1 = ao + accV, b2 = ao + 2 * accV;
+        final int l1 = LANES, l2 = 2 * LANES, l3 = 3 * LANES;
+        FloatVector a00 = FloatVector.fromArray(SPECIES, acc, b0), a01 = FloatVector.fromArray(SPECIES, acc, b0 + l1);
+        FloatVector a02 = FloatVector.fromArray(SPECIES, acc, b0 + l2), a03 = FloatVector.fromArray(SPECIES, acc, b0 + l3);
+        FloatVector a10 = FloatVector.fromArray(SPECIES, acc, b1), a11 = FloatVector.fromArray(SPECIES, acc, b1 + l1);
+        FloatVector a12 = FloatVector.fromArray(SPECIES, acc, b1 + l2), a13 = FloatVector.fromArray(SPECIES, acc, b1 + l3);
+        FloatVector a20 = FloatVector.fromArray(SPECIES, acc, b2), a21 = FloatVector.fromArray(SPECIES, acc, b2 + l1);
+        FloatVector a22 = FloatVector.fromArray(SPECIES, acc, b2 + l2), a23 = FloatVector.fromArray(SPECIES, acc, b2 + l3);
+        for (int k = 0; k < kc; k += LANES) {
+            FloatVector x0 = FloatVector.fromArray(SPECIES, x, xo + k);
+            FloatVector x1 = FloatVector.fromArray(SPECIES, x, xo + n + k);
+            FloatVector x2 = FloatVector.fromArray(SPECIES, x, xo + 2 * n + k);
+            FloatVector wv = FloatVector.fromArray(SPECIES, w, wo + k);
+            a00 = wv.fma(x0, a00); a10 = wv.fma(x1, a10); a20 = wv.fma(x2, a20);
+            wv = FloatVector.fromArray(SPECIES, w, wo + n + k);
+            a01 = wv.fma(x0, a01); a11 = wv.fma(x1, a11); a21 = wv.fma(x2, a21);
+            wv = FloatVector.fromArray(SPECIES, w, wo + 2 * n + k);
+            a02 = wv.fma(x0, a02); a12 = wv.fma(x1, a12); a22 = wv.fma(x2, a22);
+            wv = FloatVector.fromArray(SPECIES, w, wo + 3 * n + k);
+            a03 = wv.fma(x0, a03); a13 = wv.fma(x1, a13); a23 = wv.fma(x2, a23);
+        }
+        a00.intoArray(acc, b0); a01.intoArray(acc, b0 + l1); a02.intoArray(acc, b0 + l2); a03.intoArray(acc, b0 + l3);
+        a10.intoArray(acc, b1); a11.intoArray(acc, b1 + l1); a12.intoArray(acc, b1 + l2); a13.intoArray(acc, b1 + l3);
+        a20.intoArray(acc, b2); a21.intoArray(acc, b2 + l1); a22.intoArray(acc, b2 + l2); a23.intoArray(acc, b2 + l3);
     }
 
     /**

@@ -11,30 +11,37 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * SIMD decoders for the hot types (F16, BF16, Q8_0, Q4_K, Q6_K). Every lane performs exactly the scalar
- * decoder's float operations in the same order (int->float conversions are exact), so the results are
- * bit-identical to {@link BlockDecoder}'s scalar code; only the speed differs.
+ * SIMD decoders for the tile path (F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), written for the float species the
+ * machine has: 4, 8 or 16 lanes (128, 256 or 512 bits). Quantised bytes are loaded {@link #B} at a time, at least 8
+ * (the narrowest byte vector is 64 bits), and widened to floats one part of {@link #L} lanes at a time. Every lane
+ * performs exactly the scalar decoder's float operations in the same order (int->float conversions are exact), so the
+ * results are bit-identical to {@link BlockDecoder}'s scalar code at every width; only the speed differs.
  */
 final class VectorDecoder {
-    /** 16 float lanes where the CPU has 512-bit vectors, else 8; never wider than the hardware. */
+    /** The preferred float species, capped at 512 bits: 4 lanes with NEON/SSE (or -XX:MaxVectorSize=16), 8 with AVX2, 16 with AVX-512. */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16
-            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /**
+     * Quantised bytes per load: L (one part), but 16 at 4 lanes: lane-wise shifts of 64-bit byte vectors are not
+     * compiled to SIMD on x86 (Q6_K decoded at 3.7 ns per weight, slower than scalar; 16 bytes in four parts: 0.5).
+     */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(128, L * 8)));
+    /** Float parts per byte load: 4 at 128 bits (16 bytes -> four 4-lane floats), else 1. */
+    private static final int PARTS = B.length() / L;
     /** Bytes of L shorts. */
-    private static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 16));
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    private static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 16)));
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
-    /** Enabled when the preferred shape is at least 256 bits; otherwise scalar code is faster. */
-    static final boolean ENABLED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
-            && !Boolean.getBoolean("gguflens.quant.scalar");
+    /** Enabled from 128 bits (4 float lanes) up; -Dgguflens.quant.scalar=true turns it off. */
+    static final boolean ENABLED = L >= 4 && !Boolean.getBoolean("gguflens.quant.scalar");
 
     private VectorDecoder() {
     }
 
     static boolean handles(GgmlType t) {
         return ENABLED && switch (t) {
-            case F16, BF16, Q8_0, Q4_K, Q6_K -> true;
+            case F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -45,7 +52,9 @@ final class VectorDecoder {
             case F16 -> f16(s, o, y, yo, nBlocks);
             case BF16 -> bf16(s, o, y, yo, nBlocks);
             case Q8_0 -> { for (int b = 0; b < nBlocks; b++) q8_0(s, o + 34 * b, y, yo + 32 * b); }
+            case Q4_0 -> { for (int b = 0; b < nBlocks; b++) q4_0(s, o + 18 * b, y, yo + 32 * b); }
             case Q4_K -> { for (int b = 0; b < nBlocks; b++) q4_k(s, o + 144 * b, y, yo + 256 * b); }
+            case Q5_K -> { for (int b = 0; b < nBlocks; b++) q5_k(s, o + 176 * b, y, yo + 256 * b); }
             case Q6_K -> { for (int b = 0; b < nBlocks; b++) q6_k(s, o + 210 * b, y, yo + 256 * b); }
             default -> throw new IllegalArgumentException("no vector decoder for " + t);
         }
@@ -87,14 +96,29 @@ final class VectorDecoder {
         for (; i < n; i++) y[yo + i] = Float.intBitsToFloat(BlockDecoder.u16(s, o + 2 * i) << 16);
     }
 
-    private static FloatVector toFloat(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
+    /** Lanes [part*L, part*L + L) of {@code v} as floats (exact). */
+    private static FloatVector toFloat(ByteVector v, int part) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, part);
     }
 
     private static void q8_0(byte[] s, int o, float[] y, int e) {
         float d = BlockDecoder.f16(s, o);
-        for (int j = 0; j < 32; j += L) {
-            toFloat(ByteVector.fromArray(B, s, o + 2 + j)).mul(d).intoArray(y, e + j);
+        for (int j = 0; j < 32; j += B.length()) {
+            ByteVector q = ByteVector.fromArray(B, s, o + 2 + j);
+            for (int p = 0; p < PARTS; p++) toFloat(q, p).mul(d).intoArray(y, e + j + p * L);
+        }
+    }
+
+    private static void q4_0(byte[] s, int o, float[] y, int e) {
+        float d = BlockDecoder.f16(s, o);
+        for (int j = 0; j < 16; j += B.length()) {
+            ByteVector b = ByteVector.fromArray(B, s, o + 2 + j);
+            ByteVector lo = b.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            for (int p = 0; p < PARTS; p++) {
+                toFloat(lo, p).mul(d).intoArray(y, e + j + p * L);
+                toFloat(hi, p).mul(d).intoArray(y, e + 16 + j + p * L);
+            }
         }
     }
 
@@ -108,15 +132,46 @@ final class VectorDecoder {
             float d2 = d * (sm2 & 0xFF), m2 = dmin * (sm2 >> 8);
             int q = o + 16 + 32 * p;
             int base = e + 64 * p;
-            for (int l = 0; l < 32; l += L) {
+            for (int l = 0; l < 32; l += B.length()) {
                 ByteVector b = ByteVector.fromArray(B, s, q + l);
-                toFloat(b.and((byte) 0x0F)).mul(d1).sub(m1).intoArray(y, base + l);
-                toFloat(b.lanewise(VectorOperators.LSHR, 4)).mul(d2).sub(m2).intoArray(y, base + 32 + l);
+                ByteVector lo = b.and((byte) 0x0F), hi = b.lanewise(VectorOperators.LSHR, 4);
+                for (int part = 0; part < PARTS; part++) {
+                    toFloat(lo, part).mul(d1).sub(m1).intoArray(y, base + l + part * L);
+                    toFloat(hi, part).mul(d2).sub(m2).intoArray(y, base + 32 + l + part * L);
+                }
+            }
+        }
+    }
+
+    private static void q5_k(byte[] s, int o, float[] y, int e) {
+        float d = BlockDecoder.f16(s, o);
+        float dmin = BlockDecoder.f16(s, o + 2);
+        for (int p = 0; p < 4; p++) {
+            int sm1 = BlockDecoder.scaleMinK4(s, o + 4, 2 * p);
+            int sm2 = BlockDecoder.scaleMinK4(s, o + 4, 2 * p + 1);
+            float d1 = d * (sm1 & 0xFF), m1 = dmin * (sm1 >> 8);
+            float d2 = d * (sm2 & 0xFF), m2 = dmin * (sm2 >> 8);
+            int q = o + 48 + 32 * p;
+            int base = e + 64 * p;
+            for (int l = 0; l < 32; l += B.length()) {
+                ByteVector b = ByteVector.fromArray(B, s, q + l);
+                ByteVector hb = ByteVector.fromArray(B, s, o + 16 + l);
+                // bit 2p of hb adds 16 to the low nibble, bit 2p+1 to the high one (values 0..31 fit a byte)
+                ByteVector lo = b.and((byte) 0x0F).or(hb.lanewise(VectorOperators.LSHR, 2 * p).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 2 * p + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                for (int part = 0; part < PARTS; part++) {
+                    toFloat(lo, part).mul(d1).sub(m1).intoArray(y, base + l + part * L);
+                    toFloat(hi, part).mul(d2).sub(m2).intoArray(y, base + 32 + l + part * L);
+                }
             }
         }
     }
 
     private static void q6_k(byte[] s, int o, float[] y, int e) {
+        if (PARTS > 1) {
+            q6_kInQuarters(s, o, y, e);
+            return;
+        }
         float d = BlockDecoder.f16(s, o + 208);
         for (int h = 0; h < 2; h++) {
             int ql = o + 64 * h;
@@ -132,11 +187,46 @@ final class VectorDecoder {
                 ByteVector q2 = b.and((byte) 0x0F).or(hb.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
                 ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
                 ByteVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                toFloat(q1).mul(d * s[sc + is]).intoArray(y, base + l);
-                toFloat(q2).mul(d * s[sc + is + 2]).intoArray(y, base + l + 32);
-                toFloat(q3).mul(d * s[sc + is + 4]).intoArray(y, base + l + 64);
-                toFloat(q4).mul(d * s[sc + is + 6]).intoArray(y, base + l + 96);
+                toFloat(q1, 0).mul(d * s[sc + is]).intoArray(y, base + l);
+                toFloat(q2, 0).mul(d * s[sc + is + 2]).intoArray(y, base + l + 32);
+                toFloat(q3, 0).mul(d * s[sc + is + 4]).intoArray(y, base + l + 64);
+                toFloat(q4, 0).mul(d * s[sc + is + 6]).intoArray(y, base + l + 96);
             }
+        }
+    }
+
+    /**
+     * Q6_K where one byte load feeds several float parts (4 lanes): four quarters per 32-column group, each its own
+     * small compile; in one method C2 ran past its inlining budget and boxed the vectors (3.7 ns per weight, scalar 2.4).
+     */
+    private static void q6_kInQuarters(byte[] s, int o, float[] y, int e) {
+        float d = BlockDecoder.f16(s, o + 208);
+        for (int h = 0; h < 2; h++) {
+            int ql = o + 64 * h;
+            int qh = o + 128 + 32 * h;
+            int sc = o + 192 + 8 * h;
+            int base = e + 128 * h;
+            for (int l = 0; l < 32; l += B.length()) {
+                q6Quarter(s, ql + l, 0, qh + l, 0, d, sc, y, base + l, l);
+                q6Quarter(s, ql + l + 32, 0, qh + l, 2, d, sc + 2, y, base + l + 32, l);
+                q6Quarter(s, ql + l, 4, qh + l, 4, d, sc + 4, y, base + l + 64, l);
+                q6Quarter(s, ql + l + 32, 4, qh + l, 6, d, sc + 6, y, base + l + 96, l);
+            }
+        }
+    }
+
+    /**
+     * One quarter of a Q6_K group: q = ((ql >> loShift) & 15 | ((qh >> hiShift) & 3) << 4) - 32 for the bytes at
+     * {@code lo} and {@code hi}, times d * scale[l / 16] (scales at {@code sc}), written to y[yo..].
+     */
+    private static void q6Quarter(byte[] s, int lo, int loShift, int hi, int hiShift, float d, int sc, float[] y, int yo, int l) {
+        ByteVector a = ByteVector.fromArray(B, s, lo);
+        ByteVector hb = ByteVector.fromArray(B, s, hi);
+        ByteVector q = a.lanewise(VectorOperators.LSHR, loShift).and((byte) 0x0F)
+                .or(hb.lanewise(VectorOperators.LSHR, hiShift).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        for (int part = 0; part < PARTS; part++) {
+            int is = (l + part * L) / 16;  // L divides 16, so a part never straddles two scales
+            toFloat(q, part).mul(d * s[sc + is]).intoArray(y, yo + part * L);
         }
     }
 }

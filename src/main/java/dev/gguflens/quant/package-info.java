@@ -18,13 +18,16 @@
  *     F16: 256 halves at a time widened into an L1 float array by a loop over {@code Float.float16ToFloat},
  *     which C2 vectorises (vcvtph2ps, fcvtl), then a 4-chain dot. BF16: a shift or a mask per half. F32: 4-chain
  *     dot.</td></tr>
- * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile, then a
- *     register-blocked product in {@link dev.gguflens.quant.FusedMatmul}</td>
- *     <td colspan="2">tile decoding: {@link dev.gguflens.quant.VectorDecoder} for F16 BF16 Q8_0 Q4_K Q6_K;
- *     F16 by an auto-vectorised loop, F32 copied; the rest {@link dev.gguflens.quant.BlockDecoder}</td>
- *     <td>tile decoding: BlockDecoder (scalar); F16 and F32 as at 256</td></tr>
+ * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile (16 rows, laid out in K blocks
+ *     of 512 like x), then {@link dev.gguflens.quant.FusedMatmul}'s register-blocked product over M blocks of 48</td>
+ *     <td>tile decoding: {@link dev.gguflens.quant.VectorDecoder} for BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (16 lanes);
+ *     F16 by an auto-vectorised loop, F32 copied; the rest {@link dev.gguflens.quant.BlockDecoder}. Register block
+ *     4 rows x 6 vectors (32 registers)</td>
+ *     <td>tile decoding: VectorDecoder, 8 lanes; register block 4 x 3 (16 registers; 4 x 6 spilled)</td>
+ *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts; register block 4 x 3 (4 x 6 on
+ *     AArch64's 32 registers)</td></tr>
  * <tr><td>dequantisation ({@link dev.gguflens.quant.Kernels})</td><td colspan="3">BlockDecoder, through
- *     VectorDecoder where it handles the type (256 bits and wider); the reference for every other path</td></tr>
+ *     VectorDecoder where it handles the type (128 bits and wider); the reference for every other path</td></tr>
  * </table>
  *
  * <p>Every path gives the same bits on every run, thread count and JIT state at one width (fixed-order lane

@@ -104,6 +104,44 @@ class FusedMatmulTest {
         assertArrayEquals(y, split, type + ": threads=3 differs from threads=1");
     }
 
+    /**
+     * The blocked tile path gives exactly the bits of a lane-wise scalar recomputation: lane j of each output's
+     * partial sums is fma(w_k, x_k, .) over k = j, j + L, ... in ascending order, folded halves onto halves as
+     * FloatLanes does. So neither the K blocks, nor the M blocks (m spans two, with remainders for every register
+     * block), nor the register block (3 or 6 vectors) nor the thread split can change a bit.
+     */
+    @ParameterizedTest
+    @MethodSource("requiredTypes")
+    void tilePathEqualsLaneWiseRecomputationBitForBit(GgmlType type) {
+        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        int cols = FusedMatmul.K_CHUNK + 256, rows = FusedMatmul.BLOCKED_TILE + 5, m = FusedMatmul.M_BLOCK + 5;
+        Random rnd = new Random(type.ordinal() * 13L + 7);
+        WeightMatrix w = new WeightMatrix(type,
+                MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
+        float[] dense = Kernels.dequantizeRows(w, 0, rows);
+        float[] x = QuantTestData.gaussian(m * cols, rnd);
+        float[] expected = new float[m * rows];
+        float[] acc = new float[lanes];
+        for (int i = 0; i < m; i++) {
+            for (int r = 0; r < rows; r++) {
+                Arrays.fill(acc, 0f);
+                for (int k = 0; k < cols; k++) acc[k % lanes] = Math.fma(dense[r * cols + k], x[i * cols + k], acc[k % lanes]);
+                for (int half = lanes / 2; half >= 1; half /= 2) {
+                    for (int j = 0; j < half; j++) acc[j] = acc[j] + acc[j + half];
+                }
+                expected[i * rows + r] = acc[0];
+            }
+        }
+        for (int registerVectors : new int[] {3, 6}) {
+            for (int threads : new int[] {1, 2}) {
+                float[] y = new float[m * rows];
+                FusedMatmul.multiply(w, x, m, 0, rows, y, threads, registerVectors);
+                assertArrayEquals(expected, y, type + " at " + lanes + " lanes, register block of " + registerVectors
+                        + " vectors, " + threads + " threads");
+            }
+        }
+    }
+
     @Test
     void allRowsOverloadAndManyThreads() {
         GgmlType type = GgmlType.Q4_K;

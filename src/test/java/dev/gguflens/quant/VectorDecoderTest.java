@@ -12,6 +12,13 @@ import org.junit.jupiter.params.provider.EnumSource;
 /** The SIMD decoders against the scalar ones: same float bits for every input (checked exhaustively for F16/BF16). */
 class VectorDecoderTest {
 
+    @Test
+    void enabledAtEveryWidthFrom128Bits() {
+        boolean expected = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 128
+                && !Boolean.getBoolean("gguflens.quant.scalar");
+        assertEquals(expected, VectorDecoder.ENABLED, "at " + VectorDecoder.L + " float lanes");
+    }
+
     @ParameterizedTest
     @EnumSource(names = {"F16", "BF16"})
     void allSixteenBitPatternsDecodeLikeScalar(GgmlType type) {
@@ -37,8 +44,9 @@ class VectorDecoderTest {
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_K", "Q6_K"})
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void randomBlocksDecodeLikeScalar(GgmlType type) {
+        assertTrue(VectorDecoder.handles(type) || !VectorDecoder.ENABLED, type + " has no vector decoder");
         Random rnd = new Random(11);
         int blocks = 200;
         byte[] raw = new byte[blocks * type.typeSize + 5];
