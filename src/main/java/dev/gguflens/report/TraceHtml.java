@@ -31,7 +31,7 @@ public final class TraceHtml {
                 .append("</h1>\n<p>clean: <code>").append(Html.escape(r.cleanPrompt())).append("</code><br>corrupted: <code>")
                 .append(Html.escape(r.corruptPrompt())).append("</code><br>answer <code>").append(Html.escape(r.answer()))
                 .append("</code> (token ").append(r.answerId()).append(' ').append(Html.escape(VisibleText.plain(r.answerToken())))
-                .append(String.format(Locale.ROOT, "): p_clean %.4f, p_corrupt %.4f</p>%n", r.pClean(), r.pCorrupt()));
+                .append(String.format(Locale.ROOT, "): p_clean %.4g, p_corrupt %.4g</p>%n", r.pClean(), r.pCorrupt()));
         String answerNote = TraceText.answerNote(r);
         if (answerNote != null) sb.append("<p id=\"answer-tokens\">").append(Html.escape(answerNote)).append("</p>\n");
         if (r.kvCache() != null) {
@@ -52,8 +52,8 @@ public final class TraceHtml {
                 double restoration = r.restoration(p[c]);
                 int bg = HeatColors.probability(Double.isNaN(restoration) ? 0 : restoration);
                 String shown = Double.isNaN(restoration) ? "-" : String.format(Locale.ROOT, "%.2f", restoration);
-                String detail = String.format(Locale.ROOT, "%s %d \u00b7 %s %d %s: p %.4f, restoration %s", rowName, row.layer(),
-                        r.columnKind(), c, VisibleText.plain(labels.get(c)), p[c], shown);
+                String detail = String.format(Locale.ROOT, "%s %d \u00b7 %s %d %s: p " + (p[c] < 1e-3 ? "%.3e" : "%.4f")
+                        + ", restoration %s", rowName, row.layer(), r.columnKind(), c, VisibleText.plain(labels.get(c)), p[c], shown);
                 sb.append("<td class=\"cell\" tabindex=\"-1\" data-layer=\"").append(row.layer()).append("\" data-col=\"").append(c)
                         .append("\" data-detail=\"").append(Html.escape(detail)).append("\" style=\"background:")
                         .append(HeatColors.css(bg)).append(";color:").append(HeatColors.css(HeatColors.textOn(bg))).append("\">")

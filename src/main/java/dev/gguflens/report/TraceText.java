@@ -17,7 +17,7 @@ public final class TraceText {
                 + " layers), site " + r.site() + "\n");
         out.write("clean:     " + TokenDisplay.quoted(r.cleanPrompt()) + "\n");
         out.write("corrupted: " + TokenDisplay.quoted(r.corruptPrompt()) + "\n");
-        out.write(String.format(Locale.ROOT, "answer:    %s (token %d %s)   p_clean %.4f   p_corrupt %.4f%n",
+        out.write(String.format(Locale.ROOT, "answer:    %s (token %d %s)   p_clean %.4g   p_corrupt %.4g%n",
                 TokenDisplay.quoted(r.answer()), r.answerId(), TokenDisplay.quoted(r.answerToken()), r.pClean(), r.pCorrupt()));
         String answerNote = answerNote(r);
         if (answerNote != null) out.write("           " + answerNote + "\n");
@@ -38,20 +38,25 @@ public final class TraceText {
         matrix(r, out, rowName, true);
         if (r.timings() != null) {
             TraceReport.Timings t = r.timings();
-            int prompt = r.corruptTokens().size();
+            long runLength = t.naivePositions() / t.cells();  // the prompt, plus the answer's tokens in sequence mode
             out.write(String.format(Locale.ROOT, "%ntimings: %d cells: %d patched runs + %d cells with no path to the answer"
                     + " (p_corrupt, not run)%n", t.cells(), t.runs(), t.cells() - t.runs()));
             out.write(String.format(Locale.ROOT, "  the runs as parallel llama.cpp sequences in %d decodes (%.0f tokens on average,"
                     + " largest %d): %.1f ms%n", t.decodes(), t.meanBatch(), t.largestBatch(), t.traceMillis()));
             out.write(String.format(Locale.ROOT, "  computed token positions %d (each run from its patched position on) of naive %d"
-                    + " (one %d-token run per cell) = %.2f%n", t.computedPositions(), t.naivePositions(), prompt,
+                    + " (one %d-token run per cell) = %.2f%n", t.computedPositions(), t.naivePositions(), runLength,
                     (double) t.computedPositions() / t.naivePositions()));
-            out.write(String.format(Locale.ROOT, "  throughput %.0f positions/s; llama.cpp plain prompt processing %.0f positions/s"
+            out.write(String.format(Locale.ROOT, "  throughput %s positions/s; llama.cpp plain prompt processing %s positions/s"
                     + " (%d decodes of the same sizes, %d tokens in all, each one sequence after the cached %d-token prompt,"
                     + " timed between the trace's) = ratio %.2f%n",
-                    t.tracePositionsPerSecond(), t.plainPositionsPerSecond(), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
+                    rate(t.tracePositionsPerSecond()), rate(t.plainPositionsPerSecond()), t.plainDecodes(), t.plainPositions(), t.plainPrefix(),
                     t.ratio()));
         }
+    }
+
+    /** Two decimals below 10/s (an 8B model on two CPU cores computes about one position per second), one below 100/s. */
+    private static String rate(double perSecond) {
+        return String.format(Locale.ROOT, perSecond >= 100 ? "%.0f" : perSecond >= 10 ? "%.1f" : "%.2f", perSecond);
     }
 
     /**
@@ -72,7 +77,9 @@ public final class TraceText {
 
     private static void matrix(TraceReport r, Writer out, String rowName, boolean restoration) throws IOException {
         List<String> labels = r.columnLabels().stream().map(TraceText::label).toList();
-        int width = Math.max(6, labels.stream().mapToInt(String::length).max().orElse(0));
+        // A whole answer's probability is often far below 1e-4: scientific notation keeps its digits.
+        boolean small = !restoration && Math.min(r.pClean(), r.pCorrupt()) < 1e-3;
+        int width = Math.max(small ? 7 : 6, labels.stream().mapToInt(String::length).max().orElse(0));
         StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%5s", rowName));
         for (String l : labels) head.append(' ').append(pad(l, width));
         out.write(head.toString().stripTrailing() + "\n");
@@ -80,7 +87,7 @@ public final class TraceText {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%5d", row.layer()));
             for (double p : row.p()) {
                 double v = restoration ? r.restoration(p) : p;
-                String cell = Double.isNaN(v) ? "-" : String.format(Locale.ROOT, restoration ? "%.2f" : "%.4f", v);
+                String cell = Double.isNaN(v) ? "-" : String.format(Locale.ROOT, restoration ? "%.2f" : small ? "%.1e" : "%.4f", v);
                 line.append(' ').append(pad(cell, width));
             }
             out.write(line.toString().stripTrailing() + "\n");

@@ -40,7 +40,7 @@ class TraceCommandTest {
         // Each run computes its suffix: 5 x (14 + 13 + ... + 1) + 1 = 526, against one 14-token run per cell.
         assertTrue(r.out().contains("computed token positions 526 (each run from its patched position on) of naive 1176"
                 + " (one 14-token run per cell)"), r.out());
-        assertTrue(r.out().matches("(?s).*llama\\.cpp plain prompt processing \\d+ positions/s \\(\\d decodes of the same sizes.*"),
+        assertTrue(r.out().matches("(?s).*llama\\.cpp plain prompt processing [\\d.]+ positions/s \\(\\d decodes of the same sizes.*"),
                 r.out());
         try (Stream<Path> files = Files.list(dir.resolve("out"))) {
             assertEquals(List.of("trace.csv", "trace.html", "trace.json", "trace.txt"), files.map(p -> p.getFileName().toString()).sorted().toList());
