@@ -49,6 +49,44 @@ class RowKernelsTest {
     }
 
     /**
+     * Row lengths that end in a partial chunk and partial vectors: the F16 kernel widens 256 halves at a time and
+     * its dot runs 4 vectors, then 1, then a scalar tail; 300 = 256 + 44 and 37 exercise every one of those paths
+     * at 4 and 8 lanes. Against dequantise-then-dot in double, and bit for bit from a fresh call after warm-up.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F16", "BF16", "F32"})
+    void rowLengthsWithPartialChunksMatchDoubleReference(GgmlType type) {
+        for (int cols : new int[] {37, 300}) {
+            int rows = 9;
+            Random rnd = new Random(31 + cols + type.ordinal());
+            byte[] raw = QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment data = arena.allocate(raw.length);
+                MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+                WeightMatrix w = new WeightMatrix(type, data, rows, cols);
+                float[] dense = Kernels.dequantizeRows(w, 0, rows);
+                float[] x = QuantTestData.gaussian(cols, rnd);
+                float[] cold = new float[rows];
+                FusedMatmul.multiply(w, x, 1, cold, 1);
+                for (int r = 0; r < rows; r++) {
+                    double exact = 0, magnitude = 0;
+                    for (int k = 0; k < cols; k++) {
+                        double term = (double) x[k] * dense[r * cols + k];
+                        exact += term;
+                        magnitude += Math.abs(term);
+                    }
+                    double err = Math.abs(cold[r] - exact) / magnitude;
+                    assertTrue(err <= 1e-5, type + " cols " + cols + " row " + r + ": got " + cold[r] + ", exact " + exact
+                            + ", relative error " + err);
+                }
+                float[] warm = new float[rows];
+                for (int rep = 0; rep < 20000; rep++) FusedMatmul.multiply(w, x, 1, warm, 1);
+                assertArrayEquals(cold, warm, type + " cols " + cols + ": first call and after warm-up differ");
+            }
+        }
+    }
+
+    /**
      * Weights on the heap take another route (copied a few rows at a time into native scratch); every row,
      * including those of a partial last chunk and of each thread's range, must come out bit for bit as from
      * native memory, with a row range that starts mid-matrix.
