@@ -38,7 +38,19 @@ public final class ModelSession implements AutoCloseable {
     private final GgufFile file;
     private final LensHead head;
     private final LlamaModel model;
-    private final LlamaContext context;
+    /**
+     * The session's context: made at open when the context size was given (-c), else at the first capture, sized
+     * to it (multiples of {@link #CONTEXT_STEP}) and remade larger when a later run needs more, up to
+     * {@link #contextLimit}. A probe's prompt of ~11 tokens needs 256, not the default 2048 (Qwen3-8B's F32 KV
+     * cache: 72 MiB instead of 576).
+     */
+    private LlamaContext context;
+    /** The longest run the context accepts: the given context size, else the default maximum (rounded as llama.cpp does). */
+    private final int contextLimit;
+    /** Whether the context follows the runs (no context size given) rather than being made once at open. */
+    private final boolean sizedToRuns;
+    /** The session context's parameters at the maximum size; the KV cache type is decided on that size. */
+    private final ContextParams maxParams;
     private final ProbeSettings settings;
     private final TokenTexts texts;
     private final double loadMillis;
@@ -48,8 +60,12 @@ public final class ModelSession implements AutoCloseable {
     /** Warms the lens while llama.cpp loads (null when not asked for); the first lens waits for it. */
     private final LensWarmup warmup;
 
-    private ModelSession(GgufFile file, LensHead head, LlamaModel model, LlamaContext context, ProbeSettings settings,
+    private ModelSession(GgufFile file, LensHead head, LlamaModel model, LlamaContext context, int contextLimit,
+                         ContextParams maxParams, ProbeSettings settings,
                          double loadMillis, String kvCacheReason, List<String> notes, LensWarmup warmup) {
+        this.contextLimit = contextLimit;
+        this.sizedToRuns = context == null;
+        this.maxParams = maxParams;
         this.kvCacheReason = kvCacheReason;
         this.warmup = warmup;
         this.file = file;
@@ -95,15 +111,22 @@ public final class ModelSession implements AutoCloseable {
             }
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, settings.repackOrDefault(), progress,
                     settings.placement()));
-            ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, 512));
+            ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, MAX_BATCH));
             String reason = kvCacheReason(file, settings, contextSize);
-            context = LlamaContext.create(model, params);
+            int limit;
+            if (settings.contextSize() != 0) {
+                context = LlamaContext.create(model, params);
+                limit = context.contextSize();
+            } else {
+                limit = roundUp(contextSize);   // made at the first capture, sized to it
+            }
             List<String> notes = new ArrayList<>();
-            if (context.contextSize() != contextSize) {
-                notes.add("context size " + contextSize + " became " + context.contextSize()
+            if (limit != contextSize) {
+                notes.add("context size " + contextSize + " became " + limit
                         + " (llama.cpp allocates the context in multiples of 256 tokens)");
             }
-            return new ModelSession(file, head, model, context, settings, (System.nanoTime() - start) / 1e6, reason, notes, warmup);
+            return new ModelSession(file, head, model, context, limit, params, settings, (System.nanoTime() - start) / 1e6,
+                    reason, notes, warmup);
         } catch (RuntimeException | Error e) {
             if (warmup != null) warmup.await();   // it reads the file's mapping, which closes below
             if (context != null) context.close();
@@ -127,6 +150,33 @@ public final class ModelSession implements AutoCloseable {
                     + " tokens " + file.path().getFileName() + " was trained on (forcing the context allows it)");
         }
         return settings.contextSize();
+    }
+
+    /** llama.cpp pads a context to a multiple of 256 tokens; the sized context grows in the same steps. */
+    static final int CONTEXT_STEP = 256;
+    /** llama.cpp's batch for the session context: the context size, at most 512 tokens. */
+    private static final int MAX_BATCH = 512;
+
+    private static int roundUp(int tokens) {
+        return Math.max(CONTEXT_STEP, (tokens + CONTEXT_STEP - 1) / CONTEXT_STEP * CONTEXT_STEP);
+    }
+
+    /**
+     * The session context, holding at least {@code tokens}: when sized to the runs, made (or remade larger) with
+     * the tokens rounded up to {@link #CONTEXT_STEP}, at most {@link #contextLimit}; the KV cache type stays the one
+     * decided for the maximum. Longer runs are refused by the context itself, with its usual message.
+     */
+    private LlamaContext contextFor(int tokens) {
+        if (!sizedToRuns || (context != null && context.contextSize() >= tokens)) return context;
+        int size = Math.min(contextLimit, roundUp(tokens));
+        if (context != null && context.contextSize() >= size) return context;
+        if (context != null) {
+            context.close();
+            context = null;
+        }
+        context = LlamaContext.create(model, new ContextParams(size, Math.min(size, MAX_BATCH), maxParams.threads(),
+                maxParams.kvCacheType(), maxParams.flashAttention()));
+        return context;
     }
 
     private static long outputBytes(GgufFile file) {
@@ -175,14 +225,17 @@ public final class ModelSession implements AutoCloseable {
         return new ContextParams(contextSize, batchSize, settings.threads(), type, flash);
     }
 
-    /** The session context's KV cache type (K and V). */
+    /** The session context's KV cache type (K and V), decided at open for the maximum context. */
     public KvCacheType kvCacheType() {
-        return context.kvCacheType();
+        return maxParams.kvCacheType();
     }
 
-    /** The KV cache and flash attention as the last capture ran them. */
+    /** The KV cache and flash attention as the last capture ran them, with the size allocated when sized to the runs. */
     public ProbeReport.KvCache kvCache() {
-        return describe(context, kvCacheReason);
+        LlamaContext ctx = contextFor(1);
+        String reason = !sizedToRuns ? kvCacheReason : kvCacheReason + "; allocated for " + ctx.contextSize()
+                + " tokens, sized to the prompts (at most " + contextLimit + ")";
+        return describe(ctx, reason);
     }
 
     /**
@@ -213,17 +266,22 @@ public final class ModelSession implements AutoCloseable {
         return String.format(Locale.ROOT, bytes < (10L << 20) ? "%.2f MiB" : "%.0f MiB", bytes / 1048576.0);
     }
 
-    /** The longest prompt (plus teacher-forced answer) the context accepts. */
+    /** The longest prompt (plus teacher-forced answer) the session accepts. */
+    public int contextLimit() {
+        return contextLimit;
+    }
+
+    /** Tokens the session context holds now: 0 before the first capture when it is sized to the runs. */
     public int contextSize() {
-        return context.contextSize();
+        return context == null ? 0 : context.contextSize();
     }
 
     /** Tokenises a prompt the way the probe runs it: with the model's BOS etc., special-token text kept literal. */
     public int[] tokenizePrompt(String prompt) {
         int[] tokens = model.tokenize(prompt, true, false);
         if (tokens.length == 0) throw new InvalidInputException("prompt", prompt, "tokenises to nothing");
-        if (tokens.length > context.contextSize()) {
-            throw new InvalidInputException("context_size", context.contextSize(),
+        if (tokens.length > contextLimit) {
+            throw new InvalidInputException("context_size", contextLimit,
                     "is too small: the prompt has " + tokens.length + " tokens, longer than the context size");
         }
         return tokens;
@@ -269,12 +327,12 @@ public final class ModelSession implements AutoCloseable {
 
     /** Runs {@code tokens} through llama.cpp, keeping what {@code request} asks for; close the capture after use. */
     public Capture capture(int[] tokens, CaptureRequest request) {
-        return context.capture(tokens, request);
+        return contextFor(tokens.length).capture(tokens, request);
     }
 
     /** As {@link #capture(int[], CaptureRequest)} with {@code interventions} written while it runs (rows = positions). */
     public Capture capture(int[] tokens, CaptureRequest request, List<Intervention> interventions) {
-        return context.capture(tokens, request, interventions);
+        return contextFor(tokens.length).capture(tokens, request, interventions);
     }
 
     /** The lens over a capture's layer states, on the session's threads. */
@@ -317,7 +375,7 @@ public final class ModelSession implements AutoCloseable {
     public void close() {
         awaitWarmup();   // it reads the file's mapping
         try {
-            context.close();
+            if (context != null) context.close();
         } finally {
             try {
                 model.close();

@@ -172,7 +172,7 @@ public final class Probe {
     static int[] teacherForced(ModelSession session, int[] prompt, int[] answer) {
         int[] out = Arrays.copyOf(prompt, prompt.length + answer.length - 1);
         System.arraycopy(answer, 0, out, prompt.length, answer.length - 1);
-        int limit = session.contextSize();
+        int limit = session.contextLimit();
         if (out.length > limit) {
             throw new InvalidInputException("context_size", limit, "is too small: the prompt and the answer have "
                     + out.length + " tokens, longer than the context size");
