@@ -234,7 +234,7 @@ public final class ModelSession implements AutoCloseable {
     public ProbeReport.KvCache kvCache() {
         LlamaContext ctx = contextFor(1);
         String reason = !sizedToRuns ? kvCacheReason : kvCacheReason + "; allocated for " + ctx.contextSize()
-                + " tokens, sized to the prompts (at most " + contextLimit + ")";
+                + " tokens, grown with the prompts up to " + contextLimit;
         return describe(ctx, reason);
     }
 
