@@ -4,6 +4,7 @@ import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.FlashAttention;
 import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.KvCacheType;
+import dev.gguflens.llama.ModelParams;
 
 import java.util.List;
 
@@ -22,7 +23,7 @@ import java.util.List;
  * @param forceContext   allow a context size above the model's trained context
  * @param placement      main GPU and split mode (llama.cpp's --main-gpu, --split-mode), checked against the devices at load
  * @param repack         llama.cpp's CPU weight repacking ({@link dev.gguflens.llama.ModelParams#repack}), or null for
- *                       the default rule ({@link #repackByDefault})
+ *                       the binding's default ({@link ModelParams#REPACK_BY_DEFAULT})
  */
 public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
                             List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
@@ -53,20 +54,12 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
         if (placement == null) placement = GpuPlacement.DEFAULT;
     }
 
-    /** The default repacking rule. */
-    public ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
-                         List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
-                         AnswerMode answerMode, boolean forceContext, GpuPlacement placement) {
-        this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType, flashAttention,
-                answerMode, forceContext, placement, null);
-    }
-
     /** llama.cpp's default placement (main GPU 0, split by layer). */
     public ProbeSettings(LensKind lens, int topK, boolean allPositions, int gpuLayers, int threads, int contextSize,
                          List<Double> temperatures, KvCacheType kvCacheType, FlashAttention flashAttention,
                          AnswerMode answerMode, boolean forceContext) {
         this(lens, topK, allPositions, gpuLayers, threads, contextSize, temperatures, kvCacheType, flashAttention,
-                answerMode, forceContext, GpuPlacement.DEFAULT);
+                answerMode, forceContext, GpuPlacement.DEFAULT, null);
     }
 
     /** Default KV cache and flash attention, first-token answers. */
@@ -99,18 +92,8 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
                 flashAttention, answerMode, forceContext, newPlacement, repack);
     }
 
-    /** Whether llama.cpp repacks the weights: as asked, else the default rule. */
+    /** Whether llama.cpp repacks the weights: as asked, else the binding's default. */
     public boolean repackOrDefault() {
-        return repack != null ? repack : repackByDefault();
-    }
-
-    /**
-     * Off. Measured on a Qwen3-8B-shaped Q4_K_M (4.68 GiB; 2-core AVX2 EPYC, load ~14, 11-token prompt): the
-     * repacked copy did not make the forward pass faster (46.0 s on vs 47.7 s off, within the noise), made loading
-     * 2.8x slower (36 s vs 13 s) and raised the peak RSS from 7.7 to 10.6 GiB. The lens's users run short prompts
-     * once; --repack on is for long prompts on machines whose repacked kernels pay off.
-     */
-    static boolean repackByDefault() {
-        return false;
+        return repack != null ? repack : ModelParams.REPACK_BY_DEFAULT;
     }
 }
