@@ -31,16 +31,20 @@ public final class FusedMatmul {
      */
     static final int BLOCKED_TILE = 16;
     /**
-     * Columns per K block: the four weight rows a register kernel reads (4 x 512 floats, 8 KiB) stay in L1 while it
-     * runs over every vector group of the M block; each block reloads and stores its accumulators (24 memory
-     * operations per 128-512 FMA loads). The accumulators keep the same per-lane FMA sequence, so the result does
-     * not depend on this value, on {@link #M_BLOCK} or on the register block.
+     * Columns per K block: a whole row at n_embd up to 4096 (Qwen3-8B, Llama-3-8B), longer rows in blocks of 4096.
+     * Blocks of 512 (four weight rows in L1 while the M block's x slices pass) were slower here: at 256 bits, one
+     * thread's CPU time, 8192 x 4096, M = 37, blocks of 4096 took 0.89-1.01x the time of 512 (median 0.94-0.97x)
+     * for Q8_0, Q4_K, F16 and Q6_K, and 0.79-0.82x at M = 592 (Q4_K, 2048 rows); 1024 fell between (TileTuning,
+     * load 3-9 from other jobs). Each block reloads and stores its accumulators, so fewer blocks also mean fewer of
+     * those. The accumulators keep the same per-lane FMA sequence, so the result does not depend on this value, on
+     * {@link #M_BLOCK} or on the register block.
      */
-    static final int K_CHUNK = 512;
+    static final int K_CHUNK = 4096;
     /**
-     * Vectors per M block: their K slices (48 x 512 floats, 96 KiB) and lane-wise partial sums (48 x 16 x lanes)
-     * stay in L2 while the tile's rows pass over them, so the work per byte fetched does not fall as M grows
-     * (M = 592 streamed all 592 vectors per tile and took 19.5x the time of M = 37).
+     * Vectors per M block: their lane-wise partial sums (48 x 16 x lanes) stay in L1/L2 while the tile's rows
+     * pass over them. At M = 592 (Q4_K, 2048 x 4096, one thread's CPU time) blocks of 24, 96 and all 592 vectors,
+     * a 32-row tile and the vector groups outside the row groups all measured within 0.90-1.06x of this (TileTuning,
+     * load 3-7), so it stays.
      */
     static final int M_BLOCK = 48;
     /**
@@ -64,7 +68,14 @@ public final class FusedMatmul {
             if (registerVectors != 3 && registerVectors != 6) throw new IllegalArgumentException("register block of " + registerVectors + " vectors");
         }
 
-        /** The blocking used for {@code type}. */
+        /**
+         * The blocking used for {@code type}: the same for every type. Measured at 256 bits, M = 37, 8192 x 4096,
+         * one thread's CPU time, five blockings alternating in one process (TileTuning, load 7-9 from other jobs):
+         * against 16 rows / K 512 / M 48 / rows outside, a single K block of 4096 took 0.95-1.06x (F16, Q6_K), K
+         * 256 with vector groups outside 1.01-1.21x, 32 rows / K 256 / vectors outside 1.02-1.29x, 8 rows / K 512 /
+         * vectors outside 1.00-1.07x. None was faster beyond the noise, so the K-blocked layout is not what made F16
+         * slower (the older full-K path measured the same here).
+         */
         static Blocking of(GgmlType type, int registerVectors) {
             return new Blocking(BLOCKED_TILE, K_CHUNK, M_BLOCK, false, registerVectors);
         }
@@ -163,13 +174,12 @@ public final class FusedMatmul {
     }
 
     /**
-     * x laid out K block by K block: block c holds, for every vector v, its columns [c*K_CHUNK, c*K_CHUNK + kc)
-     * contiguously at c*K_CHUNK*m + v*kc. The register kernels then read x and the tile (laid out the same way) at a
-     * stride of kc floats (2 KiB) instead of cols (16 KiB at n_embd 4096, where every stream fell into the same L1
-     * sets). For m = 1 this is x itself.
+     * x laid out K block by K block: block c holds, for every vector v, its columns [c*kChunk, c*kChunk + kc)
+     * contiguously at c*kChunk*m + v*kc, as the tile is laid out. With one K block (cols <= kChunk) and for m = 1
+     * this is x itself.
      */
     static float[] chunkMajor(float[] x, int m, int cols, int kChunk) {
-        if (m == 1) return x;
+        if (m == 1 || kChunk >= cols) return x;  // one K block: the layout is x's own
         float[] out = new float[m * cols];
         for (int k0 = 0; k0 < cols; k0 += kChunk) {
             int kc = Math.min(kChunk, cols - k0);
