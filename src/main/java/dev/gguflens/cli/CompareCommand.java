@@ -1,16 +1,15 @@
 package dev.gguflens.cli;
 
+import dev.gguflens.experiment.CompareReport;
 import dev.gguflens.experiment.Comparison;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.PromptSpec;
-import dev.gguflens.experiment.QuantizedVariants;
 import dev.gguflens.llama.ImportanceMatrix;
 import dev.gguflens.report.CompareHtml;
 import dev.gguflens.report.CompareOutputs;
 import dev.gguflens.report.OutputSet;
-import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareTable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
