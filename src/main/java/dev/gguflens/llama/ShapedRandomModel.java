@@ -59,12 +59,12 @@ public final class ShapedRandomModel {
     }
 
     /**
-     * Writes the model to {@code out} (atomically) with the tokenizer metadata of {@code vocabFile} (a qwen2-style
+     * Writes the model into {@code staged} (an existing file the caller stages and publishes) with the tokenizer metadata of {@code vocabFile} (a qwen2-style
      * BPE GGUF such as the llama.cpp tree's models/ggml-vocab-qwen2.gguf: 151936 tokens, Qwen3's vocabulary size).
      *
      * @param progress receives one line per written tensor group (may be a no-op)
      */
-    public static void write(Shape shape, Path vocabFile, Path out, long seed, Consumer<String> progress) throws IOException {
+    public static void write(Shape shape, Path vocabFile, Path staged, long seed, Consumer<String> progress) throws IOException {
         try (GgufFile vocab = GgufFile.open(vocabFile)) {
             int nVocab = vocab.vocabulary().size();
             // Qwen3's RoPE base and epsilon (config.json of Qwen/Qwen3-8B: rope_theta 1e6, rms_norm_eps 1e-6).
@@ -73,7 +73,7 @@ public final class ShapedRandomModel {
             GgufWriter w = header.writer(vocab, shape.name() + "-shaped random Q4_K_M (seed " + seed + ")",
                     OptionalInt.of(FILE_TYPE_Q4_K_M));
             addTensors(w, shape, nVocab, seed, progress);
-            w.write(out);
+            w.writeInto(staged);
         }
     }
 
