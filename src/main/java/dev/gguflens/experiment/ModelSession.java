@@ -21,7 +21,6 @@ import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.ModelParams;
 import dev.gguflens.llama.ProgressListener;
-import dev.gguflens.report.ProbeReport;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
