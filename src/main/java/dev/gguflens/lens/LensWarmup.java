@@ -16,7 +16,8 @@ import java.util.stream.IntStream;
  * lens time, for the first touch of the output weight (Qwen3-8B's Q6_K output: 510 MB of page faults, or disk
  * reads when the file is not cached) and for the JIT: the Vector API kernels run interpreted, orders of magnitude
  * slower, until C2 has compiled them. A background thread started before llama.cpp loads the model does both
- * while llama.cpp works: it reads the output weight's pages in ({@link LogitProjection#prefetch}), then runs the
+ * while llama.cpp works: it reads the output weight's pages in ({@link LogitProjection#prefetch}) unless the lens
+ * will read llama.cpp's own (already resident) pages, then runs the
  * whole lens (norm, product, statistics, consistency check) on a small synthetic head of the output weight's type
  * and width until its time per run stops falling, so the real lens finds its code compiled.
  */
@@ -50,11 +51,14 @@ public final class LensWarmup {
      *
      * @param positions prompt positions the lens will read (1 for the last position alone); the kernels are the
      *                  same for every batch of more than one vector, so an estimate will do
+     * @param prefetch  whether to read the output weight's pages in through {@code head}'s mapping first: not when
+     *                  the lens will read them through llama.cpp's mapping, which llama.cpp faults in itself (a second
+     *                  mapping's pages count again in the resident set)
      */
-    public static LensWarmup start(LensHead head, int layers, int positions, int threads) {
+    public static LensWarmup start(LensHead head, int layers, int positions, int threads, boolean prefetch) {
         LensWarmup[] self = new LensWarmup[1];
         Thread t = Thread.ofPlatform().daemon().name("gguf-lens-warmup")
-                .unstarted(() -> self[0].run(head, layers, positions, threads));
+                .unstarted(() -> self[0].run(head, layers, positions, threads, prefetch));
         self[0] = new LensWarmup(t);
         t.start();
         return self[0];
@@ -79,9 +83,9 @@ public final class LensWarmup {
         return thread.isAlive();
     }
 
-    private void run(LensHead head, int layers, int positions, int threads) {
+    private void run(LensHead head, int layers, int positions, int threads, boolean prefetch) {
         try {
-            head.output().prefetch();
+            if (prefetch) head.output().prefetch();
             GgmlType type = head.output().weightType();
             int cols = Math.min(head.embeddingLength(), MAX_COLS);
             if (cols % type.blockSize != 0) cols = head.embeddingLength();
