@@ -393,13 +393,19 @@ public final class ModelSession implements AutoCloseable {
      */
     public double bareProductMillis(int vectors) {
         var projection = head.output();
-        float[] x = new float[vectors * projection.columns()];
+        // In groups of vectors whose buffers fit a quarter of the heap, as the lens does for many positions.
+        long perVector = 4L * (projection.columns() + LENS_BLOCK_ROWS);
+        int group = Math.clamp(Runtime.getRuntime().maxMemory() / 4 / perVector, 1, vectors);
+        float[] x = new float[group * projection.columns()];
         Arrays.fill(x, 0.01f);
-        float[] y = new float[vectors * LENS_BLOCK_ROWS];
+        float[] y = new float[group * LENS_BLOCK_ROWS];
         long start = System.nanoTime();
-        for (int row = 0; row < projection.rows(); row += LENS_BLOCK_ROWS) {
-            int end = Math.min(projection.rows(), row + LENS_BLOCK_ROWS);
-            projection.multiply(x, vectors, row, end, y, settings.threads());
+        for (int done = 0; done < vectors; done += group) {
+            int m = Math.min(group, vectors - done);
+            for (int row = 0; row < projection.rows(); row += LENS_BLOCK_ROWS) {
+                int end = Math.min(projection.rows(), row + LENS_BLOCK_ROWS);
+                projection.multiply(x, m, row, end, y, settings.threads());
+            }
         }
         return (System.nanoTime() - start) / 1e6;
     }
