@@ -70,6 +70,20 @@ jbyteArray to_bytes(JNIEnv * env, const char * data, size_t len) {
     return out;
 }
 
+// The lines as a Java byte[][] (raw bytes: Java decodes them); null, with an exception pending, when allocation fails.
+jobjectArray to_byte_arrays(JNIEnv * env, const std::vector<std::string> & lines) {
+    jclass byte_array = env->FindClass("[B");
+    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
+    if (out == nullptr) return nullptr;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
+        if (b == nullptr) return nullptr;
+        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
+        env->DeleteLocalRef(b);
+    }
+    return out;
+}
+
 void forward_to_java(int level, const std::string & line) {
     if (!g_verbose.load() || g_on_log == nullptr) return;
     JNIEnv * env = current_env();
@@ -518,16 +532,7 @@ GL_FN(jobjectArray, recentLog)(JNIEnv * env, jclass) {
         std::lock_guard<std::mutex> lock(g_log_mutex);
         for (const auto & l : g_log_ring) lines.push_back(l.text);
     }
-    jclass byte_array = env->FindClass("[B");
-    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
-    if (out == nullptr) return nullptr;
-    for (size_t i = 0; i < lines.size(); ++i) {
-        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
-        if (b == nullptr) return nullptr;
-        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
-        env->DeleteLocalRef(b);
-    }
-    return out;
+    return to_byte_arrays(env, lines);
 }
 
 // devices: indices into ggml's device list (LlamaBackend.devices()) that may hold layers, in order; null =
@@ -1092,19 +1097,6 @@ const char * device_type_name(enum ggml_backend_dev_type type) {
         case GGML_BACKEND_DEVICE_TYPE_ACCEL: return "accel";
         default: return "other";
     }
-}
-
-jobjectArray to_byte_arrays(JNIEnv * env, const std::vector<std::string> & lines) {
-    jclass byte_array = env->FindClass("[B");
-    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
-    if (out == nullptr) return nullptr;
-    for (size_t i = 0; i < lines.size(); ++i) {
-        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
-        if (b == nullptr) return nullptr;
-        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
-        env->DeleteLocalRef(b);
-    }
-    return out;
 }
 
 }  // namespace

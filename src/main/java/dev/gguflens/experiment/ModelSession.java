@@ -24,7 +24,6 @@ import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.ModelParams;
 import dev.gguflens.llama.ProgressListener;
 import dev.gguflens.quant.WeightMatrix;
-import dev.gguflens.report.ProbeReport;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
