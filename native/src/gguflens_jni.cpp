@@ -27,6 +27,10 @@
 #include <string>
 #include <vector>
 
+// llama.cpp's list of a model's weight tensors by name (src/llama-model.h of the pinned tree, exported from
+// libllama; llama.h has no public lookup of a weight).
+const std::vector<std::pair<std::string, ggml_tensor *>> & llama_internal_get_tensor_map(const llama_model * model);
+
 namespace {
 
 JavaVM * g_vm = nullptr;
@@ -580,6 +584,29 @@ GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, 
 }
 
 GL_FN(void, modelFree)(JNIEnv *, jclass, jlong model) { llama_model_free(model_of(model)); }
+
+// {address, bytes, ggml type} of a model tensor whose data lies in host memory in ggml's own layout (the CPU
+// backend's buffer over llama.cpp's file mapping, or a plain CPU buffer), else null: the tensor is absent, on
+// a GPU or RPC device, or repacked (CPU_REPACK buffers are not host buffers). The lens reads the output weight
+// there instead of through a second mapping of the file, whose pages would count twice in the resident set.
+GL_FN(jlongArray, modelTensorHost)(JNIEnv * env, jclass, jlong h, jbyteArray name_bytes) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    const std::string name = from_bytes(env, name_bytes);
+    for (const auto & [tensor_name, t] : llama_internal_get_tensor_map(model_of(h))) {
+        if (tensor_name != name) continue;
+        if (t == nullptr || t->data == nullptr || t->buffer == nullptr || !ggml_backend_buffer_is_host(t->buffer)) {
+            return nullptr;
+        }
+        jlong info[3] = {static_cast<jlong>(reinterpret_cast<intptr_t>(t->data)), static_cast<jlong>(ggml_nbytes(t)),
+                         static_cast<jlong>(t->type)};
+        jlongArray out = env->NewLongArray(3);
+        if (out != nullptr) env->SetLongArrayRegion(out, 0, 3, info);
+        return out;
+    }
+    return nullptr;
+    GL_CATCH(env, mark, nullptr)
+}
 
 // {n_layer, n_embd, n_vocab, n_ctx_train, bos, eos}
 GL_FN(jintArray, modelInfo)(JNIEnv * env, jclass, jlong h) {
