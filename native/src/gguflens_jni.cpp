@@ -27,6 +27,10 @@
 #include <string>
 #include <vector>
 
+// llama.cpp's list of a model's weight tensors by name (src/llama-model.h of the pinned tree, exported from
+// libllama; llama.h has no public lookup of a weight).
+const std::vector<std::pair<std::string, ggml_tensor *>> & llama_internal_get_tensor_map(const llama_model * model);
+
 namespace {
 
 JavaVM * g_vm = nullptr;
@@ -63,6 +67,20 @@ JNIEnv * current_env() {
 jbyteArray to_bytes(JNIEnv * env, const char * data, size_t len) {
     jbyteArray out = env->NewByteArray(static_cast<jsize>(len));
     if (out != nullptr && len > 0) env->SetByteArrayRegion(out, 0, static_cast<jsize>(len), reinterpret_cast<const jbyte *>(data));
+    return out;
+}
+
+// The lines as a Java byte[][] (raw bytes: Java decodes them); null, with an exception pending, when allocation fails.
+jobjectArray to_byte_arrays(JNIEnv * env, const std::vector<std::string> & lines) {
+    jclass byte_array = env->FindClass("[B");
+    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
+    if (out == nullptr) return nullptr;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
+        if (b == nullptr) return nullptr;
+        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
+        env->DeleteLocalRef(b);
+    }
     return out;
 }
 
@@ -514,16 +532,7 @@ GL_FN(jobjectArray, recentLog)(JNIEnv * env, jclass) {
         std::lock_guard<std::mutex> lock(g_log_mutex);
         for (const auto & l : g_log_ring) lines.push_back(l.text);
     }
-    jclass byte_array = env->FindClass("[B");
-    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
-    if (out == nullptr) return nullptr;
-    for (size_t i = 0; i < lines.size(); ++i) {
-        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
-        if (b == nullptr) return nullptr;
-        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
-        env->DeleteLocalRef(b);
-    }
-    return out;
+    return to_byte_arrays(env, lines);
 }
 
 // devices: indices into ggml's device list (LlamaBackend.devices()) that may hold layers, in order; null =
@@ -575,6 +584,29 @@ GL_FN(jlong, modelLoad)(JNIEnv * env, jclass, jbyteArray path, jint gpu_layers, 
 }
 
 GL_FN(void, modelFree)(JNIEnv *, jclass, jlong model) { llama_model_free(model_of(model)); }
+
+// {address, bytes, ggml type} of a model tensor whose data lies in host memory in ggml's own layout (the CPU
+// backend's buffer over llama.cpp's file mapping, or a plain CPU buffer), else null: the tensor is absent, on
+// a GPU or RPC device, or repacked (CPU_REPACK buffers are not host buffers). The lens reads the output weight
+// there instead of through a second mapping of the file, whose pages would count twice in the resident set.
+GL_FN(jlongArray, modelTensorHost)(JNIEnv * env, jclass, jlong h, jbyteArray name_bytes) {
+    const uint64_t mark = log_mark();
+    GL_TRY
+    const std::string name = from_bytes(env, name_bytes);
+    for (const auto & [tensor_name, t] : llama_internal_get_tensor_map(model_of(h))) {
+        if (tensor_name != name) continue;
+        if (t == nullptr || t->data == nullptr || t->buffer == nullptr || !ggml_backend_buffer_is_host(t->buffer)) {
+            return nullptr;
+        }
+        jlong info[3] = {static_cast<jlong>(reinterpret_cast<intptr_t>(t->data)), static_cast<jlong>(ggml_nbytes(t)),
+                         static_cast<jlong>(t->type)};
+        jlongArray out = env->NewLongArray(3);
+        if (out != nullptr) env->SetLongArrayRegion(out, 0, 3, info);
+        return out;
+    }
+    return nullptr;
+    GL_CATCH(env, mark, nullptr)
+}
 
 // {n_layer, n_embd, n_vocab, n_ctx_train, bos, eos}
 GL_FN(jintArray, modelInfo)(JNIEnv * env, jclass, jlong h) {
@@ -1065,19 +1097,6 @@ const char * device_type_name(enum ggml_backend_dev_type type) {
         case GGML_BACKEND_DEVICE_TYPE_ACCEL: return "accel";
         default: return "other";
     }
-}
-
-jobjectArray to_byte_arrays(JNIEnv * env, const std::vector<std::string> & lines) {
-    jclass byte_array = env->FindClass("[B");
-    jobjectArray out = env->NewObjectArray(static_cast<jsize>(lines.size()), byte_array, nullptr);
-    if (out == nullptr) return nullptr;
-    for (size_t i = 0; i < lines.size(); ++i) {
-        jbyteArray b = to_bytes(env, lines[i].data(), lines[i].size());
-        if (b == nullptr) return nullptr;
-        env->SetObjectArrayElement(out, static_cast<jsize>(i), b);
-        env->DeleteLocalRef(b);
-    }
-    return out;
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 package dev.gguflens.cli;
 
 import dev.gguflens.experiment.Ablation;
+import dev.gguflens.experiment.AblationReport;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
-import dev.gguflens.report.AblationReport;
+import dev.gguflens.report.AblationText;
+import dev.gguflens.report.Json;
 import dev.gguflens.report.OutputSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -83,11 +85,11 @@ public final class AblateCommand implements Callable<Integer> {
         }
         if (!quiet) {
             StringWriter text = new StringWriter();
-            report.writeText(text);
+            AblationText.write(report, text);
             out.print(text);
             out.flush();
         }
-        if (jsonFile != null) OutputSet.writeText(jsonFile, report::writeJson);
+        if (jsonFile != null) OutputSet.writeText(jsonFile, w -> Json.write(report, w));
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 package dev.gguflens.cli;
 
 import dev.gguflens.experiment.Attribute;
+import dev.gguflens.experiment.AttributionReport;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.ProbeSettings;
@@ -10,7 +11,6 @@ import dev.gguflens.report.AttributionHtml;
 import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.Json;
 import dev.gguflens.report.AttributionOutputs;
-import dev.gguflens.report.AttributionReport;
 import dev.gguflens.report.AttributionSummary;
 import dev.gguflens.report.AttributionSummaryText;
 import dev.gguflens.report.AttributionText;

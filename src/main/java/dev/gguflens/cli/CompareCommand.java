@@ -1,16 +1,15 @@
 package dev.gguflens.cli;
 
+import dev.gguflens.experiment.CompareReport;
 import dev.gguflens.experiment.Comparison;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSets;
 import dev.gguflens.experiment.PromptSpec;
-import dev.gguflens.experiment.QuantizedVariants;
 import dev.gguflens.llama.ImportanceMatrix;
 import dev.gguflens.report.CompareHtml;
 import dev.gguflens.report.CompareOutputs;
 import dev.gguflens.report.OutputSet;
-import dev.gguflens.report.CompareReport;
 import dev.gguflens.report.CompareTable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -109,15 +108,18 @@ public final class CompareCommand implements java.util.concurrent.Callable<Integ
     public Integer call() throws IOException {
         run.connectRpcServers();
         int nThreads = run.threadCount();
-        ProbeSettings settings = new ProbeSettings(run.lens, topK, false, run.gpuLayers, nThreads, run.contextSize(), List.of(),
-                run.kvCacheType, run.flashAttention, answer.answerMode,
-                run.forceContext, run.placement(), run.repack());
+        ProbeSettings settings = settings();
         List<PromptSpec> prompts = prompts();
         models = ModelFiles.resolve(modelArgs, spec.commandLine().getErr(), quiet);
         if (imatrix != null && quantize == null) throw new InvalidInputException("--imatrix goes with --quantize");
         if (outDir != null) OutputTargets.requireDirectory("--out", outDir);
         if (htmlFile != null) OutputTargets.requireFile("--html", htmlFile);
         return run(settings, prompts, nThreads);
+    }
+
+    /** The run options' settings (the one place they become settings): last position, no temperature sweep. */
+    ProbeSettings settings() {
+        return run.sessionSettings(topK, answer.answerMode);
     }
 
     private int run(ProbeSettings settings, List<PromptSpec> prompts, int nThreads) throws IOException {

@@ -2,6 +2,7 @@ package dev.gguflens.cli;
 
 import dev.gguflens.gguf.InputFiles;
 import dev.gguflens.llama.ShapedRandomModel;
+import dev.gguflens.report.OutputSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -54,12 +55,14 @@ public final class MakeShapedModelCommand implements Callable<Integer> {
         if (dir == null || !Files.isDirectory(dir)) throw new UsageException("the folder of " + output + " does not exist");
         PrintWriter err = spec.commandLine().getErr();
         long start = System.nanoTime();
-        ShapedRandomModel.write(shape, vocab, output, seed, line -> {
+        ShapedRandomModel.Shape chosen = shape;
+        // Staged by OutputSet like every other output: an interrupted 4.7 GiB write leaves no hidden file behind.
+        OutputSet.writeFile(output, staged -> ShapedRandomModel.write(chosen, vocab, staged, seed, line -> {
             if (!quiet) {
                 err.printf("make-shaped-model: %s (%.0f s)%n", line, (System.nanoTime() - start) / 1e9);
                 err.flush();
             }
-        });
+        }));
         if (!quiet) {
             try {
                 spec.commandLine().getOut().printf("%s: %s, %.2f GiB, %.0f s%n", output, shape.name(),

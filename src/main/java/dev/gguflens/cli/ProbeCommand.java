@@ -4,6 +4,7 @@ import dev.gguflens.download.ModelResolver;
 import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.experiment.ModelSession;
 import dev.gguflens.experiment.Probe;
+import dev.gguflens.experiment.ProbeReport;
 import dev.gguflens.experiment.ProbeSettings;
 import dev.gguflens.experiment.PromptSpec;
 import dev.gguflens.experiment.PromptSets;
@@ -12,7 +13,6 @@ import dev.gguflens.report.HeatmapPng;
 import dev.gguflens.report.HtmlReport;
 import dev.gguflens.report.OutputSet;
 import dev.gguflens.report.ProbeOutputs;
-import dev.gguflens.report.ProbeReport;
 import dev.gguflens.report.TextReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -152,7 +152,8 @@ public final class ProbeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ProbeSettings settings() {
+    /** The run options' settings (the one place they become settings) with probe's positions and temperature sweep. */
+    ProbeSettings settings() {
         boolean heatmap = htmlFile != null || pngFile != null || outDir != null;
         boolean all = switch (positions == null ? (heatmap ? "all" : "last") : positions) {
             case "last" -> false;
@@ -161,9 +162,7 @@ public final class ProbeCommand implements Callable<Integer> {
         };
         List<Double> sweep = temperatures != null ? temperatures
                 : prompt == null && promptsFile == null ? SeedExperiment.TEMPERATURES : List.of();
-        return new ProbeSettings(run.lens, topK, all, run.gpuLayers, run.threadCount(), run.contextSize(), sweep,
-                run.kvCacheType, run.flashAttention, answer.answerMode,
-                run.forceContext, run.placement(), run.repack());
+        return run.sessionSettings(topK, answer.answerMode).withAllPositions(all).withTemperatures(sweep);
     }
 
     private List<PromptSpec> mainPrompts() throws IOException {

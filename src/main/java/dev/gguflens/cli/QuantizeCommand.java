@@ -1,6 +1,5 @@
 package dev.gguflens.cli;
 
-import dev.gguflens.experiment.QuantizedVariants;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -98,14 +98,15 @@ final class RunOptions {
     }
 
     /**
-     * Session settings for a command that loads one model and runs no temperature sweep (attribute, trace,
-     * ablate): every run option applies, so none can be accepted and then ignored.
+     * The settings every command that runs a model starts from (probe and compare add their own fields with
+     * {@code with...}): the one place the run options become {@link ProbeSettings}, so an option added here reaches
+     * every command and none can be accepted and then ignored. Last position only, no temperature sweep.
      */
     ProbeSettings sessionSettings(int topK) {
         return sessionSettings(topK, null);
     }
 
-    /** As {@link #sessionSettings(int)} with an answer mode (attribute, trace; null: first). */
+    /** As {@link #sessionSettings(int)} with an answer mode (null: first). */
     ProbeSettings sessionSettings(int topK, dev.gguflens.experiment.AnswerMode answerMode) {
         return new ProbeSettings(lens, topK, false, gpuLayers, threadCount(), contextSize(), List.of(),
                 kvCacheType, flashAttention, answerMode, forceContext, placement(), repack());

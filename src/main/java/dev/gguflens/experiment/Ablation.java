@@ -4,8 +4,6 @@ import dev.gguflens.lens.LogitDistribution;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
 import dev.gguflens.llama.Intervention;
-import dev.gguflens.report.AblationReport;
-import dev.gguflens.report.ProbeReport;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

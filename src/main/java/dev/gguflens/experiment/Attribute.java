@@ -1,6 +1,7 @@
 package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgmlType;
+import dev.gguflens.gguf.UntrustedText;
 import dev.gguflens.lens.AttentionOutputs;
 import dev.gguflens.lens.HadamardRotation;
 import dev.gguflens.lens.Attribution;
@@ -9,8 +10,6 @@ import dev.gguflens.lens.LogitAttribution;
 import dev.gguflens.lens.NormKind;
 import dev.gguflens.lens.ResidualSites;
 import dev.gguflens.llama.Capture;
-import dev.gguflens.report.AttributionReport;
-import dev.gguflens.report.ProbeReport;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -177,7 +176,7 @@ public final class Attribute {
     }
 
     private static String quoted(String s) {
-        return dev.gguflens.report.TokenDisplay.quoted(s);
+        return UntrustedText.quoted(s);
     }
 
     private static String fmt(String format, Object... args) {

@@ -7,8 +7,6 @@ import dev.gguflens.llama.DecodeBatch;
 import dev.gguflens.llama.Intervention;
 import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
-import dev.gguflens.report.ProbeReport;
-import dev.gguflens.report.TraceReport;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

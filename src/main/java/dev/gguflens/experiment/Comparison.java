@@ -1,14 +1,12 @@
 package dev.gguflens.experiment;
 
+import dev.gguflens.experiment.CompareReport.Layer;
+import dev.gguflens.experiment.CompareReport.LayerComparison;
+import dev.gguflens.experiment.CompareReport.PromptInfo;
+import dev.gguflens.experiment.CompareReport.PromptResult;
+import dev.gguflens.experiment.CompareReport.Variant;
+import dev.gguflens.experiment.CompareReport.VariantSummary;
 import dev.gguflens.gguf.GgufFile;
-import dev.gguflens.report.CompareReport;
-import dev.gguflens.report.CompareReport.Layer;
-import dev.gguflens.report.CompareReport.LayerComparison;
-import dev.gguflens.report.CompareReport.PromptInfo;
-import dev.gguflens.report.CompareReport.PromptResult;
-import dev.gguflens.report.CompareReport.Variant;
-import dev.gguflens.report.CompareReport.VariantSummary;
-import dev.gguflens.report.ProbeReport;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,13 +1,12 @@
 package dev.gguflens.experiment;
 
+import dev.gguflens.experiment.CompareReport.Layer;
+import dev.gguflens.experiment.CompareReport.MilestoneShift;
+import dev.gguflens.experiment.CompareReport.MilestoneStats;
+import dev.gguflens.experiment.CompareReport.PromptResult;
+import dev.gguflens.experiment.CompareReport.Stat;
+import dev.gguflens.experiment.CompareReport.VariantSummary;
 import dev.gguflens.lens.SuiteStats;
-import dev.gguflens.report.CompareReport.Layer;
-import dev.gguflens.report.CompareReport.MilestoneShift;
-import dev.gguflens.report.CompareReport.MilestoneStats;
-import dev.gguflens.report.CompareReport.PromptResult;
-import dev.gguflens.report.CompareReport.Stat;
-import dev.gguflens.report.CompareReport.VariantSummary;
-import dev.gguflens.report.ProbeReport;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.gguflens.experiment;
 
-import dev.gguflens.report.CompareReport.LayerComparison;
+import dev.gguflens.experiment.CompareReport.LayerComparison;
 
 import java.util.Arrays;
 import java.util.Comparator;

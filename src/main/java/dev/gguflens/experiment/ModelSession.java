@@ -1,6 +1,7 @@
 package dev.gguflens.experiment;
 
 import dev.gguflens.gguf.GgufFile;
+import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.lens.LayerStates;
 import dev.gguflens.lens.HeadLookup;
 import dev.gguflens.lens.LensHead;
@@ -8,6 +9,7 @@ import dev.gguflens.lens.LensRequest;
 import dev.gguflens.lens.LensResult;
 import dev.gguflens.lens.LensWarmup;
 import dev.gguflens.lens.LogitLens;
+import dev.gguflens.lens.LogitProjection;
 import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
@@ -21,8 +23,9 @@ import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.ModelParams;
 import dev.gguflens.llama.ProgressListener;
-import dev.gguflens.report.ProbeReport;
+import dev.gguflens.quant.WeightMatrix;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -101,16 +104,22 @@ public final class ModelSession implements AutoCloseable {
                 throw new InvalidInputException("top_k", settings.topK(), "exceeds the vocabulary of " + vocabulary
                         + " tokens of " + file.path());
             }
-            LensHead head = HeadLookup.fromGguf(file);
+            LensHead head = HeadLookup.fromGguf(file);   // on the file's mapping until llama.cpp has loaded
             GpuPlacement.Problem placement = settings.placement().problem(LlamaModel.offloadDevices(settings.gpuLayers()));
             if (placement != null) throw new InvalidInputException(placement.field(), placement.value(), placement.text());
             // Layers x positions of the first lens: all positions of a short prompt, or the last one.
             // One thread: the other cores stay with llama.cpp's load and forward pass.
             if (warmLens && outputBytes(file) >= LensWarmup.MIN_OUTPUT_BYTES) {
-                warmup = LensWarmup.start(head, file.hyperparameters().blockCount() + 1, settings.allPositions() ? 8 : 1, 1);
+                // Reading the output weight's pages in through the file's own mapping would count them twice when
+                // the lens is going to read llama.cpp's (onLlamaPages): a CPU model, not repacked. llama.cpp
+                // faults the whole file in as it maps it (MAP_POPULATE), so there is nothing left to prefetch.
+                boolean cpuMapped = LlamaModel.offloadDevices(settings.gpuLayers()).isEmpty() && !settings.repackOrDefault();
+                warmup = LensWarmup.start(head, file.hyperparameters().blockCount() + 1, settings.allPositions() ? 8 : 1, 1,
+                        !cpuMapped);
             }
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, settings.repackOrDefault(), progress,
                     settings.placement()));
+            head = onLlamaPages(head, file, model);
             ContextParams params = contextParams(file, settings, contextSize, Math.min(contextSize, MAX_BATCH));
             String reason = kvCacheReason(file, settings, contextSize);
             int limit;
@@ -180,7 +189,35 @@ public final class ModelSession implements AutoCloseable {
     }
 
     private static long outputBytes(GgufFile file) {
-        return file.tensor("output.weight").or(() -> file.tensor("token_embd.weight")).map(t -> t.byteSize()).orElse(0L);
+        return HeadLookup.outputTensor(file).map(GgufTensor::byteSize).orElse(0L);
+    }
+
+    /**
+     * The head reading its output weight where llama.cpp holds it, when that is host memory in ggml's layout (the
+     * CPU backend's view of llama.cpp's mapping of the file: no GPU layer, no repack). The lens then reads the same
+     * pages as the forward pass, which are counted once in the resident set instead of twice — once per mapping
+     * (Qwen3-8B Q4_K_M's Q6_K output.weight: 487 MiB) — and already faulted in. Otherwise (the weight on a device
+     * or repacked) the head keeps reading the file's own mapping. The bytes are checked against the file's first.
+     */
+    static LensHead onLlamaPages(LensHead head, GgufFile file, LlamaModel model) {
+        GgufTensor tensor = HeadLookup.outputTensor(file).orElse(null);
+        if (tensor == null) return head;
+        return model.hostTensor(tensor.name())
+                .filter(host -> host.type() == tensor.type() && sameSampledBytes(host.data(), tensor.data()))
+                .map(host -> head.withOutput(LogitProjection.of(new WeightMatrix(tensor.type(), host.data(),
+                        Math.toIntExact(tensor.rowCount()), Math.toIntExact(tensor.rowLength())))))
+                .orElse(head);
+    }
+
+    /** Equal sizes and equal first, middle and last 4 KiB (touching a few pages of the file's mapping, not all). */
+    private static boolean sameSampledBytes(MemorySegment a, MemorySegment b) {
+        long size = a.byteSize();
+        if (size != b.byteSize()) return false;
+        long chunk = Math.min(4096, size);
+        for (long at : new long[] {0, (size - chunk) / 2, size - chunk}) {
+            if (a.asSlice(at, chunk).mismatch(b.asSlice(at, chunk)) != -1) return false;
+        }
+        return true;
     }
 
     /** What was adjusted while loading (e.g. the context size rounded up), one line each for the user. */
@@ -196,7 +233,10 @@ public final class ModelSession implements AutoCloseable {
         return model;
     }
 
-    /** The lens head (final norm, output weight, head transform) read from the GGUF. */
+    /**
+     * The lens head (final norm, output weight, head transform) read from the GGUF; its output weight is read
+     * through llama.cpp's pages when llama.cpp keeps them on the CPU ({@link #onLlamaPages}).
+     */
     public LensHead head() {
         return head;
     }
@@ -352,13 +392,19 @@ public final class ModelSession implements AutoCloseable {
      */
     public double bareProductMillis(int vectors) {
         var projection = head.output();
-        float[] x = new float[vectors * projection.columns()];
+        // In groups of vectors whose buffers fit a quarter of the heap, as the lens does for many positions.
+        long perVector = 4L * (projection.columns() + LENS_BLOCK_ROWS);
+        int group = Math.clamp(Runtime.getRuntime().maxMemory() / 4 / perVector, 1, vectors);
+        float[] x = new float[group * projection.columns()];
         Arrays.fill(x, 0.01f);
-        float[] y = new float[vectors * LENS_BLOCK_ROWS];
+        float[] y = new float[group * LENS_BLOCK_ROWS];
         long start = System.nanoTime();
-        for (int row = 0; row < projection.rows(); row += LENS_BLOCK_ROWS) {
-            int end = Math.min(projection.rows(), row + LENS_BLOCK_ROWS);
-            projection.multiply(x, vectors, row, end, y, settings.threads());
+        for (int done = 0; done < vectors; done += group) {
+            int m = Math.min(group, vectors - done);
+            for (int row = 0; row < projection.rows(); row += LENS_BLOCK_ROWS) {
+                int end = Math.min(projection.rows(), row + LENS_BLOCK_ROWS);
+                projection.multiply(x, m, row, end, y, settings.threads());
+            }
         }
         return (System.nanoTime() - start) / 1e6;
     }

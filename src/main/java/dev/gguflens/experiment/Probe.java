@@ -8,7 +8,6 @@ import dev.gguflens.lens.LogitLens;
 import dev.gguflens.lens.TrackedToken;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
-import dev.gguflens.report.ProbeReport;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

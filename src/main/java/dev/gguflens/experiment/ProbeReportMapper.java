@@ -16,7 +16,6 @@ import dev.gguflens.llama.LlamaBackend;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.GpuPlacement;
 import dev.gguflens.llama.Offload;
-import dev.gguflens.report.ProbeReport;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -92,6 +92,18 @@ public record ProbeSettings(LensKind lens, int topK, boolean allPositions, int g
                 flashAttention, answerMode, forceContext, newPlacement, repack);
     }
 
+    /** This run at every prompt position (the heatmap) or at the last one only. */
+    public ProbeSettings withAllPositions(boolean all) {
+        return new ProbeSettings(lens, topK, all, gpuLayers, threads, contextSize, temperatures, kvCacheType,
+                flashAttention, answerMode, forceContext, placement, repack);
+    }
+
+    /** This run with another temperature sweep (empty: none). */
+    public ProbeSettings withTemperatures(List<Double> sweep) {
+        return new ProbeSettings(lens, topK, allPositions, gpuLayers, threads, contextSize, sweep, kvCacheType,
+                flashAttention, answerMode, forceContext, placement, repack);
+    }
+
     /** Whether llama.cpp repacks the weights: as asked, else the binding's default. */
     public boolean repackOrDefault() {
         return repack != null ? repack : ModelParams.REPACK_BY_DEFAULT;

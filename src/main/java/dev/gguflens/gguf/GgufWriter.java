@@ -165,6 +165,15 @@ public final class GgufWriter {
     }
 
     /**
+     * Writes the file into {@code staged}, an existing file that the caller's staging owner (report's
+     * OutputSet) creates, publishes and, on failure or SIGINT, deletes. Unlike {@link #write} this makes no
+     * temporary file of its own, so an interrupted multi-GiB write leaves nothing behind.
+     */
+    public void writeInto(Path staged) throws IOException {
+        writeContents(staged, metadata, tensors);
+    }
+
+    /**
      * Writes the model as {@code shardCount} shards named like gguf-split does,
      * {@code <prefix>-00001-of-0000N.gguf}: tensors split into contiguous runs of nearly equal count,
      * all metadata in the first shard, {@code split.no/count/tensors.count} in every shard.
@@ -194,42 +203,10 @@ public final class GgufWriter {
     }
 
     private void writeParts(Path file, Map<String, GgufValue> kv, List<PendingTensor> parts) throws IOException {
-        long alignment = alignment();
         Path dir = file.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-                 OutputStream raw = Channels.newOutputStream(ch);
-                 LittleEndianOut out = new LittleEndianOut(raw)) {
-                out.u32(GgufShard.MAGIC);
-                out.u32(3);
-                out.u64(parts.size());
-                out.u64(kv.size());
-                for (Map.Entry<String, GgufValue> e : kv.entrySet()) {
-                    out.string(e.getKey());
-                    out.u32(e.getValue().type().id);
-                    writeValue(out, e.getValue().type(), e.getValue().value());
-                }
-                long offset = 0;
-                for (PendingTensor t : parts) {
-                    out.string(t.name);
-                    out.u32(t.shape.length);
-                    for (long d : t.shape) out.u64(d);
-                    out.u32(t.type.id);
-                    out.u64(offset);
-                    offset = GgufShard.alignUp(offset + t.byteSize, alignment);
-                }
-                out.pad(alignment);
-                long dataStart = out.written();
-                for (PendingTensor t : parts) {
-                    if (t.source != null) writeGenerated(out, t);
-                    else writeSegment(out, t.data);
-                    out.pad(alignment);
-                }
-                if (out.written() - dataStart != offset && !parts.isEmpty()) {
-                    throw new IllegalStateException("data section length mismatch: " + (out.written() - dataStart) + " vs " + offset);
-                }
-            }
+            writeContents(tmp, kv, parts);
             try {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -237,6 +214,42 @@ public final class GgufWriter {
             }
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    private void writeContents(Path target, Map<String, GgufValue> kv, List<PendingTensor> parts) throws IOException {
+        long alignment = alignment();
+        try (FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+             OutputStream raw = Channels.newOutputStream(ch);
+             LittleEndianOut out = new LittleEndianOut(raw)) {
+            out.u32(GgufShard.MAGIC);
+            out.u32(3);
+            out.u64(parts.size());
+            out.u64(kv.size());
+            for (Map.Entry<String, GgufValue> e : kv.entrySet()) {
+                out.string(e.getKey());
+                out.u32(e.getValue().type().id);
+                writeValue(out, e.getValue().type(), e.getValue().value());
+            }
+            long offset = 0;
+            for (PendingTensor t : parts) {
+                out.string(t.name);
+                out.u32(t.shape.length);
+                for (long d : t.shape) out.u64(d);
+                out.u32(t.type.id);
+                out.u64(offset);
+                offset = GgufShard.alignUp(offset + t.byteSize, alignment);
+            }
+            out.pad(alignment);
+            long dataStart = out.written();
+            for (PendingTensor t : parts) {
+                if (t.source != null) writeGenerated(out, t);
+                else writeSegment(out, t.data);
+                out.pad(alignment);
+            }
+            if (out.written() - dataStart != offset && !parts.isEmpty()) {
+                throw new IllegalStateException("data section length mismatch: " + (out.written() - dataStart) + " vs " + offset);
+            }
         }
     }
 

@@ -75,8 +75,7 @@ public final class HeadLookup {
         GgufTensor normTensor = file.tensor("output_norm.weight").orElseThrow(() -> new GgufException(file.path(),
                 "tensor output_norm.weight (the final norm) is missing; cannot build the " + arch + " lens head"));
         Optional<GgufTensor> normBiasTensor = file.tensor("output_norm.bias");
-        GgufTensor outputTensor = file.tensor("output.weight").or(() -> file.tensor("token_embd.weight"))
-                .orElseThrow(() -> new GgufException(file.path(),
+        GgufTensor outputTensor = outputTensor(file).orElseThrow(() -> new GgufException(file.path(),
                         "neither output.weight nor token_embd.weight (tied embeddings) is present; cannot build the "
                                 + arch + " lens head"));
         if (outputTensor.dimensions() != 2 || outputTensor.rowLength() != width) {
@@ -109,6 +108,11 @@ public final class HeadLookup {
         } catch (IllegalArgumentException e) {
             throw new GgufException(file.path(), -1, e.getMessage(), e);
         }
+    }
+
+    /** The tensor the head's output weight is: {@code output.weight}, or {@code token_embd.weight} for tied models. */
+    public static Optional<GgufTensor> outputTensor(GgufFile file) {
+        return file.tensor("output.weight").or(() -> file.tensor("token_embd.weight"));
     }
 
     /** A norm or bias vector (F32, F16 or BF16) of exactly {@code expected} elements. */

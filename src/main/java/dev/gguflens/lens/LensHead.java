@@ -50,6 +50,11 @@ public record LensHead(String architecture, NormKind norm, float[] normWeight, f
         }
     }
 
+    /** This head reading its output weight from {@code output}: the same values held elsewhere (llama.cpp's pages). */
+    public LensHead withOutput(LogitProjection output) {
+        return new LensHead(architecture, norm, normWeight, normBias, epsilon, output, outputBias, logitScale, softcap);
+    }
+
     public int vocabularySize() {
         return output.rows();
     }

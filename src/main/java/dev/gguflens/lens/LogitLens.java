@@ -30,7 +30,51 @@ public final class LogitLens {
     private LogitLens() {}
 
     public static LensResult run(LensHead head, LayerStates states, LensRequest request, int threads) {
-        return run(head, states, request, threads, 0);
+        int perPass = positionsPerPass(states.layers(), head.embeddingLength(), Runtime.getRuntime().maxMemory());
+        return inPasses(head, states, request, threads, 0, perPass);
+    }
+
+    /**
+     * How many positions one pass over the output weight takes so that its buffers stay within a quarter of the
+     * heap: per lens vector the prepared input (n_embd floats), the products and logits of a block of at least
+     * {@link #MIN_BLOCK_ROWS} rows (float + double) and its statistics (~1 KiB), for every layer plus a final row.
+     * The launcher sizes the heap from the model, not the prompt (Qwen3-8B: 556 MiB), and all positions of a long
+     * prompt would not fit in one pass (2,048 tokens x 37 layers x 19 KiB = 1.4 GiB); 11 tokens take one pass.
+     */
+    static int positionsPerPass(int layers, int width, long maxHeapBytes) {
+        long perVector = 4L * width + 12L * MIN_BLOCK_ROWS + 1024;
+        return Math.clamp(maxHeapBytes / 4 / (perVector * (layers + 1)), 1, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The lens over the request's positions, {@code perPass} at a time, each group one streamed pass over the
+     * output weight; records, consistency and milestones are as one pass would give them (every statistic is per
+     * row, the milestones and kept rows belong to the last position, which the last group holds).
+     */
+    static LensResult inPasses(LensHead head, LayerStates states, LensRequest request, int threads, int blockRows, int perPass) {
+        int[] positions = request.positions();
+        if (positions.length <= perPass) return run(head, states, request, threads, blockRows);
+        int passes = Math.ceilDiv(positions.length, perPass);
+        List<LensResult> parts = new ArrayList<>(passes);
+        for (int pass = 0; pass < passes; pass++) {
+            int from = (int) ((long) positions.length * pass / passes), to = (int) ((long) positions.length * (pass + 1) / passes);
+            boolean last = pass == passes - 1;
+            float[][] reference = request.referenceLogits() == null ? null : Arrays.copyOfRange(request.referenceLogits(), from, to);
+            parts.add(run(head, states, new LensRequest(request.kind(), request.topK(), Arrays.copyOfRange(positions, from, to),
+                    request.tracked(), reference, request.promptTokenIds(), request.copyCandidate(),
+                    last && request.keepLastPositionLogProbs()), threads, blockRows));
+        }
+        int layers = states.layers();
+        List<LayerRecord> records = new ArrayList<>(layers * positions.length);
+        for (int layer = 0; layer < layers; layer++) {
+            for (LensResult part : parts) {
+                for (int i = 0; i < part.positions().length; i++) records.add(part.record(layer, i));
+            }
+        }
+        List<PositionConsistency> consistency = parts.stream().flatMap(p -> p.consistency().stream()).toList();
+        LensResult last = parts.getLast();
+        return new LensResult(request.kind(), layers, positions, records, consistency, last.milestones(),
+                last.lastPositionLogProbs());
     }
 
     /** As {@link #run(LensHead, LayerStates, LensRequest, int)} with a fixed block size (0: automatic); for tests. */

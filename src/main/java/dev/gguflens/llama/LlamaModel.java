@@ -1,9 +1,12 @@
 package dev.gguflens.llama;
 
+import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.gguf.GgufException;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.ModelCompatibility;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,6 +25,8 @@ public final class LlamaModel implements AutoCloseable {
     private final int layerCount, embeddingLength, vocabSize, trainedContextLength, bos, eos;
     private final Offload offload;
     private final AtomicInteger openContexts = new AtomicInteger();
+    /** Scope of the views {@link #hostTensor} hands out: closed before the model is freed, so a late read fails cleanly. */
+    private final Arena hostViews = Arena.ofShared();
     private volatile long handle;
 
     private LlamaModel(Path path, long handle, boolean vocabOnly, List<BackendDevice> devices, ModelParams params) {
@@ -121,6 +126,21 @@ public final class LlamaModel implements AutoCloseable {
         return v == null ? Optional.empty() : Optional.of(new String(v, StandardCharsets.UTF_8));
     }
 
+    /**
+     * A weight's bytes where llama.cpp holds them in host memory in ggml's own layout — on the CPU backend with
+     * the file memory-mapped, its mapping of the file — readable until this model closes. Empty when the tensor is
+     * absent, on a GPU or RPC device, or repacked. Reading a weight here rather than through another mapping of the
+     * file keeps its pages counted once in the process's resident set.
+     */
+    public Optional<HostTensor> hostTensor(String name) {
+        long[] info = Native.modelTensorHost(handle(), name.getBytes(StandardCharsets.UTF_8));
+        if (info == null) return Optional.empty();
+        return Optional.of(new HostTensor(GgmlType.byId(info[2]), MemorySegment.ofAddress(info[0]).reinterpret(info[1], hostViews, null)));
+    }
+
+    /** A weight tensor's type and its bytes in llama.cpp's host memory (see {@link #hostTensor}). */
+    public record HostTensor(GgmlType type, MemorySegment data) {}
+
     private int checkToken(int token) {
         if (token < 0 || token >= vocabSize) {
             throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + vocabSize + ") of " + path);
@@ -143,6 +163,7 @@ public final class LlamaModel implements AutoCloseable {
         if (openContexts.get() > 0) {
             throw new IllegalStateException("model " + path + " still has " + openContexts.get() + " open context(s); close them first");
         }
+        hostViews.close();
         Native.modelFree(handle);
         handle = 0;
     }

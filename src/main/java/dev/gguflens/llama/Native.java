@@ -21,6 +21,8 @@ final class Native {
     static native long modelLoad(byte[] path, int gpuLayers, boolean mmap, boolean repack, boolean vocabOnly,
                                  ProgressListener listener, int[] devices, int mainGpu, int splitMode);
     static native void modelFree(long model);
+    /** {address, bytes, ggml type} of a weight held in host memory in ggml's layout; null when absent, on a device or repacked. */
+    static native long[] modelTensorHost(long model, byte[] name);
     /** {n_layer, n_embd, n_vocab, n_ctx_train, bos, eos}. */
     static native int[] modelInfo(long model);
     static native byte[] modelMeta(long model, byte[] key);

@@ -7,8 +7,11 @@ import dev.gguflens.gguf.GgufWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+
+import static dev.gguflens.llama.ArchitectureMetadata.normGains;
 
 /**
  * A random-weight qwen3 model with a real model's shapes and llama.cpp's Q4_K_M type mix, for measuring speed
@@ -56,32 +59,21 @@ public final class ShapedRandomModel {
     }
 
     /**
-     * Writes the model to {@code out} (atomically) with the tokenizer metadata of {@code vocabFile} (a qwen2-style
+     * Writes the model into {@code staged} (an existing file the caller stages and publishes) with the tokenizer metadata of {@code vocabFile} (a qwen2-style
      * BPE GGUF such as the llama.cpp tree's models/ggml-vocab-qwen2.gguf: 151936 tokens, Qwen3's vocabulary size).
      *
      * @param progress receives one line per written tensor group (may be a no-op)
      */
-    public static void write(Shape shape, Path vocabFile, Path out, long seed, Consumer<String> progress) throws IOException {
+    public static void write(Shape shape, Path vocabFile, Path staged, long seed, Consumer<String> progress) throws IOException {
         try (GgufFile vocab = GgufFile.open(vocabFile)) {
             int nVocab = vocab.vocabulary().size();
-            String a = "qwen3";
-            GgufWriter w = new GgufWriter().copyMetadata(vocab, k -> k.startsWith("tokenizer."));
-            w.putString("general.architecture", a);
-            w.putString("general.name", shape.name() + "-shaped random Q4_K_M (seed " + seed + ")");
-            w.putUInt32("general.file_type", FILE_TYPE_Q4_K_M);
-            w.putUInt32(a + ".block_count", shape.blocks());
-            w.putUInt32(a + ".context_length", shape.contextLength());
-            w.putUInt32(a + ".embedding_length", shape.embedding());
-            w.putUInt32(a + ".feed_forward_length", shape.feedForward());
-            w.putUInt32(a + ".attention.head_count", shape.heads());
-            w.putUInt32(a + ".attention.head_count_kv", shape.kvHeads());
-            w.putUInt32(a + ".attention.key_length", shape.headDim());
-            w.putUInt32(a + ".attention.value_length", shape.headDim());
-            w.putUInt32(a + ".rope.dimension_count", shape.headDim());
-            w.putFloat32(a + ".rope.freq_base", 1_000_000f);
-            w.putFloat32(a + ".attention.layer_norm_rms_epsilon", 1e-6f);
+            // Qwen3's RoPE base and epsilon (config.json of Qwen/Qwen3-8B: rope_theta 1e6, rms_norm_eps 1e-6).
+            var header = new ArchitectureMetadata("qwen3", shape.blocks(), shape.contextLength(), shape.embedding(),
+                    shape.feedForward(), shape.heads(), shape.kvHeads(), shape.headDim(), 1_000_000f, 1e-6f);
+            GgufWriter w = header.writer(vocab, shape.name() + "-shaped random Q4_K_M (seed " + seed + ")",
+                    OptionalInt.of(FILE_TYPE_Q4_K_M));
             addTensors(w, shape, nVocab, seed, progress);
-            w.write(out);
+            w.writeInto(staged);
         }
     }
 
@@ -90,22 +82,22 @@ public final class ShapedRandomModel {
         int e = s.embedding(), ff = s.feedForward(), q = s.heads() * s.headDim(), kv = s.kvHeads() * s.headDim();
         long[] embd = {e, nVocab};
         w.addTensor("token_embd.weight", GgmlType.Q4_K, embd, source(GgmlType.Q4_K, seeds.split(), 1.0, embd, null));
-        w.addF32Tensor("output_norm.weight", new long[] {e}, gamma(seeds.split(), e));
+        w.addF32Tensor("output_norm.weight", new long[] {e}, normGains(seeds.split(), e));
         w.addTensor("output.weight", GgmlType.Q6_K, embd,
                 source(GgmlType.Q6_K, seeds.split(), 1 / Math.sqrt(e), embd, () -> progress.accept("output.weight written")));
         for (int i = 0; i < s.blocks(); i++) {
             String b = "blk." + i + ".";
             GgmlType more = q4KmMoreBitsType(i, s.blocks());
             double inE = 1 / Math.sqrt(e);
-            w.addF32Tensor(b + "attn_norm.weight", new long[] {e}, gamma(seeds.split(), e));
+            w.addF32Tensor(b + "attn_norm.weight", new long[] {e}, normGains(seeds.split(), e));
             long[] toQ = {e, q}, toKv = {e, kv}, fromQ = {q, e}, toFf = {e, ff}, fromFf = {ff, e};
             w.addTensor(b + "attn_q.weight", GgmlType.Q4_K, toQ, source(GgmlType.Q4_K, seeds.split(), inE, toQ, null));
             w.addTensor(b + "attn_k.weight", GgmlType.Q4_K, toKv, source(GgmlType.Q4_K, seeds.split(), inE, toKv, null));
             w.addTensor(b + "attn_v.weight", more, toKv, source(more, seeds.split(), inE, toKv, null));
             w.addTensor(b + "attn_output.weight", GgmlType.Q4_K, fromQ, source(GgmlType.Q4_K, seeds.split(), 1 / Math.sqrt(q), fromQ, null));
-            w.addF32Tensor(b + "attn_q_norm.weight", new long[] {s.headDim()}, gamma(seeds.split(), s.headDim()));
-            w.addF32Tensor(b + "attn_k_norm.weight", new long[] {s.headDim()}, gamma(seeds.split(), s.headDim()));
-            w.addF32Tensor(b + "ffn_norm.weight", new long[] {e}, gamma(seeds.split(), e));
+            w.addF32Tensor(b + "attn_q_norm.weight", new long[] {s.headDim()}, normGains(seeds.split(), s.headDim()));
+            w.addF32Tensor(b + "attn_k_norm.weight", new long[] {s.headDim()}, normGains(seeds.split(), s.headDim()));
+            w.addF32Tensor(b + "ffn_norm.weight", new long[] {e}, normGains(seeds.split(), e));
             w.addTensor(b + "ffn_gate.weight", GgmlType.Q4_K, toFf, source(GgmlType.Q4_K, seeds.split(), inE, toFf, null));
             w.addTensor(b + "ffn_up.weight", GgmlType.Q4_K, toFf, source(GgmlType.Q4_K, seeds.split(), inE, toFf, null));
             int block = i;
@@ -122,12 +114,5 @@ public final class ShapedRandomModel {
             RandomWeights.fillWithDeviation(type, chunk, random, sigma);
             if (done != null && offset + chunk.byteSize() == bytes) done.run();
         };
-    }
-
-    /** RMSNorm gains near one, as trained models have them. */
-    private static float[] gamma(SplittableRandom rnd, int n) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (1.0 + (rnd.nextDouble() - 0.5) * 0.4);
-        return v;
     }
 }

@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.AttributionReport;
+
 import java.io.IOException;
 import java.io.Writer;
 

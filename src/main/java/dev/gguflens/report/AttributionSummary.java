@@ -1,5 +1,8 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.AttributionReport;
+import dev.gguflens.experiment.ProbeReport;
+
 import com.google.gson.annotations.SerializedName;
 
 import java.util.ArrayList;

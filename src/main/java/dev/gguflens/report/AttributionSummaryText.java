@@ -1,5 +1,8 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.AttributionReport;
+import dev.gguflens.experiment.ProbeReport;
+
 import java.io.IOException;
 import java.io.Writer;
 import java.util.ArrayList;

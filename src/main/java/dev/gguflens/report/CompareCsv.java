@@ -1,9 +1,11 @@
 package dev.gguflens.report;
 
-import dev.gguflens.report.CompareReport.Layer;
-import dev.gguflens.report.CompareReport.PromptInfo;
-import dev.gguflens.report.CompareReport.PromptResult;
-import dev.gguflens.report.CompareReport.Variant;
+import dev.gguflens.experiment.CompareReport;
+import dev.gguflens.experiment.CompareReport.Layer;
+import dev.gguflens.experiment.CompareReport.PromptInfo;
+import dev.gguflens.experiment.CompareReport.PromptResult;
+import dev.gguflens.experiment.CompareReport.Variant;
+import dev.gguflens.experiment.ProbeReport;
 
 import java.io.IOException;
 import java.io.Writer;

@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.CompareReport;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

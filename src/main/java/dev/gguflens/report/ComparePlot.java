@@ -1,6 +1,7 @@
 package dev.gguflens.report;
 
-import dev.gguflens.report.CompareReport.VariantSummary;
+import dev.gguflens.experiment.CompareReport;
+import dev.gguflens.experiment.CompareReport.VariantSummary;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,8 +1,10 @@
 package dev.gguflens.report;
 
-import dev.gguflens.report.CompareReport.Stat;
-import dev.gguflens.report.CompareReport.Variant;
-import dev.gguflens.report.CompareReport.VariantSummary;
+import dev.gguflens.experiment.CompareReport;
+import dev.gguflens.experiment.CompareReport.Stat;
+import dev.gguflens.experiment.CompareReport.Variant;
+import dev.gguflens.experiment.CompareReport.VariantSummary;
+import dev.gguflens.experiment.ProbeReport;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,8 @@
 package dev.gguflens.report;
 
-import dev.gguflens.report.ProbeReport.LayerEntry;
-import dev.gguflens.report.ProbeReport.PositionEntry;
+import dev.gguflens.experiment.ProbeReport;
+import dev.gguflens.experiment.ProbeReport.LayerEntry;
+import dev.gguflens.experiment.ProbeReport.PositionEntry;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,8 @@
 package dev.gguflens.report;
 
-import dev.gguflens.report.ProbeReport.LayerEntry;
-import dev.gguflens.report.ProbeReport.TopToken;
+import dev.gguflens.experiment.ProbeReport;
+import dev.gguflens.experiment.ProbeReport.LayerEntry;
+import dev.gguflens.experiment.ProbeReport.TopToken;
 
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;

@@ -1,11 +1,11 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.ProbeReport;
+import dev.gguflens.experiment.ProbeReport.Expected;
+import dev.gguflens.experiment.ProbeReport.LayerEntry;
+import dev.gguflens.experiment.ProbeReport.Milestone;
+import dev.gguflens.experiment.ProbeReport.TopToken;
 import dev.gguflens.gguf.UntrustedText;
-
-import dev.gguflens.report.ProbeReport.Expected;
-import dev.gguflens.report.ProbeReport.LayerEntry;
-import dev.gguflens.report.ProbeReport.Milestone;
-import dev.gguflens.report.ProbeReport.TopToken;
 
 import java.io.IOException;
 import java.io.Writer;

@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.TraceReport;
+
 import java.io.IOException;
 import java.io.Writer;
 import java.util.List;

@@ -1,9 +1,5 @@
 package dev.gguflens.cli;
 
-import picocli.CommandLine;
-
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -68,12 +64,7 @@ public final class MalformedCorpusChild {
     }
 
     static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.newCommandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Result(exit, err.toString());
+        CliRun run = CliRun.of(args);
+        return new Result(run.exit(), run.err());
     }
 }

@@ -4,7 +4,6 @@ import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
 import dev.gguflens.llama.Intervention;
-import dev.gguflens.report.AblationReport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

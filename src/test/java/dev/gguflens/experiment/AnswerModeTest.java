@@ -11,7 +11,6 @@ import dev.gguflens.llama.ContextParams;
 import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.ModelParams;
-import dev.gguflens.report.ProbeReport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

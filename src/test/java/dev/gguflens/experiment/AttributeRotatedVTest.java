@@ -6,7 +6,6 @@ import dev.gguflens.lens.LensKind;
 import dev.gguflens.lens.LogitAttribution;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.KvCacheType;
-import dev.gguflens.report.AttributionReport;
 import dev.gguflens.testmodels.RandomModels;
 import dev.gguflens.testmodels.RandomModels.Arch;
 import dev.gguflens.testmodels.RandomModels.Spec;

@@ -6,7 +6,6 @@ import dev.gguflens.llama.CaptureRequest;
 import dev.gguflens.llama.ContextParams;
 import dev.gguflens.llama.Intervention;
 import dev.gguflens.llama.LlamaContext;
-import dev.gguflens.report.TraceReport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

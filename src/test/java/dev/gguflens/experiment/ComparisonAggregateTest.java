@@ -1,11 +1,11 @@
 package dev.gguflens.experiment;
 
-import dev.gguflens.report.CompareReport.Layer;
-import dev.gguflens.report.CompareReport.LayerComparison;
-import dev.gguflens.report.CompareReport.PromptResult;
-import dev.gguflens.report.CompareReport.Stat;
-import dev.gguflens.report.CompareReport.VariantSummary;
-import dev.gguflens.report.ProbeReport;
+import dev.gguflens.experiment.CompareReport.Layer;
+import dev.gguflens.experiment.CompareReport.LayerComparison;
+import dev.gguflens.experiment.CompareReport.PromptResult;
+import dev.gguflens.experiment.CompareReport.Stat;
+import dev.gguflens.experiment.CompareReport.VariantSummary;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package dev.gguflens.experiment;
 
+import dev.gguflens.experiment.CompareReport.LayerComparison;
 import dev.gguflens.lens.ReferenceLens;
-import dev.gguflens.report.CompareReport.LayerComparison;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

@@ -1,13 +1,13 @@
 package dev.gguflens.experiment;
 
+import dev.gguflens.cli.QuantizedVariants;
+import dev.gguflens.experiment.CompareReport.Layer;
+import dev.gguflens.experiment.CompareReport.PromptResult;
+import dev.gguflens.experiment.CompareReport.Variant;
+import dev.gguflens.experiment.CompareReport.VariantSummary;
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.lens.LensKind;
-import dev.gguflens.report.CompareReport;
-import dev.gguflens.report.CompareReport.Layer;
-import dev.gguflens.report.CompareReport.PromptResult;
-import dev.gguflens.report.CompareReport.Variant;
-import dev.gguflens.report.CompareReport.VariantSummary;
 import dev.gguflens.testmodels.RandomModels;
 import dev.gguflens.testmodels.RandomModels.Arch;
 import dev.gguflens.testmodels.RandomModels.Spec;

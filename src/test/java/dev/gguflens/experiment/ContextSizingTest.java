@@ -3,7 +3,6 @@ package dev.gguflens.experiment;
 import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
-import dev.gguflens.report.ProbeReport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

@@ -13,7 +13,6 @@ import dev.gguflens.llama.KvCacheType;
 import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.ModelParams;
-import dev.gguflens.report.ProbeReport;
 import dev.gguflens.testmodels.ReferenceForward;
 import dev.gguflens.testmodels.RandomModels;
 import dev.gguflens.testmodels.RandomModels.Arch;

@@ -4,7 +4,6 @@ import dev.gguflens.lens.LensKind;
 import dev.gguflens.llama.BackendDevice;
 import dev.gguflens.llama.LlamaBackend;
 import dev.gguflens.llama.NativeLibrary;
-import dev.gguflens.report.ProbeReport;
 import dev.gguflens.testmodels.RandomModels;
 import dev.gguflens.testmodels.RandomModels.Arch;
 import dev.gguflens.testmodels.RandomModels.Spec;

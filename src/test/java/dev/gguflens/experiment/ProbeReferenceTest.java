@@ -12,7 +12,6 @@ import dev.gguflens.llama.LlamaContext;
 import dev.gguflens.llama.LlamaModel;
 import dev.gguflens.llama.LlamaQuantizer;
 import dev.gguflens.llama.ModelParams;
-import dev.gguflens.report.ProbeReport;
 import dev.gguflens.testmodels.RandomModels;
 import dev.gguflens.testmodels.RandomModels.Arch;
 import dev.gguflens.testmodels.RandomModels.Spec;

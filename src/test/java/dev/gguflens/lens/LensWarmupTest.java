@@ -40,7 +40,7 @@ class LensWarmupTest {
             LensRequest request = new LensRequest(LensKind.NORM, 5, new int[] {0, 1}, List.of(new TrackedToken("x", 7)));
             LensResult before = LogitLens.run(head, LayerStates.of(states), request, 2);
 
-            LensWarmup warmup = LensWarmup.start(head, 3, 2, 1);
+            LensWarmup warmup = LensWarmup.start(head, 3, 2, 1, true);
             long deadline = System.nanoTime() + 120_000_000_000L;
             while (warmup.runs() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(warmup.runs() > 0, "the synthetic lens ran");

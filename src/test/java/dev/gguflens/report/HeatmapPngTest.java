@@ -1,5 +1,6 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.ProbeReport;
 import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,6 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.ProbeReport;
 import dev.gguflens.testmodels.Fixtures;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonParser;

@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.ProbeReport;
+
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;

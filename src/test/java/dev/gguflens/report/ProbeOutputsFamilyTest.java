@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.ProbeReport;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

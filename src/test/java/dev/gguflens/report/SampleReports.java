@@ -1,11 +1,12 @@
 package dev.gguflens.report;
 
-import dev.gguflens.report.ProbeReport.*;
-import dev.gguflens.report.ProbeReport.Expected;
-import dev.gguflens.report.ProbeReport.LayerEntry;
-import dev.gguflens.report.ProbeReport.PositionEntry;
-import dev.gguflens.report.ProbeReport.TokenInfo;
-import dev.gguflens.report.ProbeReport.TopToken;
+import dev.gguflens.experiment.ProbeReport;
+import dev.gguflens.experiment.ProbeReport.*;
+import dev.gguflens.experiment.ProbeReport.Expected;
+import dev.gguflens.experiment.ProbeReport.LayerEntry;
+import dev.gguflens.experiment.ProbeReport.PositionEntry;
+import dev.gguflens.experiment.ProbeReport.TokenInfo;
+import dev.gguflens.experiment.ProbeReport.TopToken;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.gguflens.report;
 
+import dev.gguflens.experiment.ProbeReport;
+import dev.gguflens.experiment.TraceReport;
 import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -2,12 +2,16 @@ package dev.gguflens.testmodels;
 
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufWriter;
+import dev.gguflens.llama.ArchitectureMetadata;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 import java.util.SplittableRandom;
+
+import static dev.gguflens.llama.ArchitectureMetadata.normGains;
 
 /**
  * Small random-weight F32 models that llama.cpp loads as real architectures, for checking the binding and
@@ -66,20 +70,9 @@ public final class RandomModels {
         try (GgufFile vocab = GgufFile.open(vocabFile)) {
             int nVocab = vocab.vocabulary().size();
             String a = spec.arch().name;
-            GgufWriter w = new GgufWriter().copyMetadata(vocab, k -> k.startsWith("tokenizer."));
-            w.putString("general.architecture", a);
-            w.putString("general.name", "random " + a + " (seed " + spec.seed() + ")");
-            w.putUInt32(a + ".block_count", spec.blocks());
-            w.putUInt32(a + ".context_length", 512);
-            w.putUInt32(a + ".embedding_length", spec.embedding());
-            w.putUInt32(a + ".feed_forward_length", spec.feedForward());
-            w.putUInt32(a + ".attention.head_count", spec.heads());
-            w.putUInt32(a + ".attention.head_count_kv", spec.kvHeads());
-            w.putUInt32(a + ".attention.key_length", spec.headDim());
-            w.putUInt32(a + ".attention.value_length", spec.headDim());
-            w.putUInt32(a + ".rope.dimension_count", spec.headDim());
-            w.putFloat32(a + ".rope.freq_base", 10000f);
-            w.putFloat32(a + ".attention.layer_norm_rms_epsilon", RMS_EPS);
+            var header = new ArchitectureMetadata(a, spec.blocks(), 512, spec.embedding(), spec.feedForward(), spec.heads(),
+                    spec.kvHeads(), spec.headDim(), 10000f, RMS_EPS);
+            GgufWriter w = header.writer(vocab, "random " + a + " (seed " + spec.seed() + ")", OptionalInt.empty());
             if (spec.arch() == Arch.GEMMA2) {
                 w.putFloat32(a + ".attn_logit_softcapping", GEMMA2_ATTN_SOFTCAP);
                 w.putFloat32(a + ".final_logit_softcapping", GEMMA2_FINAL_SOFTCAP);
@@ -99,14 +92,15 @@ public final class RandomModels {
         int e = s.embedding(), ff = s.feedForward(), q = s.heads() * s.headDim(), kv = s.kvHeads() * s.headDim();
         // Gemma scales the embedding by sqrt(n_embd) itself; others get unit-scale rows directly.
         float embdScale = s.arch() == Arch.GEMMA2 ? 1f / (float) Math.sqrt(e) : 1f;
+        // Norm weights are the effective gains for every architecture: llama.cpp's gemma2 converter stores (1 + w).
         w.addF32Tensor("token_embd.weight", new long[] {e, nVocab}, uniform(rnd, (long) e * nVocab, embdScale));
-        w.addF32Tensor("output_norm.weight", new long[] {e}, gamma(rnd, e, s.arch()));
+        w.addF32Tensor("output_norm.weight", new long[] {e}, normGains(rnd, e));
         if (!s.tiedOutput()) {
             w.addF32Tensor("output.weight", new long[] {e, nVocab}, uniform(rnd, (long) e * nVocab, 1f / (float) Math.sqrt(e)));
         }
         for (int i = 0; i < s.blocks(); i++) {
             String b = "blk." + i + ".";
-            w.addF32Tensor(b + "attn_norm.weight", new long[] {e}, gamma(rnd, e, s.arch()));
+            w.addF32Tensor(b + "attn_norm.weight", new long[] {e}, normGains(rnd, e));
             w.addF32Tensor(b + "attn_q.weight", new long[] {e, q}, uniform(rnd, (long) e * q, 1f / (float) Math.sqrt(e)));
             w.addF32Tensor(b + "attn_k.weight", new long[] {e, kv}, uniform(rnd, (long) e * kv, 1f / (float) Math.sqrt(e)));
             w.addF32Tensor(b + "attn_v.weight", new long[] {e, kv}, uniform(rnd, (long) e * kv, 1f / (float) Math.sqrt(e)));
@@ -117,14 +111,14 @@ public final class RandomModels {
                 w.addF32Tensor(b + "attn_v.bias", new long[] {kv}, uniform(rnd, kv, 0.1f));
             }
             if (s.arch() == Arch.QWEN3) {
-                w.addF32Tensor(b + "attn_q_norm.weight", new long[] {s.headDim()}, gamma(rnd, s.headDim(), s.arch()));
-                w.addF32Tensor(b + "attn_k_norm.weight", new long[] {s.headDim()}, gamma(rnd, s.headDim(), s.arch()));
+                w.addF32Tensor(b + "attn_q_norm.weight", new long[] {s.headDim()}, normGains(rnd, s.headDim()));
+                w.addF32Tensor(b + "attn_k_norm.weight", new long[] {s.headDim()}, normGains(rnd, s.headDim()));
             }
             if (s.arch() == Arch.GEMMA2) {
-                w.addF32Tensor(b + "post_attention_norm.weight", new long[] {e}, gamma(rnd, e, s.arch()));
-                w.addF32Tensor(b + "post_ffw_norm.weight", new long[] {e}, gamma(rnd, e, s.arch()));
+                w.addF32Tensor(b + "post_attention_norm.weight", new long[] {e}, normGains(rnd, e));
+                w.addF32Tensor(b + "post_ffw_norm.weight", new long[] {e}, normGains(rnd, e));
             }
-            w.addF32Tensor(b + "ffn_norm.weight", new long[] {e}, gamma(rnd, e, s.arch()));
+            w.addF32Tensor(b + "ffn_norm.weight", new long[] {e}, normGains(rnd, e));
             w.addF32Tensor(b + "ffn_gate.weight", new long[] {e, ff}, uniform(rnd, (long) e * ff, 1f / (float) Math.sqrt(e)));
             w.addF32Tensor(b + "ffn_up.weight", new long[] {e, ff}, uniform(rnd, (long) e * ff, 1f / (float) Math.sqrt(e)));
             w.addF32Tensor(b + "ffn_down.weight", new long[] {ff, e}, uniform(rnd, (long) ff * e, 1f / (float) Math.sqrt(ff)));
@@ -136,13 +130,6 @@ public final class RandomModels {
         float[] v = new float[Math.toIntExact(n)];
         double half = scale * Math.sqrt(3);
         for (int i = 0; i < v.length; i++) v[i] = (float) ((rnd.nextDouble() * 2 - 1) * half);
-        return v;
-    }
-
-    /** RMSNorm weights near one. llama.cpp's gemma2 converter stores (1 + w), so both cases store the effective gain. */
-    private static float[] gamma(SplittableRandom rnd, int n, Arch arch) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (1.0 + (rnd.nextDouble() - 0.5) * 0.4);
         return v;
     }
 }

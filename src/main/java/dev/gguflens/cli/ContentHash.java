@@ -1,4 +1,4 @@
-package dev.gguflens.experiment;
+package dev.gguflens.cli;
 
 import dev.gguflens.report.OutputSet;
 

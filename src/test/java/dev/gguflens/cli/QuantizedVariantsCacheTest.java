@@ -1,4 +1,4 @@
-package dev.gguflens.experiment;
+package dev.gguflens.cli;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

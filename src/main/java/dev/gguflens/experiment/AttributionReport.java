@@ -1,4 +1,4 @@
-package dev.gguflens.report;
+package dev.gguflens.experiment;
 
 import com.google.gson.annotations.SerializedName;
 

@@ -1,4 +1,4 @@
-package dev.gguflens.report;
+package dev.gguflens.experiment;
 
 import java.util.List;
 import java.util.Objects;

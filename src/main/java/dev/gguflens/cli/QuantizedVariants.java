@@ -1,5 +1,7 @@
-package dev.gguflens.experiment;
+package dev.gguflens.cli;
 
+import dev.gguflens.experiment.Comparison;
+import dev.gguflens.experiment.InvalidInputException;
 import dev.gguflens.gguf.FileType;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.llama.ImportanceMatrix;

@@ -1,0 +1,59 @@
+package dev.gguflens.lens;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.Random;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/**
+ * The lens over many positions runs in several passes over the output weight, a group of positions each, so its
+ * buffers fit the heap; the result must be exactly the one-pass result: every record, the consistency per
+ * position, the milestones and the kept last-position rows (same block size, so the same summation order).
+ */
+class LensPassesTest {
+    private static final int LAYERS = 4, POSITIONS = 7, WIDTH = 32, VOCAB = 300;
+
+    @ParameterizedTest
+    @CsvSource({"NORM, 1", "NORM, 3", "RAW, 2", "RMS, 6"})
+    void passesOfPositionsGiveTheOnePassResult(LensKind kind, int perPass) {
+        Random random = new Random(perPass);
+        LensHead head = TestHeads.randomHead(random, NormKind.RMS_NORM, VOCAB, WIDTH, true,
+                OptionalDouble.empty(), OptionalDouble.empty());
+        float[][][] raw = TestHeads.randomStates(random, LAYERS, POSITIONS, WIDTH);
+        LayerStates states = LayerStates.of(raw);
+        int[] positions = {0, 2, 3, 4, 5, 6};
+        float[][] reference = IntStream.range(0, positions.length)
+                .mapToObj(i -> TestHeads.gaussian(random, VOCAB, 3.0)).toArray(float[][]::new);
+        LensRequest request = new LensRequest(kind, 4, positions, List.of(new TrackedToken("x", 17), new TrackedToken("y", 3)),
+                reference, new int[] {5, 17, 40}, id -> id != 40).keepingLastPositionLogProbs();
+
+        LensResult one = LogitLens.inPasses(head, states, request, 2, 64, Integer.MAX_VALUE);
+        LensResult passes = LogitLens.inPasses(head, states, request, 2, 64, perPass);
+
+        assertArrayEquals(positions, passes.positions());
+        assertEquals(one.records(), passes.records());
+        assertEquals(one.consistency(), passes.consistency());
+        assertEquals(positions.length, passes.consistency().size());
+        assertEquals(one.milestones(), passes.milestones());
+        assertEquals(LAYERS, passes.lastPositionLogProbs().length);
+        for (int layer = 0; layer < LAYERS; layer++) {
+            assertArrayEquals(one.lastPositionLogProbs()[layer], passes.lastPositionLogProbs()[layer], "layer " + layer);
+        }
+        LensRequest plain = new LensRequest(kind, 4, positions, List.of());
+        assertNull(LogitLens.inPasses(head, states, plain, 2, 64, perPass).lastPositionLogProbs());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"37, 4096, 583008256, 187", "37, 4096, 6442450944, 2069", "2, 64, 1048576, 20", "37, 4096, 1024, 1"})
+    void aPassHoldsAQuarterOfTheHeap(int layers, int width, long heap, int expected) {
+        // Qwen3-8B with the launcher's heap (556 MiB): 187 positions a pass; 11-token prompts take one.
+        assertEquals(expected, LogitLens.positionsPerPass(layers, width, heap));
+    }
+}
