@@ -69,12 +69,12 @@ public final class FusedMatmul {
         }
 
         /**
-         * The blocking used for {@code type}: the same for every type. Measured at 256 bits, M = 37, 8192 x 4096,
-         * one thread's CPU time, five blockings alternating in one process (TileTuning, load 7-9 from other jobs):
-         * against 16 rows / K 512 / M 48 / rows outside, a single K block of 4096 took 0.95-1.06x (F16, Q6_K), K
-         * 256 with vector groups outside 1.01-1.21x, 32 rows / K 256 / vectors outside 1.02-1.29x, 8 rows / K 512 /
-         * vectors outside 1.00-1.07x. None was faster beyond the noise, so the K-blocked layout is not what made F16
-         * slower (the older full-K path measured the same here).
+         * The blocking used for {@code type}: the same for every type, as no type measured better with another.
+         * At 256 bits, M = 37, 8192 x 4096, one thread's CPU time, blockings alternating in one process (TileTuning,
+         * load 7-9 from other jobs), against 16 rows / K 512 / M 48 / rows outside (the former default): K 256 with
+         * vector groups outside took 1.01-1.21x, 32 rows / K 256 / vectors outside 1.02-1.29x, 8 rows / K 512 /
+         * vectors outside 1.00-1.07x, a single K block of 4096 0.86-1.06x (see {@link #K_CHUNK}) for F16, Q6_K,
+         * Q8_0 and Q4_K alike, so K blocking is not what made F16 slower than the other types.
          */
         static Blocking of(GgmlType type, int registerVectors) {
             return new Blocking(BLOCKED_TILE, K_CHUNK, M_BLOCK, false, registerVectors);
