@@ -5,6 +5,8 @@ import dev.gguflens.llama.RandomWeights;
 import dev.gguflens.quant.WeightMatrix;
 
 import java.lang.foreign.Arena;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
@@ -33,13 +35,17 @@ public final class LensWarmup {
     private static final int RUNS = 300;
     private static final long BUDGET_NANOS = 30_000_000_000L;
     /**
-     * Warming stops earlier once compiled code has stopped getting faster: after at least {@link #MIN_RUNS} runs,
-     * when none of the last {@link #PLATEAU_RUNS} beat the best by {@link #PLATEAU_GAIN}. It shares the cores
-     * with llama.cpp's load and forward pass, so every run past that point only slows the forward (Qwen3-8B-shaped,
-     * 2 cores: a run took 15 s interpreted, ~0.2 s compiled, and the 30 s budget ran on into the forward).
+     * Warming stops earlier once the code has stopped changing: after at least {@link #MIN_RUNS} runs, when none of
+     * the last {@link #PLATEAU_RUNS} beat the best by {@link #PLATEAU_GAIN} and the JIT compiled nothing meanwhile.
+     * It shares the cores with llama.cpp's load and forward pass, so every run past that point only slows the
+     * forward (Qwen3-8B-shaped, 2 cores: a run took 7-15 s interpreted, 10-60 ms compiled, and the 30 s budget ran
+     * on into the forward). Run times alone stop falling too early: the kernels sit at C1 (which does not
+     * intrinsify the Vector API) until their counters reach C2's thresholds; stopped after 40 runs with only 20
+     * to compare, C2 compiled the tile kernels during the real lens instead, and the first last-position lens took
+     * 2.4-3.2x the second.
      */
-    private static final int MIN_RUNS = 40;
-    private static final int PLATEAU_RUNS = 20;
+    private static final int MIN_RUNS = 100;
+    private static final int PLATEAU_RUNS = 30;
     private static final double PLATEAU_GAIN = 0.05;
     /** Output weights below this are quick to touch and their lens is short: no warm-up (e.g. the test models). */
     public static final long MIN_OUTPUT_BYTES = 64L << 20;
@@ -126,6 +132,10 @@ public final class LensWarmup {
         long start = System.nanoTime();
         long best = Long.MAX_VALUE;
         int bestRun = 0;
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long compiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
+        int quietSince = 0;
         String end = "all " + RUNS + " runs";
         for (int run = 0; run < RUNS; run++) {
             if (stop) {
@@ -136,8 +146,8 @@ public final class LensWarmup {
                 end = "time budget";
                 break;
             }
-            if (run >= MIN_RUNS && run - bestRun >= PLATEAU_RUNS) {
-                end = "no faster run in the last " + PLATEAU_RUNS;
+            if (run >= MIN_RUNS && run - bestRun >= PLATEAU_RUNS && run - quietSince >= PLATEAU_RUNS) {
+                end = "no faster run and no compilation in the last " + PLATEAU_RUNS;
                 break;
             }
             long t0 = System.nanoTime();
@@ -146,6 +156,11 @@ public final class LensWarmup {
             long took = System.nanoTime() - t0;
             if (took < best * (1 - PLATEAU_GAIN)) bestRun = run;
             best = Math.min(best, took);
+            long nowCompiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
+            if (nowCompiledMs != compiledMs) {
+                compiledMs = nowCompiledMs;
+                quietSince = run;
+            }
             runs = run + 1;
             if (DEBUG && run % 20 == 0) System.err.printf("gguf-lens warm-up: run %d %.1f ms (M=%d)%n", run, took / 1e6, layers * positions);
         }
