@@ -31,6 +31,12 @@ public final class LensWarmup {
      */
     private static final int ROWS = 256;
     private static final int MAX_COLS = 1024;
+    /**
+     * Vocabulary rows per streaming block of the synthetic lens: several blocks, the last one partial, as in the
+     * real lens (151,936 rows in blocks of up to 8,192). With the whole head in one block the loop over blocks never
+     * went round during warming, and C2's code for it was thrown away (an uncommon trap) in the real lens.
+     */
+    private static final int BLOCK_ROWS = 96;
     /** Runs of the whole synthetic lens (C2's thresholds: thousands of calls), within a wall-clock budget. */
     private static final int RUNS = 300;
     private static final long BUDGET_NANOS = 30_000_000_000L;
@@ -151,7 +157,7 @@ public final class LensWarmup {
                 break;
             }
             long t0 = System.nanoTime();
-            LogitLens.run(head, LayerStates.of(states), request, threads);
+            LogitLens.run(head, LayerStates.of(states), request, threads, BLOCK_ROWS);
             HeadConsistency.of(head, states[layers - 1][positions - 1], reference[positions - 1], threads);
             long took = System.nanoTime() - t0;
             if (took < best * (1 - PLATEAU_GAIN)) bestRun = run;
