@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -30,16 +31,20 @@ public final class FusedMatmul {
      */
     static final int BLOCKED_TILE = 16;
     /**
-     * Columns per K block: the four weight rows a register kernel reads (4 x 512 floats, 8 KiB) stay in L1 while it
-     * runs over every vector group of the M block; each block reloads and stores its accumulators (24 memory
-     * operations per 128-512 FMA loads). The accumulators keep the same per-lane FMA sequence, so the result does
-     * not depend on this value, on {@link #M_BLOCK} or on the register block.
+     * Columns per K block: a whole row at n_embd up to 4096 (Qwen3-8B, Llama-3-8B), longer rows in blocks of 4096.
+     * Blocks of 512 (four weight rows in L1 while the M block's x slices pass) were slower here: at 256 bits, one
+     * thread's CPU time, 8192 x 4096, M = 37, blocks of 4096 took 0.89-1.01x the time of 512 (median 0.94-0.97x)
+     * for Q8_0, Q4_K, F16 and Q6_K, and 0.79-0.82x at M = 592 (Q4_K, 2048 rows); 1024 fell between (TileTuning,
+     * load 3-9 from other jobs). Each block reloads and stores its accumulators, so fewer blocks also mean fewer of
+     * those. The accumulators keep the same per-lane FMA sequence, so the result does not depend on this value, on
+     * {@link #M_BLOCK} or on the register block.
      */
-    static final int K_CHUNK = 512;
+    static final int K_CHUNK = 4096;
     /**
-     * Vectors per M block: their K slices (48 x 512 floats, 96 KiB) and lane-wise partial sums (48 x 16 x lanes)
-     * stay in L2 while the tile's rows pass over them, so the work per byte fetched does not fall as M grows
-     * (M = 592 streamed all 592 vectors per tile and took 19.5x the time of M = 37).
+     * Vectors per M block: their lane-wise partial sums (48 x 16 x lanes) stay in L1/L2 while the tile's rows
+     * pass over them. At M = 592 (Q4_K, 2048 x 4096, one thread's CPU time) blocks of 24, 96 and all 592 vectors,
+     * a 32-row tile and the vector groups outside the row groups all measured within 0.90-1.06x of this (TileTuning,
+     * load 3-7), so it stays.
      */
     static final int M_BLOCK = 48;
     /**
@@ -47,6 +52,35 @@ public final class FusedMatmul {
      * and AArch64's NEON/SVE), else 3 (12 accumulators + 3 x + 1 w = AVX2/SSE's 16 registers; 4 x 6 spilled there).
      */
     static final int REGISTER_VECTORS = LANES >= 16 || "aarch64".equals(System.getProperty("os.arch")) ? 6 : 3;
+    /** Tiles a thread takes at a time from the shared counter of the m > 1 path. */
+    static final int TILES_PER_GRAB = 4;
+
+    /**
+     * How the tile path blocks the product: rows decoded per tile, columns per K block, vectors per M block, the
+     * loop order inside a K block (vector groups outside the 4-row groups, or inside) and the register block's
+     * width. Every combination performs the same per-lane FMA sequence, so none changes a result bit.
+     */
+    record Blocking(int tileRows, int kChunk, int mBlock, boolean vectorsOuter, int registerVectors) {
+        Blocking {
+            if (tileRows < 4 || tileRows % 4 != 0) throw new IllegalArgumentException("tile of " + tileRows + " rows");
+            if (kChunk < LANES || kChunk % LANES != 0) throw new IllegalArgumentException("K block of " + kChunk + " columns");
+            if (mBlock < 1) throw new IllegalArgumentException("M block of " + mBlock + " vectors");
+            if (registerVectors != 3 && registerVectors != 6) throw new IllegalArgumentException("register block of " + registerVectors + " vectors");
+        }
+
+        /**
+         * The blocking used for {@code type}: the same for every type, as no type measured better with another.
+         * At 256 bits, M = 37, 8192 x 4096, one thread's CPU time, blockings alternating in one process (TileTuning,
+         * load 7-9 from other jobs), against 16 rows / K 512 / M 48 / rows outside (the former default): K 256 with
+         * vector groups outside took 1.01-1.21x, 32 rows / K 256 / vectors outside 1.02-1.29x, 8 rows / K 512 /
+         * vectors outside 1.00-1.07x, a single K block of 4096 0.86-1.06x (see {@link #K_CHUNK}) for F16, Q6_K,
+         * Q8_0 and Q4_K alike, so K blocking is not what made F16 slower than the other types.
+         */
+        static Blocking of(GgmlType type, int registerVectors) {
+            return new Blocking(BLOCKED_TILE, K_CHUNK, M_BLOCK, false, registerVectors);
+        }
+    }
+
     /** Bytes of heap weight rows copied at once into native scratch for the m = 1 row kernels. */
     static final int ROW_CHUNK_BYTES = 16 * 1024;
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -67,12 +101,20 @@ public final class FusedMatmul {
      * on the caller's thread only, whatever {@code threads} says; use a shared or global arena to spread them.
      */
     public static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
-        multiply(w, x, m, rowStart, rowEnd, y, threads, REGISTER_VECTORS);
+        multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), REGISTER_VECTORS));
     }
 
     /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the register block's width (3 or 6) chosen; for tests. */
     static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads, int registerVectors) {
-        if (registerVectors != 3 && registerVectors != 6) throw new IllegalArgumentException("register block of " + registerVectors + " vectors");
+        multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), registerVectors));
+    }
+
+    /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the tile path's blocking chosen; for tests and tuning. */
+    static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads, Blocking blocking) {
+        Objects.requireNonNull(blocking, "blocking");
+        if (blocking.kChunk() % w.type().blockSize != 0) {
+            throw new IllegalArgumentException("K blocks of " + blocking.kChunk() + " do not hold whole " + w.type() + " blocks");
+        }
         Objects.requireNonNull(w, "w");
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(y, "y");
@@ -104,29 +146,43 @@ public final class FusedMatmul {
         // the caller's thread cannot be read from the pool, so it is multiplied on the caller's thread alone.
         int tiles = (outRows + ROW_TILE - 1) / ROW_TILE;
         int parts = data.isAccessibleBy(ParallelFor.POOL_PROBE) ? Math.min(threads, tiles) : 1;
-        float[] xk = cols % LANES == 0 ? chunkMajor(x, m, cols) : x;
+        float[] xk = cols % LANES == 0 ? chunkMajor(x, m, cols, blocking.kChunk()) : x;
         if (parts == 1) {
-            new RangeWorker(w, x, xk, m, rowStart, outRows, y, registerVectors).run(rowStart, rowEnd);
+            new RangeWorker(w, x, xk, m, rowStart, outRows, y, blocking).run(rowStart, rowEnd);
+            return;
+        }
+        if (m > 1 && cols % LANES == 0) {
+            // Threads take the next few tiles as they finish (not one fixed half each), so a core slowed by
+            // other work does not hold the whole product back; every row's bits are the same either way.
+            int grab = blocking.tileRows() * TILES_PER_GRAB;
+            int grabs = (outRows + grab - 1) / grab;
+            AtomicInteger next = new AtomicInteger();
+            ParallelFor.parts(Math.min(parts, grabs), p -> {
+                RangeWorker worker = new RangeWorker(w, x, xk, m, rowStart, outRows, y, blocking);
+                for (int g = next.getAndIncrement(); g < grabs; g = next.getAndIncrement()) {
+                    int from = rowStart + g * grab;
+                    worker.run(from, Math.min(rowEnd, from + grab));
+                }
+            });
             return;
         }
         int[] bounds = new int[parts + 1];
         for (int p = 0; p <= parts; p++) {
             bounds[p] = Math.min(rowEnd, rowStart + (int) ((long) tiles * p / parts) * ROW_TILE);
         }
-        ParallelFor.parts(parts, p -> new RangeWorker(w, x, xk, m, rowStart, outRows, y, registerVectors).run(bounds[p], bounds[p + 1]));
+        ParallelFor.parts(parts, p -> new RangeWorker(w, x, xk, m, rowStart, outRows, y, blocking).run(bounds[p], bounds[p + 1]));
     }
 
     /**
-     * x laid out K block by K block: block c holds, for every vector v, its columns [c*K_CHUNK, c*K_CHUNK + kc)
-     * contiguously at c*K_CHUNK*m + v*kc. The register kernels then read x and the tile (laid out the same way) at a
-     * stride of kc floats (2 KiB) instead of cols (16 KiB at n_embd 4096, where every stream fell into the same L1
-     * sets). For m = 1 this is x itself.
+     * x laid out K block by K block: block c holds, for every vector v, its columns [c*kChunk, c*kChunk + kc)
+     * contiguously at c*kChunk*m + v*kc, as the tile is laid out. With one K block (cols <= kChunk) and for m = 1
+     * this is x itself.
      */
-    static float[] chunkMajor(float[] x, int m, int cols) {
-        if (m == 1) return x;
+    static float[] chunkMajor(float[] x, int m, int cols, int kChunk) {
+        if (m == 1 || kChunk >= cols) return x;  // one K block: the layout is x's own
         float[] out = new float[m * cols];
-        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
-            int kc = Math.min(K_CHUNK, cols - k0);
+        for (int k0 = 0; k0 < cols; k0 += kChunk) {
+            int kc = Math.min(kChunk, cols - k0);
             for (int v = 0; v < m; v++) System.arraycopy(x, v * cols + k0, out, k0 * m + v * kc, kc);
         }
         return out;
@@ -144,6 +200,9 @@ public final class FusedMatmul {
         private final long rowBytes;
         private final boolean blocked;
         private final int tileRows;
+        private final int kChunk;
+        private final int mBlock;
+        private final boolean vectorsOuter;
         private final int registerVectors;
         private byte[] raw;
         private short[] halves;
@@ -151,8 +210,11 @@ public final class FusedMatmul {
         private float[] acc;
         private final float[] sums = new float[ROW_TILE * 3];
 
-        RangeWorker(WeightMatrix w, float[] x, float[] xk, int m, int rowStart, int outRows, float[] y, int registerVectors) {
-            this.registerVectors = registerVectors;
+        RangeWorker(WeightMatrix w, float[] x, float[] xk, int m, int rowStart, int outRows, float[] y, Blocking blocking) {
+            this.registerVectors = blocking.registerVectors();
+            this.kChunk = blocking.kChunk();
+            this.mBlock = blocking.mBlock();
+            this.vectorsOuter = blocking.vectorsOuter();
             this.xk = xk;
             this.type = w.type();
             this.data = w.data();
@@ -164,7 +226,7 @@ public final class FusedMatmul {
             this.y = y;
             this.rowBytes = w.rowBytes();
             this.blocked = cols % LANES == 0;
-            this.tileRows = blocked ? BLOCKED_TILE : ROW_TILE;
+            this.tileRows = blocked ? blocking.tileRows() : ROW_TILE;
         }
 
         void run(int from, int to) {
@@ -196,16 +258,17 @@ public final class FusedMatmul {
                 f16Rows(data, rowBytes, from, to, x, cols, y, from - rowStart);
                 return;
             }
-            tile = new float[tileRows * cols];
-            if (type == GgmlType.F16) halves = new short[tileRows * cols];
-            else if (type != GgmlType.F32) raw = new byte[(int) (tileRows * rowBytes)];
+            if (tile == null) {
+                tile = new float[tileRows * cols];
+                if (type == GgmlType.F16) halves = new short[tileRows * cols];
+                else if (type != GgmlType.F32) raw = new byte[(int) (tileRows * rowBytes)];
+            }
             if (blocked) {
-                int mBlock = Math.min(m, M_BLOCK);
-                acc = new float[mBlock * BLOCKED_TILE * LANES];
-                for (int r = from; r < to; r += BLOCKED_TILE) {
-                    int nr = Math.min(BLOCKED_TILE, to - r);
+                if (acc == null) acc = new float[Math.min(m, mBlock) * tileRows * LANES];
+                for (int r = from; r < to; r += tileRows) {
+                    int nr = Math.min(tileRows, to - r);
                     decodeChunkMajor(r, nr);
-                    for (int v0 = 0; v0 < m; v0 += M_BLOCK) blockedTile(r - rowStart, nr, v0, Math.min(M_BLOCK, m - v0));
+                    for (int v0 = 0; v0 < m; v0 += mBlock) blockedTile(r - rowStart, nr, v0, Math.min(mBlock, m - v0));
                 }
                 return;
             }
@@ -244,23 +307,40 @@ public final class FusedMatmul {
          * depend on which kernel handled an output or on the blocking.
          */
         private void blockedTile(int outRow, int nr, int v0, int mv) {
-            int accV = BLOCKED_TILE * LANES;
+            int accV = tileRows * LANES;
             java.util.Arrays.fill(acc, 0, mv * accV, 0f);
-            for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
-                int kc = Math.min(K_CHUNK, cols - k0);
-                int wBase = k0 * BLOCKED_TILE;
+            int fullRows = nr & ~3;
+            for (int k0 = 0; k0 < cols; k0 += kChunk) {
+                int kc = Math.min(kChunk, cols - k0);
+                int wBase = k0 * tileRows;
                 int xBase = k0 * m + v0 * kc;
-                int r = 0;
-                for (; r + 4 <= nr; r += 4) {
-                    int wo = wBase + r * kc;
+                if (vectorsOuter) {
+                    // each group of vectors' K slices (L1) meets every 4-row group of the tile's K block (L1 too)
                     int v = 0;
                     if (registerVectors == 6) {
-                        for (; v + 6 <= mv; v += 6) k4x6(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                        for (; v + 6 <= mv; v += 6) {
+                            for (int r = 0; r < fullRows; r += 4) k4x6(tile, wBase + r * kc, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                        }
                     }
-                    for (; v + 3 <= mv; v += 3) k4x3(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
-                    for (; v < mv; v++) k4x1(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES);
+                    for (; v + 3 <= mv; v += 3) {
+                        for (int r = 0; r < fullRows; r += 4) k4x3(tile, wBase + r * kc, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                    }
+                    for (; v < mv; v++) {
+                        for (int r = 0; r < fullRows; r += 4) k4x1(tile, wBase + r * kc, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES);
+                    }
+                } else {
+                    // each 4-row group (L1) meets every vector's K slice of the M block (L2)
+                    for (int r = 0; r < fullRows; r += 4) {
+                        int wo = wBase + r * kc;
+                        int v = 0;
+                        if (registerVectors == 6) {
+                            for (; v + 6 <= mv; v += 6) k4x6(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                        }
+                        for (; v + 3 <= mv; v += 3) k4x3(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                        for (; v < mv; v++) k4x1(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES);
+                    }
                 }
-                for (; r < nr; r++) {
+                for (int r = fullRows; r < nr; r++) {
                     for (int v = 0; v < mv; v++) k1x1(tile, wBase + r * kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES);
                 }
             }
@@ -279,18 +359,18 @@ public final class FusedMatmul {
             switch (type) {
                 case F32 -> {
                     for (int rr = 0; rr < nr; rr++) {
-                        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
-                            int kc = Math.min(K_CHUNK, cols - k0);
-                            MemorySegment.copy(data, F32_LE, off + rr * rowBytes + 4L * k0, tile, k0 * BLOCKED_TILE + rr * kc, kc);
+                        for (int k0 = 0; k0 < cols; k0 += kChunk) {
+                            int kc = Math.min(kChunk, cols - k0);
+                            MemorySegment.copy(data, F32_LE, off + rr * rowBytes + 4L * k0, tile, k0 * tileRows + rr * kc, kc);
                         }
                     }
                 }
                 case F16 -> {
                     MemorySegment.copy(data, I16_LE, off, halves, 0, nr * cols);
                     for (int rr = 0; rr < nr; rr++) {
-                        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
-                            int kc = Math.min(K_CHUNK, cols - k0);
-                            f16ToFloat(halves, rr * cols + k0, tile, k0 * BLOCKED_TILE + rr * kc, kc);
+                        for (int k0 = 0; k0 < cols; k0 += kChunk) {
+                            int kc = Math.min(kChunk, cols - k0);
+                            f16ToFloat(halves, rr * cols + k0, tile, k0 * tileRows + rr * kc, kc);
                         }
                     }
                 }
@@ -298,9 +378,9 @@ public final class FusedMatmul {
                     MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, raw, 0, (int) (nr * rowBytes));
                     int bs = type.blockSize, ts = type.typeSize;
                     for (int rr = 0; rr < nr; rr++) {
-                        for (int k0 = 0; k0 < cols; k0 += K_CHUNK) {
-                            int kc = Math.min(K_CHUNK, cols - k0);
-                            BlockDecoder.decode(type, raw, (int) (rr * rowBytes) + k0 / bs * ts, tile, k0 * BLOCKED_TILE + rr * kc, kc / bs);
+                        for (int k0 = 0; k0 < cols; k0 += kChunk) {
+                            int kc = Math.min(kChunk, cols - k0);
+                            BlockDecoder.decode(type, raw, (int) (rr * rowBytes) + k0 / bs * ts, tile, k0 * tileRows + rr * kc, kc / bs);
                         }
                     }
                 }

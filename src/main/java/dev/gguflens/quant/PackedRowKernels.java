@@ -62,11 +62,12 @@ final class PackedRowKernels {
         };
     }
 
-    /** Weights per int lane (4 bytes, or 2 BF16 halves; F16 and F32 are widened or read as floats, x not reordered). */
+    /** Weights per int lane (4 bytes, or 2 halves; F16 at 128 bits and F32 are widened or read as floats, x not reordered). */
     private static int perLane(GgmlType t) {
         return switch (t) {
             case BF16 -> 2;
-            case F16, F32 -> 1;
+            case F16 -> L == 8 ? 2 : 1;
+            case F32 -> 1;
             default -> 4;
         };
     }
@@ -183,8 +184,13 @@ final class PackedRowKernels {
 
     private static void f16Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
         float[] lanes = new float[L];
+        if (L == 8) {
+            for (int j = 0; j < nr; j++) y[yo + j] = f16Row8(address + j * rowBytes, x, cols, lanes);
+            return;
+        }
+        short[] halves = new short[F16_CHUNK];
         float[] wide = new float[F16_CHUNK];
-        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, x, cols, wide, lanes);
+        for (int j = 0; j < nr; j++) y[yo + j] = f16Row4(address + j * rowBytes, x, cols, halves, wide, lanes);
     }
 
     private static void bf16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
@@ -355,8 +361,8 @@ final class PackedRowKernels {
      * masks, for group t of each half block (t = 0: low nibbles of ql[0..31] with qh bits 0-1, t = 1: low
      * nibbles of ql[32..63] with bits 2-3, t = 2 and 3 the high nibbles with bits 4-5 and 6-7). Each lane's sum
      * of (q+32)*x lies in one 16-weight sub-block, so its scale (times the block's d) multiplies that sum once;
-     * the offset 32 is taken off per block from the sub-block sums of x ({@link #q6Offsets}). One accumulator per
-     * group t: with a single one, its FMA chain (4 cycles a step, 8 or 16 steps per block) bounded the kernel.
+     * the offset 32 is taken off per block from the sub-block sums of x ({@link #q6Offsets}). Two accumulators:
+     * with a single one, its FMA chain (4 cycles a step, 8 or 16 steps per block) bounded the kernel.
      */
     private static float q6_k(long address, float[] xo, int blocks, float[] xSums16, float[] lanes) {
         // Partial sums pass between the two loops through lanes: a vector returned from a method that is not
@@ -369,80 +375,85 @@ final class PackedRowKernels {
 
     /**
      * Q6_K at 256 bits: a 32-byte chunk spans two sub-blocks, so the scale vector (lanes 0-3 sub-block 2t,
-     * lanes 4-7 sub-block 2t+1) is a permutation of the half block's 8 scales, widened once per half.
+     * lanes 4-7 sub-block 2t+1) is a permutation of the half block's 8 scales, widened once per half. The four
+     * groups of a half run one after another, each to the end of its FMA chain, into two accumulators: with all
+     * four interleaved (4 partial sums, 4 assembled quant vectors, 4 accumulators and the byte masks live at
+     * once) C2 spilled to the stack on AVX2's 16 registers; this order was 1.2x faster there (L2-resident rows).
      */
     private static void q6_k8(long address, float[] xo, int blocks, float[] lanes) {
         MemorySegment w = view(address, 210L * blocks);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        FloatVector accA = FloatVector.zero(F), accB = accA;
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
             FloatVector d = FloatVector.broadcast(F, f16(w, o + 208));
             for (int h = 0; h < 2; h++) {
                 FloatVector scales = ((FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE)
                         .convertShape(VectorOperators.B2F, F, 0)).mul(d);
-                // Each chunk's bytes are loaded once and serve all four groups; qh bits 2t..2t+1 go to bits 4-5.
-                IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h, LE), a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32, LE);
+                // ql bytes 0..31 serve groups 0 and 2 (low and high nibbles), bytes 32..63 groups 1 and 3; qh bits
+                // 2t..2t+1 of each byte go to bits 4-5.
+                IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h, LE);
                 IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h, LE);
-                IntVector q0 = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
-                IntVector q1 = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
-                IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
-                IntVector q3 = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
                 int xk = 256 * b + 128 * h;
-                FloatVector s0 = ((FloatVector) q0.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
-                FloatVector s1 = ((FloatVector) q1.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
-                FloatVector s2 = ((FloatVector) q2.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
-                FloatVector s3 = ((FloatVector) q3.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
-                for (int j = 1; j < 4; j++) {
-                    s0 = ((FloatVector) q0.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
-                    s1 = ((FloatVector) q1.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s1);
-                    s2 = ((FloatVector) q2.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s2);
-                    s3 = ((FloatVector) q3.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s3);
-                }
-                acc0 = s0.fma(scales.rearrange(Q6_SCALES_0), acc0);
-                acc1 = s1.fma(scales.rearrange(Q6_SCALES_1), acc1);
-                acc2 = s2.fma(scales.rearrange(Q6_SCALES_2), acc2);
-                acc3 = s3.fma(scales.rearrange(Q6_SCALES_3), acc3);
+                IntVector q = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s);
+                accA = s.fma(scales.rearrange(Q6_SCALES_0), accA);
+                q = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s);
+                accA = s.fma(scales.rearrange(Q6_SCALES_2), accA);
+                IntVector a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32, LE);
+                q = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s);
+                accB = s.fma(scales.rearrange(Q6_SCALES_1), accB);
+                q = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s);
+                accB = s.fma(scales.rearrange(Q6_SCALES_3), accB);
             }
         }
-        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
+        accA.add(accB).intoArray(lanes, 0);
     }
 
-    /** Q6_K at 128 bits: a 16-byte chunk is one sub-block, whose scale (times d) is broadcast. */
+    /**
+     * Q6_K at 128 bits: a 16-byte chunk is one sub-block, whose scale (times d) is broadcast. Groups run one
+     * after another into two accumulators, as in {@link #q6_k8} (1.4x faster than interleaving the four).
+     */
     private static void q6_k4(long address, float[] xo, int blocks, float[] lanes) {
         MemorySegment w = view(address, 210L * blocks);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        FloatVector accA = FloatVector.zero(F), accB = accA;
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
             float d = f16(w, o + 208);
             for (int c = 0; c < 64; c += 16) {
                 // c < 32: half 0; else half 1 (bytes 64.. of ql, 32.. of qh, scales 8..).
                 long ql = o + 32 * (c >> 5) + c, qh = o + 128 + c;
-                IntVector a = IntVector.fromMemorySegment(I, w, ql, LE), a32 = IntVector.fromMemorySegment(I, w, ql + 32, LE);
+                IntVector a = IntVector.fromMemorySegment(I, w, ql, LE);
                 IntVector hb = IntVector.fromMemorySegment(I, w, qh, LE);
-                IntVector q0 = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
-                IntVector q1 = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
-                IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
-                IntVector q3 = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
                 int xk = 256 * b + 128 * (c >> 5) + (c & 31);
-                FloatVector s0 = ((FloatVector) q0.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
-                FloatVector s1 = ((FloatVector) q1.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
-                FloatVector s2 = ((FloatVector) q2.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
-                FloatVector s3 = ((FloatVector) q3.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
-                for (int j = 1; j < 4; j++) {
-                    s0 = ((FloatVector) q0.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s0);
-                    s1 = ((FloatVector) q1.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s1);
-                    s2 = ((FloatVector) q2.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s2);
-                    s3 = ((FloatVector) q3.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s3);
-                }
                 // Sub-block of group t in this chunk: 8 * half + 2t + (c % 32) / 16.
                 long sc = o + 192 + 8 * (c >> 5) + ((c & 31) >> 4);
-                acc0 = s0.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc)), acc0);
-                acc1 = s1.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 2)), acc1);
-                acc2 = s2.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 4)), acc2);
-                acc3 = s3.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 6)), acc3);
+                IntVector q = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s);
+                accA = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc)), accA);
+                q = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s);
+                accA = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 4)), accA);
+                IntVector a32 = IntVector.fromMemorySegment(I, w, ql + 32, LE);
+                q = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s);
+                accB = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 2)), accB);
+                q = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 4; j++) s = ((FloatVector) q.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s);
+                accB = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 6)), accB);
             }
         }
-        acc0.add(acc1).add(acc2.add(acc3)).intoArray(lanes, 0);
+        accA.add(accB).intoArray(lanes, 0);
     }
 
     /**
@@ -472,18 +483,51 @@ final class PackedRowKernels {
     }
 
     /**
-     * F16: the row is widened F16_CHUNK halves at a time into an L1-resident float array by a plain loop over
-     * {@link Float#float16ToFloat}, which C2 vectorises into the CPU's own conversion (vcvtph2ps with F16C,
-     * fcvtl on NEON) and which is exact; then a four-chain dot with x. Widening in registers with integer
-     * operations instead (shift, mask, scale by 2^112, blend for infinities and NaNs) took 9 vector operations
-     * per 8 halves: 1.4x slower at 256 bits and 2x at 128 (single thread, L2-resident rows). Chunks are summed
-     * in order, so the result has the same bits on every run.
+     * F16 at 256 bits: two halves per int lane, widened in registers with exact integer operations: the
+     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also
+     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead, the
+     * sign bit copied. x is interleaved as for BF16 (even elements, then odd, per 16). Widening through an L1
+     * array with {@link Float#float16ToFloat} instead (the 128-bit path) was 1.6x slower here with rows in L2
+     * and 1.2x slower streaming them (bench at Qwen3-8B's shape: Java/ggml 1.90 against 1.53 with this code).
      */
-    private static float f16Row(long address, float[] x, int cols, float[] wide, float[] lanes) {
+    private static float f16Row8(long address, float[] xo, int cols, float[] lanes) {
+        MemorySegment w = view(address, 2L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int k = 0;
+        for (; k + 2 * L <= cols; k += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
+            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
+            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
+            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
+            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
+            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.and(0x80000000));
+            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+        }
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
+        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
+        return sum;
+    }
+
+    /**
+     * F16 at 128 bits: the row is copied F16_CHUNK halves at a time into a short array and widened into an
+     * L1-resident float array by a plain loop over {@link Float#float16ToFloat} (exact; C2 may vectorise it
+     * into the CPU's own conversion), then a four-chain dot with x. At 4 lanes the integer widening of
+     * {@link #f16Row8} costs more than the product and widening straight from the segment was slower
+     * (1.1-1.2x, rows in L2 and streamed). Chunks are summed in order, so every run gives the same bits.
+     */
+    private static float f16Row4(long address, float[] x, int cols, short[] halves, float[] wide, float[] lanes) {
+        MemorySegment w = view(address, 2L * cols);
         float sum = 0;
         for (int k = 0; k < cols; k += F16_CHUNK) {
             int n = Math.min(F16_CHUNK, cols - k);
-            widenHalves(address + 2L * k, wide, n);
+            MemorySegment.copy(w, I16, 2L * k, halves, 0, n);
+            for (int i = 0; i < n; i++) wide[i] = Float.float16ToFloat(halves[i]);
             sum += floatDot(wide, x, k, n, lanes);
         }
         return sum;
@@ -491,12 +535,6 @@ final class PackedRowKernels {
 
     /** Halves widened per pass: 1 KiB of floats, which stays in L1 beside x. */
     private static final int F16_CHUNK = 256;
-
-    /** wide[0..n) = the n halves at address, as floats (exact; a loop C2 auto-vectorises, see f16Row). */
-    private static void widenHalves(long address, float[] wide, int n) {
-        MemorySegment w = view(address, 2L * n);
-        for (int i = 0; i < n; i++) wide[i] = Float.float16ToFloat(w.get(I16, 2L * i));
-    }
 
     /** sum_i w[i] * x[xk + i] for i < n: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
     private static float floatDot(float[] w, float[] x, int xk, int n, float[] lanes) {

@@ -13,17 +13,24 @@
  *     <td colspan="2">PackedRowKernels (Q4_0 at 128 bits)</td></tr>
  * <tr><td>how PackedRowKernels reads each type</td><td colspan="3">Q8_0 Q4_0 Q4_K Q5_K: packed bytes as int lanes,
  *     one byte extracted per step (shift or mask), converted, one FMA; scales multiply lane-wise partial sums.
- *     Q6_K: the same, with one accumulator per 32-weight group; at 256 bits a chunk spans two sub-blocks, so its
- *     scale vector is a permutation of the half block's 8 scales (times d), at 128 bits one broadcast scale.
- *     F16: 256 halves at a time widened into an L1 float array by a loop over {@code Float.float16ToFloat},
- *     which C2 vectorises (vcvtph2ps, fcvtl), then a 4-chain dot. BF16: a shift or a mask per half. F32: 4-chain
- *     dot.</td></tr>
+ *     Q6_K: the same, one 32-weight group after another (each to the end of its FMA chain, two accumulators, so
+ *     AVX2's 16 registers hold them); at 256 bits a chunk spans two sub-blocks, so its scale vector is a
+ *     permutation of the half block's 8 scales (times d), at 128 bits one broadcast scale.
+ *     F16 at 256 bits: two halves per int lane widened in registers by exact integer operations (shift, mask,
+ *     scale by 2^112, a blend for infinities and NaNs), x interleaved as for BF16; at 128 bits 256 halves at a
+ *     time copied to a short array and widened into an L1 float array by a loop over
+ *     {@code Float.float16ToFloat}, then a 4-chain dot (each the faster of the two at its width). BF16: a shift
+ *     or a mask per half. F32: 4-chain dot.</td></tr>
  * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile (16 rows, laid out in K blocks
- *     of 512 like x), then {@link dev.gguflens.quant.FusedMatmul}'s register-blocked product over M blocks of 48</td>
- *     <td>tile decoding: {@link dev.gguflens.quant.VectorDecoder} for BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (16 lanes);
- *     F16 by an auto-vectorised loop, F32 copied; the rest {@link dev.gguflens.quant.BlockDecoder}. Register block
- *     4 rows x 6 vectors (32 registers)</td>
- *     <td>tile decoding: VectorDecoder, 8 lanes; register block 4 x 3 (16 registers; 4 x 6 spilled)</td>
+ *     of 4096 like x: one block at n_embd up to 4096), then {@link dev.gguflens.quant.FusedMatmul}'s
+ *     register-blocked product over M blocks of 48; threads take 4 tiles at a time from a shared counter. The
+ *     blocking is one value ({@code FusedMatmul.Blocking}); none of it changes a bit, and the constants' comments
+ *     give the measurements that chose them</td>
+ *     <td>tile decoding: {@link dev.gguflens.quant.VectorDecoder} for BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (16 lanes;
+ *     Q4_K Q5_K: 16 bytes widened to int lanes); F16 by an auto-vectorised loop, F32 copied; the rest
+ *     {@link dev.gguflens.quant.BlockDecoder}. Register block 4 rows x 6 vectors (32 registers)</td>
+ *     <td>tile decoding: VectorDecoder, 8 lanes (Q4_K Q5_K: 8 bytes widened to int lanes, nibbles cut there;
+ *     the others 16-byte loads in two parts); register block 4 x 3 (16 registers; 4 x 6 spilled)</td>
  *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts; register block 4 x 3 (4 x 6 on
  *     AArch64's 32 registers)</td></tr>
  * <tr><td>dequantisation ({@link dev.gguflens.quant.Kernels})</td><td colspan="3">BlockDecoder, through

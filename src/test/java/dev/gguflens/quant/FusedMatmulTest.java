@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gguflens.gguf.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -138,6 +139,14 @@ class FusedMatmulTest {
                 FusedMatmul.multiply(w, x, m, 0, rows, y, threads, registerVectors);
                 assertArrayEquals(expected, y, type + " at " + lanes + " lanes, register block of " + registerVectors
                         + " vectors, " + threads + " threads");
+            }
+            // other tile heights, K blocks (one not dividing cols), M blocks and the other loop order
+            for (FusedMatmul.Blocking b : List.of(new FusedMatmul.Blocking(8, 256, 7, true, registerVectors),
+                    new FusedMatmul.Blocking(32, 512, 48, true, registerVectors),
+                    new FusedMatmul.Blocking(4, 1024, 100, false, registerVectors))) {
+                float[] y = new float[m * rows];
+                FusedMatmul.multiply(w, x, m, 0, rows, y, 2, b);
+                assertArrayEquals(expected, y, type + " at " + lanes + " lanes, " + b);
             }
         }
     }
