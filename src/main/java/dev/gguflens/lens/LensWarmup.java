@@ -33,8 +33,9 @@ public final class LensWarmup {
     private static final int MAX_COLS = 1024;
     /**
      * Vocabulary rows per streaming block of the synthetic lens: several blocks, the last one partial, as in the
-     * real lens (151,936 rows in blocks of up to 8,192). With the whole head in one block the loop over blocks never
-     * went round during warming, and C2's code for it was thrown away (an uncommon trap) in the real lens.
+     * real lens (151,936 rows in blocks of up to 8,192), so the loop over blocks goes round while warming too. (A JIT
+     * log still shows C2's code for that loop and for the row statistics discarded once, by uncommon traps, at the
+     * real lens's first block: branches the synthetic logits never take.)
      */
     private static final int BLOCK_ROWS = 96;
     /** Runs of the whole synthetic lens (C2's thresholds: thousands of calls), within a wall-clock budget. */
