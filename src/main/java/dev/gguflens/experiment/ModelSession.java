@@ -108,14 +108,15 @@ public final class ModelSession implements AutoCloseable {
             GpuPlacement.Problem placement = settings.placement().problem(LlamaModel.offloadDevices(settings.gpuLayers()));
             if (placement != null) throw new InvalidInputException(placement.field(), placement.value(), placement.text());
             // Layers x positions of the first lens: all positions of a short prompt, or the last one.
-            // One thread: the other cores stay with llama.cpp's load and forward pass.
+            // As many threads as the lens: with one, the kernels' parallel paths stayed cold (C2 compiled FusedMatmul's
+            // range workers during the real lens, whose first last-position run then took 1.6-3.2x the second).
             if (warmLens && outputBytes(file) >= LensWarmup.MIN_OUTPUT_BYTES) {
                 // Reading the output weight's pages in through the file's own mapping would count them twice when
                 // the lens is going to read llama.cpp's (onLlamaPages): a CPU model, not repacked. llama.cpp
                 // faults the whole file in as it maps it (MAP_POPULATE), so there is nothing left to prefetch.
                 boolean cpuMapped = LlamaModel.offloadDevices(settings.gpuLayers()).isEmpty() && !settings.repackOrDefault();
-                warmup = LensWarmup.start(head, file.hyperparameters().blockCount() + 1, settings.allPositions() ? 8 : 1, 1,
-                        !cpuMapped);
+                warmup = LensWarmup.start(head, file.hyperparameters().blockCount() + 1, settings.allPositions() ? 8 : 1,
+                        settings.threads(), !cpuMapped);
             }
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, settings.repackOrDefault(), progress,
                     settings.placement()));
