@@ -26,6 +26,7 @@ public final class MachineRoofline {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final long BANDWIDTH_BYTES = 1L << 30;
     private static final int PASSES = 5;
+    @SuppressWarnings("unused") private static volatile float warmupSink;
 
     private MachineRoofline() {}
 
@@ -79,9 +80,16 @@ public final class MachineRoofline {
 
     /** GFLOP/s of fused multiply-adds on {@code threads} threads, counting an FMA as two operations. */
     public static double peakFmaGflops(int threads) {
+        // Compile the loop with C2 first. Timed straight away, the first passes ran interpreted or OSR-compiled
+        // mid-pass (1.2-1.7 GFLOP/s for a whole pass on the 2-core AVX2 EPYC), and the best of only three
+        // 2-thread passes read anywhere from 40 to 116 GFLOP/s at 256 bits in one session. Warmed, it reads
+        // 110-116 there (one thread alone ~80: the two vCPUs do not add up to twice one) and ~59 at 128 bits.
+        float sink = 0;
+        for (int i = 0; i < 3_000; i++) sink += fmaLoop(2_000);
+        warmupSink = sink; // a use the JIT cannot drop, so the warm-up runs
         int iterations = 20_000_000;
         double best = Double.MAX_VALUE;
-        for (int pass = 0; pass < 3; pass++) {
+        for (int pass = 0; pass < PASSES; pass++) {
             float[] results = new float[threads];
             long start = System.nanoTime();
             ParallelFor.parts(threads, t -> results[t] = fmaLoop(iterations));
