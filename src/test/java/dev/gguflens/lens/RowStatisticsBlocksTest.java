@@ -55,4 +55,20 @@ class RowStatisticsBlocksTest {
             assertEquals(mad, stats.maxAbsDiff(), 0.0, "max |z - f|, block " + block);
         }
     }
+
+    /** Ranks where z - tracked is one ulp, subnormal, zero or overflows (128-bit vectors count by the sign of a difference). */
+    @Test
+    void ranksAtExtremeDifferences() {
+        double[] z = {1.0, Math.nextUp(1.0), Math.nextDown(1.0), Double.MIN_VALUE, -Double.MIN_VALUE, 0.0, -0.0,
+                1e308, -1e308, Double.MAX_VALUE, -Double.MAX_VALUE, 1.0, 2 * Double.MIN_VALUE, Math.nextUp(1e308),
+                -Math.nextUp(1e308), 3.0, Math.nextDown(Double.MIN_NORMAL)};
+        int[] ids = IntStream.range(0, z.length).toArray();
+        RowStatistics stats = new RowStatistics(3, ids, z.clone());
+        stats.accept(z, 0, z, 0, z.length, 0);
+        for (int k = 0; k < z.length; k++) {
+            int id = k;
+            long greater = IntStream.range(0, z.length).filter(i -> i != id && z[i] > z[id]).count();
+            assertEquals(1 + greater, stats.trackedRank(k), "rank of " + z[k]);
+        }
+    }
 }
