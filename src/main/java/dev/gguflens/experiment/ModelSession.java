@@ -393,9 +393,9 @@ public final class ModelSession implements AutoCloseable {
      */
     public double bareProductMillis(int vectors) {
         var projection = head.output();
-        // In groups of vectors whose buffers fit a quarter of the heap, as the lens does for many positions.
+        // In groups of vectors whose buffers fit the lens's pass budget, as the lens does for many positions.
         long perVector = 4L * (projection.columns() + LENS_BLOCK_ROWS);
-        int group = Math.clamp(Runtime.getRuntime().maxMemory() / 4 / perVector, 1, vectors);
+        int group = Math.clamp(LogitLens.passBudgetBytes(Runtime.getRuntime().maxMemory()) / perVector, 1, vectors);
         float[] x = new float[group * projection.columns()];
         Arrays.fill(x, 0.01f);
         float[] y = new float[group * LENS_BLOCK_ROWS];

@@ -43,7 +43,12 @@ public final class LogitLens {
      */
     static int positionsPerPass(int layers, int width, long maxHeapBytes) {
         long perVector = 4L * width + 12L * MIN_BLOCK_ROWS + 1024;
-        return Math.clamp(maxHeapBytes / 4 / (perVector * (layers + 1)), 1, Integer.MAX_VALUE);
+        return Math.clamp(passBudgetBytes(maxHeapBytes) / (perVector * (layers + 1)), 1, Integer.MAX_VALUE);
+    }
+
+    /** The heap one pass of lens vectors may fill: a quarter, leaving the rest to reports and the JVM. */
+    public static long passBudgetBytes(long maxHeapBytes) {
+        return maxHeapBytes / 4;
     }
 
     /**
