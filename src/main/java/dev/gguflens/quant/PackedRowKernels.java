@@ -26,19 +26,15 @@ final class PackedRowKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
             ? FloatVector.SPECIES_256 : FloatVector.SPECIES_128;
     static final int L = F.length();
-    private static final VectorSpecies<Integer> I = L == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
-    /** Q4_0's 16 quant bytes fill exactly one 128-bit vector, so it runs at 128 bits on every machine. */
-    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
-    private static final VectorSpecies<Integer> I4 = IntVector.SPECIES_128;
+    static final VectorSpecies<Integer> I = L == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
     /** The 8 sub-block scales of one Q6_K half block (8 bytes), widened to 8 floats at 256 bits. */
     private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     /** Where the machine has vectors of 128 bits or more (below that, the tiled path is faster). */
     static final boolean ENABLED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 128
             && !Boolean.getBoolean("gguflens.quant.scalar");
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     /**
      * At 256 bits a 32-byte Q6_K chunk spans two 16-weight sub-blocks: lanes 0-3 take scale 2t, lanes 4-7
      * scale 2t+1 of the half block's 8 scales (t = the chunk's 32-weight group).
@@ -62,40 +58,37 @@ final class PackedRowKernels {
         };
     }
 
-    /** Weights per int lane (4 bytes, or 2 halves; F16 at 128 bits and F32 are widened or read as floats, x not reordered). */
-    private static int perLane(GgmlType t) {
-        return switch (t) {
-            case BF16 -> 2;
-            case F16 -> L == 8 ? 2 : 1;
-            case F32 -> 1;
-            default -> 4;
-        };
+    /** x as the type's kernel reads it (the types with their own class prepare it there). */
+    static RowKernels.Prepared prepare(GgmlType t, float[] x, int cols) {
+        switch (t) {
+            case Q8_0: return Q8_0Rows.prepare(x, cols);
+            case Q4_0: return Q4_0Rows.prepare(x, cols);
+            case F16: return F16Rows.prepare(x, cols);
+            case BF16: return BF16Rows.prepare(x, cols);
+            case F32: return F32Rows.prepare(x, cols);
+            default: break;
+        }
+        return prepareMasked(t, x, cols, L);
     }
 
     /**
-     * For the 4-, 5- and 6-bit types each weight is extracted by masking its byte in place, without shifting it
-     * down: byte j of a lane converts to q * 2^(8j), exactly. x at that position is scaled by 2^-8j to match
-     * (power-of-two scaling, exact), after all of x has been scaled by 2^exponent so that its largest magnitude
-     * lies in [1, 2): then 2^-24 times any value not below 2^-100 of the largest stays a normal float. The rows
-     * multiply by 2^-exponent at the end, so the results are those of the unscaled product.
+     * For the 4-, 5- and 6-bit types (Q4_0 in {@link Q4_0Rows}, at its own lane count) each weight is extracted by
+     * masking its byte in place, without shifting it down: byte j of a lane converts to q * 2^(8j), exactly. x at
+     * that position is scaled by 2^-8j to match (power-of-two scaling, exact), after all of x has been scaled by
+     * 2^exponent so that its largest magnitude lies in [1, 2): then 2^-24 times any value not below 2^-100 of the
+     * largest stays a normal float. The rows multiply by 2^-exponent at the end, so the results are those of the
+     * unscaled product.
      */
-    private static boolean masked(GgmlType t) {
-        return t == GgmlType.Q4_0 || t == GgmlType.Q4_K || t == GgmlType.Q5_K || t == GgmlType.Q6_K;
-    }
-
-    static RowKernels.Prepared prepare(GgmlType t, float[] x, int cols) {
-        int lanes = t == GgmlType.Q4_0 ? F4.length() : L;
-        int exponent = masked(t) ? normalisingExponent(x, cols) : 0;
+    static RowKernels.Prepared prepareMasked(GgmlType t, float[] x, int cols, int lanes) {
+        int exponent = normalisingExponent(x, cols);
         float[] xs = x;
         if (exponent != 0) {
             xs = new float[cols];
             for (int k = 0; k < cols; k++) xs[k] = Math.scalb(x[k], exponent);
         }
-        float[] xo = perLane(t) == 1 ? x : interleave(xs, cols, perLane(t), lanes);
-        if (masked(t)) {
-            int run = 4 * lanes;
-            for (int k = 0; k < cols; k++) xo[k] = Math.scalb(xo[k], -8 * ((k % run) / lanes));
-        }
+        float[] xo = interleave(xs, cols, 4, lanes);
+        int run = 4 * lanes;
+        for (int k = 0; k < cols; k++) xo[k] = Math.scalb(xo[k], -8 * ((k % run) / lanes));
         float[] sums = switch (t) {
             case Q4_0, Q4_K, Q5_K -> subBlockSums(xs, cols, 32);
             // At 128 bits the offset pass reads the 16 scales as packed int lanes too, so their x sums are reordered.
@@ -130,7 +123,7 @@ final class PackedRowKernels {
     }
 
     /** Sums of x over consecutive spans, each added left to right (a fixed order, so the same bits every call). */
-    private static float[] subBlockSums(float[] x, int cols, int span) {
+    static float[] subBlockSums(float[] x, int cols, int span) {
         float[] sums = new float[cols / span];
         for (int s = 0; s < sums.length; s++) {
             float sum = 0;
@@ -145,26 +138,16 @@ final class PackedRowKernels {
         // One row loop per type, so each compiles with only its own kernel inlined (see RowKernels.dotRows).
         float[] xo = p.xOrdered();
         switch (t) {
-            case Q8_0 -> q8_0Rows(address, nr, rowBytes, xo, cols / 32, y, yo);
-            case Q4_0 -> q4_0Rows(address, nr, rowBytes, xo, cols / 32, p.exponent(), p.xSums(), y, yo);
+            case Q8_0 -> Q8_0Rows.rows(address, nr, rowBytes, xo, cols / 32, y, yo);
+            case Q4_0 -> Q4_0Rows.rows(address, nr, rowBytes, xo, cols / 32, p.exponent(), p.xSums(), y, yo);
             case Q4_K -> q4_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
             case Q5_K -> q5_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
             case Q6_K -> q6_kRows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
-            case F16 -> f16Rows(address, nr, rowBytes, xo, cols, y, yo);
-            case BF16 -> bf16Rows(address, nr, rowBytes, xo, cols, y, yo);
-            case F32 -> f32Rows(address, nr, rowBytes, xo, cols, y, yo);
+            case F16 -> F16Rows.rows(address, nr, rowBytes, xo, cols, y, yo);
+            case BF16 -> BF16Rows.rows(address, nr, rowBytes, xo, cols, y, yo);
+            case F32 -> F32Rows.rows(address, nr, rowBytes, xo, cols, y, yo);
             default -> throw new IllegalArgumentException("no row kernel for " + t);
         }
-    }
-
-    private static void q8_0Rows(long address, int nr, long rowBytes, float[] xo, int blocks, float[] y, int yo) {
-        float[] lanes = new float[L];
-        for (int j = 0; j < nr; j++) y[yo + j] = q8_0(address + j * rowBytes, xo, blocks, lanes);
-    }
-
-    private static void q4_0Rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
-        float[] lanes = new float[L];
-        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q4_0(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
     }
 
     private static void q4_kRows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
@@ -182,33 +165,12 @@ final class PackedRowKernels {
         for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q6_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
     }
 
-    private static void f16Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
-        float[] lanes = new float[L];
-        if (L == 8) {
-            for (int j = 0; j < nr; j++) y[yo + j] = f16Row8(address + j * rowBytes, x, cols, lanes);
-            return;
-        }
-        short[] halves = new short[F16_CHUNK];
-        float[] wide = new float[F16_CHUNK];
-        for (int j = 0; j < nr; j++) y[yo + j] = f16Row4(address + j * rowBytes, x, cols, halves, wide, lanes);
-    }
-
-    private static void bf16Rows(long address, int nr, long rowBytes, float[] xo, int cols, float[] y, int yo) {
-        float[] lanes = new float[L];
-        for (int j = 0; j < nr; j++) y[yo + j] = bf16Row(address + j * rowBytes, xo, cols, lanes);
-    }
-
-    private static void f32Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
-        float[] lanes = new float[L];
-        for (int j = 0; j < nr; j++) y[yo + j] = f32Row(address + j * rowBytes, x, cols, lanes);
-    }
-
     /** The bytes [address, address + size) as a segment of a class C2 sees exactly (see RowKernels.dotRows). */
-    private static MemorySegment view(long address, long size) {
+    static MemorySegment view(long address, long size) {
         return MemorySegment.ofAddress(address).reinterpret(size);
     }
 
-    private static float f16(MemorySegment w, long off) {
+    static float f16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(I16, off));
     }
 
@@ -219,57 +181,11 @@ final class PackedRowKernels {
     // the same result: Q4_K 20x slower), and each kernel ends by storing its accumulator into a scratch array.
 
     /** The n lanes of a vector stored in lanes[0..n), summed in FloatLanes' fixed order: halves folded onto halves. */
-    private static float laneSum(float[] lanes, int n) {
+    static float laneSum(float[] lanes, int n) {
         for (int half = n / 2; half >= 1; half /= 2) {
             for (int i = 0; i < half; i++) lanes[i] += lanes[i + half];
         }
         return lanes[0];
-    }
-
-    /** Q8_0: per block, q*x summed in two chains, then times the block scale. */
-    private static float q8_0(long address, float[] xo, int blocks, float[] lanes) {
-        MemorySegment w = view(address, 34L * blocks);
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long o = 34L * b;
-            FloatVector p0 = FloatVector.zero(F), p1 = p0;
-            for (int c = 0; c < 32; c += 4 * L) {
-                IntVector q = IntVector.fromMemorySegment(I, w, o + 2 + c, LE);
-                int xk = 32 * b + c;
-                for (int j = 0; j < 4; j += 2) {
-                    p0 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), p0);
-                    p1 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * (j + 1)).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), p1);
-                }
-            }
-            acc = p0.add(p1).fma(FloatVector.broadcast(F, f16(w, o)), acc);
-        }
-        acc.intoArray(lanes, 0);
-        return laneSum(lanes, L);
-    }
-
-    /** Q4_0 at 128 bits (its 16 quant bytes are one such vector): w = d*(q-8), summed as d*sum(q*x) - 8*d*sum(x). */
-    private static float q4_0(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
-        MemorySegment w = view(address, 18L * blocks);
-        FloatVector acc = FloatVector.zero(F4);
-        int l4 = F4.length();
-        float offsets = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = 18L * b;
-            IntVector q = IntVector.fromMemorySegment(I4, w, o + 2, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
-            int xk = 32 * b;
-            FloatVector qx = FloatVector.zero(F4);
-            for (int j = 0; j < 4; j++) {
-                IntVector nl = q.and(0xF << (8 * j));
-                IntVector nh = q4.and(0xF << (8 * j));
-                qx = ((FloatVector) nl.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + j * l4), qx);
-                qx = ((FloatVector) nh.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + 16 + j * l4), qx);
-            }
-            float d = f16(w, o);
-            acc = qx.fma(FloatVector.broadcast(F4, d), acc);
-            offsets = Math.fma(d, xSums[b], offsets);
-        }
-        acc.intoArray(lanes, 0);
-        return laneSum(lanes, l4) - 8 * offsets;
     }
 
     /** Q4_K: the 8 six-bit scales and mins as in get_scale_min_k4, one per byte of sc and mn. */
@@ -482,108 +398,4 @@ final class PackedRowKernels {
         acc.intoArray(lanes, 0);
     }
 
-    /**
-     * F16 at 256 bits: two halves per int lane, widened in registers with exact integer operations: the
-     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also
-     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead, the
-     * sign bit copied. x is interleaved as for BF16 (even elements, then odd, per 16). Widening through an L1
-     * array with {@link Float#float16ToFloat} instead (the 128-bit path) was 1.6x slower here with rows in L2
-     * and 1.2x slower streaming them (bench at Qwen3-8B's shape: Java/ggml 1.90 against 1.53 with this code).
-     */
-    private static float f16Row8(long address, float[] xo, int cols, float[] lanes) {
-        MemorySegment w = view(address, 2L * cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        int k = 0;
-        for (; k + 2 * L <= cols; k += 2 * L) {
-            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
-            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
-            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
-            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
-            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
-                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
-            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
-                    .or(v.and(0x80000000));
-            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
-            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
-        }
-        a0.add(a1).intoArray(lanes, 0);
-        float sum = laneSum(lanes, L);
-        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
-        return sum;
-    }
-
-    /**
-     * F16 at 128 bits: the row is copied F16_CHUNK halves at a time into a short array and widened into an
-     * L1-resident float array by a plain loop over {@link Float#float16ToFloat} (exact; C2 may vectorise it
-     * into the CPU's own conversion), then a four-chain dot with x. At 4 lanes the integer widening of
-     * {@link #f16Row8} costs more than the product and widening straight from the segment was slower
-     * (1.1-1.2x, rows in L2 and streamed). Chunks are summed in order, so every run gives the same bits.
-     */
-    private static float f16Row4(long address, float[] x, int cols, short[] halves, float[] wide, float[] lanes) {
-        MemorySegment w = view(address, 2L * cols);
-        float sum = 0;
-        for (int k = 0; k < cols; k += F16_CHUNK) {
-            int n = Math.min(F16_CHUNK, cols - k);
-            MemorySegment.copy(w, I16, 2L * k, halves, 0, n);
-            for (int i = 0; i < n; i++) wide[i] = Float.float16ToFloat(halves[i]);
-            sum += floatDot(wide, x, k, n, lanes);
-        }
-        return sum;
-    }
-
-    /** Halves widened per pass: 1 KiB of floats, which stays in L1 beside x. */
-    private static final int F16_CHUNK = 256;
-
-    /** sum_i w[i] * x[xk + i] for i < n: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
-    private static float floatDot(float[] w, float[] x, int xk, int n, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (; i + 4 * L <= n; i += 4 * L) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xk + i), a0);
-            a1 = FloatVector.fromArray(F, w, i + L).fma(FloatVector.fromArray(F, x, xk + i + L), a1);
-            a2 = FloatVector.fromArray(F, w, i + 2 * L).fma(FloatVector.fromArray(F, x, xk + i + 2 * L), a2);
-            a3 = FloatVector.fromArray(F, w, i + 3 * L).fma(FloatVector.fromArray(F, x, xk + i + 3 * L), a3);
-        }
-        for (; i + L <= n; i += L) a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xk + i), a0);
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        float sum = laneSum(lanes, L);
-        for (; i < n; i++) sum = Math.fma(w[i], x[xk + i], sum);
-        return sum;
-    }
-
-    /** BF16: the upper 16 bits of a float, so a shift (even elements) or a mask (odd) makes it one. */
-    private static float bf16Row(long address, float[] xo, int cols, float[] lanes) {
-        MemorySegment w = view(address, 2L * cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        int k = 0;
-        for (; k + 2 * L <= cols; k += 2 * L) {
-            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
-            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
-            a1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
-        }
-        a0.add(a1).intoArray(lanes, 0);
-        float sum = laneSum(lanes, L);
-        for (; k < cols; k++) sum = Math.fma(Float.intBitsToFloat((w.get(I16, 2L * k) & 0xFFFF) << 16), xo[k], sum);
-        return sum;
-    }
-
-    /** F32: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
-    private static float f32Row(long address, float[] x, int cols, float[] lanes) {
-        MemorySegment w = view(address, 4L * cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int k = 0;
-        for (; k + 4 * L <= cols; k += 4 * L) {
-            a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
-            a1 = FloatVector.fromMemorySegment(F, w, 4L * (k + L), LE).fma(FloatVector.fromArray(F, x, k + L), a1);
-            a2 = FloatVector.fromMemorySegment(F, w, 4L * (k + 2 * L), LE).fma(FloatVector.fromArray(F, x, k + 2 * L), a2);
-            a3 = FloatVector.fromMemorySegment(F, w, 4L * (k + 3 * L), LE).fma(FloatVector.fromArray(F, x, k + 3 * L), a3);
-        }
-        for (; k + L <= cols; k += L) a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        float sum = laneSum(lanes, L);
-        for (; k < cols; k++) sum = Math.fma(w.get(F32, 4L * k), x[k], sum);
-        return sum;
-    }
 }
