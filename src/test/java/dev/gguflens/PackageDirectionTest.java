@@ -20,37 +20,54 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The packages depend one way, in the order of the data flow: gguf -> quant -> llama -> lens -> experiment -> report
  * -> cli; each may use only those before it. {@code download} stands alone: it uses none of them and only cli uses it.
  * Every class of src/main/java is read, its imports and fully qualified names in code (comments and strings
- * skipped); a failure names the file and the reference.
+ * skipped); a failure names the file and the reference. Test sources follow the same order (a test of lens may not
+ * reach report or cli: a test that needs them belongs to their package), and every test may use the one fixture home
+ * {@code testmodels}, which itself sits at llama's place: it writes and opens models through gguf and llama only.
  */
 class PackageDirectionTest {
     private static final List<String> ORDER = List.of("gguf", "quant", "llama", "lens", "experiment", "report", "cli");
     private static final String STANDALONE = "download";
     /** Which packages may use the stand-alone one. */
     private static final List<String> STANDALONE_USERS = List.of("cli");
+    /** The test fixture home: usable by every test, never by main code; it may use the packages up to llama. */
+    private static final String FIXTURES = "testmodels";
+    private static final String FIXTURES_PLACE = "llama";
     private static final Pattern REFERENCE = Pattern.compile("\\bdev\\.gguflens\\.([a-z]\\w*)\\.[A-Za-z_*]");
 
     @Test
     void everyPackageUsesOnlyThoseBeforeIt() throws IOException {
-        Path root = Fixtures.projectDir().resolve("src/main/java/dev/gguflens");
+        List<String> problems = check("src/main/java/dev/gguflens", false);
+        if (!problems.isEmpty()) fail(problems.size() + " reference(s) against the package order:\n  " + String.join("\n  ", problems));
+    }
+
+    @Test
+    void everyTestPackageUsesOnlyThoseBeforeItAndTheFixtures() throws IOException {
+        List<String> problems = check("src/test/java/dev/gguflens", true);
+        if (!problems.isEmpty()) fail(problems.size() + " test reference(s) against the package order:\n  " + String.join("\n  ", problems));
+    }
+
+    /** The references against the order in every package folder under {@code tree}; classes directly in it are skipped. */
+    private static List<String> check(String tree, boolean tests) throws IOException {
+        Path root = Fixtures.projectDir().resolve(tree);
         List<String> problems = new ArrayList<>();
         List<String> packages;
         try (Stream<Path> dirs = Files.list(root)) {
             packages = dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).sorted().toList();
         }
-        assertTrue(packages.containsAll(ORDER) && packages.contains(STANDALONE), "packages found: " + packages);
+        if (!tests) assertTrue(packages.containsAll(ORDER) && packages.contains(STANDALONE), "packages found: " + packages);
         for (String pkg : packages) {
-            if (!ORDER.contains(pkg) && !pkg.equals(STANDALONE)) {
-                problems.add("package " + pkg + " has no place in the order " + ORDER + ": add it to this test and README's map");
+            if (!ORDER.contains(pkg) && !pkg.equals(STANDALONE) && !(tests && pkg.equals(FIXTURES))) {
+                problems.add(tree + ": package " + pkg + " has no place in the order " + ORDER + ": add it to this test and README's map");
                 continue;
             }
             try (Stream<Path> files = Files.walk(root.resolve(pkg))) {
                 for (Path file : files.filter(f -> f.toString().endsWith(".java")).sorted().toList()) {
                     String rel = Fixtures.projectDir().relativize(file).toString();
-                    problems.addAll(violations(pkg, rel, Files.readString(file)));
+                    problems.addAll(violations(pkg, rel, Files.readString(file), tests));
                 }
             }
         }
-        if (!problems.isEmpty()) fail(problems.size() + " reference(s) against the package order:\n  " + String.join("\n  ", problems));
+        return problems;
     }
 
     /** The checker itself: an upward import, an upward qualified name and a use of download are caught; comments are not. */
@@ -76,16 +93,28 @@ class PackageDirectionTest {
         assertEquals(List.of("D.java (download) uses dev.gguflens.gguf.GgufFile (download stands alone)"),
                 violations("download", "D.java", "package dev.gguflens.download; import dev.gguflens.gguf.GgufFile;"));
         assertEquals(List.of(), violations("cli", "C.java", "import dev.gguflens.download.ModelRef; import dev.gguflens.report.Json;"));
+        // Tests: the fixture home is open to all, closed to main code, and itself stays at llama's place.
+        assertEquals(List.of(), violations("gguf", "T.java", "import dev.gguflens.testmodels.Fixtures;", true));
+        assertEquals(List.of("T.java (experiment) uses dev.gguflens.cli.Main (cli comes after experiment)"),
+                violations("experiment", "T.java", "import dev.gguflens.testmodels.Fixtures; import dev.gguflens.cli.Main;", true));
+        assertEquals(List.of("M.java (lens) uses dev.gguflens.testmodels.Fixtures (testmodels is no known package)"),
+                violations("lens", "M.java", "import dev.gguflens.testmodels.Fixtures;"));
+        assertEquals(List.of("F.java (testmodels) uses dev.gguflens.lens.LogitLens (lens comes after testmodels (at llama's place))"),
+                violations("testmodels", "F.java", "import dev.gguflens.llama.LlamaModel; import dev.gguflens.lens.LogitLens;", true));
     }
 
-    /** The references in {@code source} (a file of package {@code pkg}) that break the order. */
     static List<String> violations(String pkg, String file, String source) {
+        return violations(pkg, file, source, false);
+    }
+
+    /** The references in {@code source} (a file of package {@code pkg}, main or test code) that break the order. */
+    static List<String> violations(String pkg, String file, String source, boolean testSource) {
         List<String> out = new ArrayList<>();
         Matcher m = REFERENCE.matcher(code(source));
         while (m.find()) {
             String used = m.group(1);
             if (used.equals(pkg)) continue;
-            String problem = problem(pkg, used);
+            String problem = testSource ? testProblem(pkg, used) : problem(pkg, used);
             if (problem != null) out.add(file + " (" + pkg + ") uses " + qualifiedName(source, m) + " (" + problem + ")");
         }
         return out;
@@ -98,6 +127,13 @@ class PackageDirectionTest {
         int to = ORDER.indexOf(used);
         if (to < 0) return used + " is no known package";
         return to > from ? used + " comes after " + pkg : null;
+    }
+
+    private static String testProblem(String pkg, String used) {
+        if (used.equals(FIXTURES)) return null;
+        if (!pkg.equals(FIXTURES)) return problem(pkg, used);
+        boolean after = used.equals(STANDALONE) || ORDER.indexOf(used) > ORDER.indexOf(FIXTURES_PLACE);
+        return after ? used + " comes after " + FIXTURES + " (at " + FIXTURES_PLACE + "'s place)" : problem(FIXTURES_PLACE, used);
     }
 
     private static String qualifiedName(String source, Matcher m) {

@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
@@ -121,53 +120,12 @@ final class RowKernels {
             return;
         }
         switch (t) {
-            case Q8_0 -> q8_0Rows(address, nr, rowBytes, x, cols / 32, y, yo);
-            case F16 -> f16Rows(address, nr, rowBytes, x, cols, y, yo);
+            case Q8_0 -> Q8_0Rows.wideRows(address, nr, rowBytes, x, cols / 32, y, yo);
+            case F16 -> F16Rows.wideRows(address, nr, rowBytes, x, cols, y, yo);
             case Q4_K -> q4_kRows(address, nr, rowBytes, x, cols / 256, prepared.xSums(), y, yo);
             case Q6_K -> q6_kRows(address, nr, rowBytes, prepared.xOrdered(), cols / 256, prepared.xSums(), y, yo);
             default -> throw new IllegalArgumentException("no row kernel for " + t);
         }
-    }
-
-    private static void q8_0Rows(long address, int nr, long rowBytes, float[] x, int blocks, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = q8_0(address + j * rowBytes, rowBytes, x, blocks);
-    }
-
-    private static void f16Rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
-        for (int j = 0; j < nr; j++) y[yo + j] = f16Row(address + j * rowBytes, x, cols);
-    }
-
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
-
-    /**
-     * An F16 row times x, the halves widened to floats in registers with integer operations (exact): the
-     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127; this also
-     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead,
-     * and the sign bit copied. Two FMA chains (the conversion, not FMA latency, is the limit; four chains
-     * ran past C2's inlining node budget); the tail (cols not a multiple of 2L) in scalar code.
-     */
-    private static float f16Row(long address, float[] x, int cols) {
-        MemorySegment w = view(address, 2L * cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        int k = 0;
-        for (; k + 2 * L <= cols; k += 2 * L) {
-            a0 = halves(w, k).fma(FloatVector.fromArray(F, x, k), a0);
-            a1 = halves(w, k + L).fma(FloatVector.fromArray(F, x, k + L), a1);
-        }
-        float sum = FloatLanes.sum(a0.add(a1));
-        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), x[k], sum);
-        return sum;
-    }
-
-    /** L halves at element k of w, as floats (see {@link #f16Row}). */
-    private static FloatVector halves(MemorySegment w, int k) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, 2L * k, LE).convertShape(VectorOperators.S2I, I, 0);
-        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-        IntVector scaled = ((FloatVector) magnitude.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
-        IntVector special = magnitude.add(0x70000000);
-        IntVector bits = scaled.blend(special, magnitude.compare(VectorOperators.GE, 0x7C00 << 13))
-                .or(h.and(0x80000000));
-        return bits.reinterpretAsFloats();
     }
 
     private static void q4_kRows(long address, int nr, long rowBytes, float[] x, int blocks, float[] xSums, float[] y, int yo) {
@@ -195,28 +153,6 @@ final class RowKernels {
         return FloatVector.broadcast(F, v);
     }
 
-
-    private static float q8_0(long address, long size, float[] x, int blocks) {
-        MemorySegment w = view(address, size);
-        long off = 0;
-        // Two accumulators (even and odd blocks) so consecutive blocks do not wait on one FMA chain.
-        FloatVector even = FloatVector.zero(F), odd = even;
-        int b = 0;
-        for (; b + 2 <= blocks; b += 2) {
-            long o = off + 34L * b;
-            even = q8_0Block(w, o, x, 32 * b).fma(bc(f16(w, o)), even);
-            odd = q8_0Block(w, o + 34, x, 32 * b + 32).fma(bc(f16(w, o + 34)), odd);
-        }
-        if (b < blocks) even = q8_0Block(w, off + 34L * b, x, 32 * b).fma(bc(f16(w, off + 34L * b)), even);
-        return FloatLanes.sum(even.add(odd));
-    }
-
-    /** sum of q*x over one Q8_0 block, lane-wise (the block scale is applied by the caller). */
-    private static FloatVector q8_0Block(MemorySegment w, long o, float[] x, int k) {
-        FloatVector p = bytesAsFloats(w, o + 2).mul(FloatVector.fromArray(F, x, k));
-        for (int j = L; j < 32; j += L) p = bytesAsFloats(w, o + 2 + j).fma(FloatVector.fromArray(F, x, k + j), p);
-        return p;
-    }
 
     /**
      * Per block: the scales and mins are unpacked here and the 256 nibbles go to {@link #q4Half}. That split

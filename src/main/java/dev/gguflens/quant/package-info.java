@@ -7,7 +7,11 @@
  * <table>
  * <caption>Kernels by type and width</caption>
  * <tr><th>path</th><th>512 bits (AVX-512)</th><th>256 bits (AVX2)</th><th>128 bits (NEON, SSE)</th></tr>
- * <tr><td>m = 1 row kernels, Q8_0 Q4_K Q6_K F16</td><td>{@link dev.gguflens.quant.RowKernels}</td>
+ * <tr><td>m = 1 row kernels, Q8_0 Q4_K Q6_K F16 (Q8_0, Q4_0, F16, BF16 and F32 each in their own class,
+ *     {@link dev.gguflens.quant.Q8_0Rows} ...; 128/256-bit Q4_K Q5_K Q6_K in {@link dev.gguflens.quant.Q4_KRows},
+ *     {@link dev.gguflens.quant.Q5_KRows}, {@link dev.gguflens.quant.Q6_KRows}; the dispatch in RowKernels /
+ *     PackedRowKernels, the 512-bit Q4_K Q6_K in RowKernels)</td>
+ *     <td>{@link dev.gguflens.quant.RowKernels}</td>
  *     <td colspan="2">{@link dev.gguflens.quant.PackedRowKernels} (8 or 4 lanes)</td></tr>
  * <tr><td>m = 1 row kernels, Q4_0 Q5_K BF16 F32</td><td>PackedRowKernels at 256 bits (Q4_0 at 128)</td>
  *     <td colspan="2">PackedRowKernels (Q4_0 at 128 bits)</td></tr>

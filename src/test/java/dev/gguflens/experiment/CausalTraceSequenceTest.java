@@ -5,18 +5,10 @@ import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
 import dev.gguflens.llama.ContextParams;
 import dev.gguflens.llama.LlamaContext;
-import dev.gguflens.report.TraceCsv;
-import dev.gguflens.report.TraceHtml;
-import dev.gguflens.report.TraceJson;
-import dev.gguflens.report.TraceText;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
 
@@ -28,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code trace --answer-mode sequence}: p is the product over the teacher-forced answer tokens. Checked against
  * plain llama.cpp runs from an empty cache of the clean, corrupted and edited prompts each followed by the answer's
  * tokens (layer 0 at position p = the corrupted prompt with token p taken from the clean one), with no intervention.
+ * (How the renderings show such a trace is report's TraceSequenceRenderingTest.)
  */
 class CausalTraceSequenceTest {
     private static final String CLEAN = "Once upon a time, there was a little girl named";
@@ -62,7 +55,7 @@ class CausalTraceSequenceTest {
     }
 
     @Test
-    void wholeAnswerProbabilityIsTheProductOverTeacherForcedTokens() throws IOException {
+    void wholeAnswerProbabilityIsTheProductOverTeacherForcedTokens() {
         TraceReport r = CausalTrace.run(session, CLEAN, CORRUPT, ANSWER, new CausalTrace.Settings(CausalTrace.Site.RESID, 2, 64, false));
         int[] clean = session.tokenizePrompt(CLEAN);
         int[] corrupt = session.tokenizePrompt(CORRUPT);
@@ -72,6 +65,7 @@ class CausalTraceSequenceTest {
         assertEquals("sequence", r.answerMode());
         assertNotNull(r.kvCache());
         assertTrue(r.kvCache().exact(), r.kvCache().toString());
+        assertEquals("f32", r.kvCache().type(), "the trace's own context keeps an f32 cache");
         int n = clean.length;
         try (LlamaContext ctx = LlamaContext.create(session.model(), new ContextParams(64, 64, 2))) {
             double pClean = pWhole(ctx, clean, answer), pCorrupt = pWhole(ctx, corrupt, answer);
@@ -93,21 +87,5 @@ class CausalTraceSequenceTest {
             double[] last = r.rows().getLast().p();
             for (int pos = 0; pos < n - 1; pos++) assertEquals(r.pCorrupt(), last[pos], 0.0);
         }
-        // Every rendering says that p is the whole answer's and which tokens it has.
-        StringWriter text = new StringWriter(), json = new StringWriter(), csv = new StringWriter(), html = new StringWriter();
-        TraceText.write(r, text);
-        TraceJson.write(r, json);
-        TraceCsv.write(r, csv);
-        TraceHtml.write(r, html);
-        String note = "'Lily. She' is 3 tokens: ' Lily' '.' ' She'; p is the whole answer's";
-        assertTrue(text.toString().contains(note) && text.toString().contains("p(whole answer)"), text.toString());
-        assertTrue(text.toString().contains("KV cache:  f32, flash attention off"), text.toString());
-        JsonObject o = JsonParser.parseString(json.toString()).getAsJsonObject();
-        assertEquals("sequence", o.get("answer_mode").getAsString());
-        assertTrue(o.get("multi_token").getAsBoolean());
-        assertEquals(3, o.getAsJsonArray("answer_tokens").size());
-        assertEquals("f32", o.getAsJsonObject("kv_cache").get("type").getAsString());
-        assertTrue(csv.toString().lines().skip(1).allMatch(l -> l.endsWith(",3,sequence")), csv.toString());
-        assertTrue(html.toString().contains("id=\"answer-tokens\"") && html.toString().contains("id=\"kv-cache\""));
     }
 }

@@ -1,6 +1,5 @@
 package dev.gguflens.experiment;
 
-import dev.gguflens.cli.Main;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.gguf.GgufTensor;
 import dev.gguflens.gguf.GgufWriter;
@@ -9,10 +8,7 @@ import dev.gguflens.testmodels.RandomModels.Arch;
 import dev.gguflens.testmodels.RandomModels.Spec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,24 +56,5 @@ class ComparisonCheckTest {
             List<String> d = ComparisonCheck.differences(a, st);
             assertEquals(List.of("architecture qwen3 vs llama", "n_layer 2 vs 5", "vocabulary size 151936 vs 512"), d);
         }
-    }
-
-    @Test
-    void theCliRefusesBeforeLoadingAnything() {
-        requireNative();
-        Path two = RandomModels.write(Spec.small(Arch.QWEN3, 1), llamaCppDir(), dir);
-        Spec s = Spec.small(Arch.QWEN3, 2);
-        Path three = RandomModels.write(new Spec(s.arch(), 3, s.embedding(), s.feedForward(), s.heads(), s.kvHeads(),
-                s.headDim(), s.tiedOutput(), s.seed()), llamaCppDir(), dir);
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.newCommandLine();
-        cli.setErr(new PrintWriter(err));
-        cli.setOut(new PrintWriter(new StringWriter()));
-        int code = cli.execute("compare", "-m", two.toString(), "-m", three.toString(), "-p", "hello", "-q",
-                "--out", dir.resolve("out").toString());
-        assertEquals(Main.EXIT_USAGE, code, err.toString());
-        assertEquals("gguf-lens: cannot compare " + three.getFileName() + " with the reference " + two.getFileName()
-                + ": n_layer 2 vs 3", err.toString().strip());
-        assertEquals(0, dir.resolve("out").toFile().list().length, "nothing written");
     }
 }

@@ -1,0 +1,50 @@
+package dev.gguflens.quant;
+
+import static dev.gguflens.quant.PackedRowKernels.F;
+import static dev.gguflens.quant.PackedRowKernels.I;
+import static dev.gguflens.quant.PackedRowKernels.I16;
+import static dev.gguflens.quant.PackedRowKernels.L;
+import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.f16;
+import static dev.gguflens.quant.PackedRowKernels.laneSum;
+import static dev.gguflens.quant.PackedRowKernels.view;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+
+
+/** F32's m = 1 row kernel at 128 and 256 bits (x as it is). */
+final class F32Rows {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    private F32Rows() {
+    }
+
+    static RowKernels.Prepared prepare(float[] x, int cols) {
+        return new RowKernels.Prepared(null, x, 0);
+    }
+
+    static void rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = f32Row(address + j * rowBytes, x, cols, lanes);
+    }
+
+    /** F32: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
+    private static float f32Row(long address, float[] x, int cols, float[] lanes) {
+        MemorySegment w = view(address, 4L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (; k + 4 * L <= cols; k += 4 * L) {
+            a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, 4L * (k + L), LE).fma(FloatVector.fromArray(F, x, k + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, 4L * (k + 2 * L), LE).fma(FloatVector.fromArray(F, x, k + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, 4L * (k + 3 * L), LE).fma(FloatVector.fromArray(F, x, k + 3 * L), a3);
+        }
+        for (; k + L <= cols; k += L) a0 = FloatVector.fromMemorySegment(F, w, 4L * k, LE).fma(FloatVector.fromArray(F, x, k), a0);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
+        for (; k < cols; k++) sum = Math.fma(w.get(F32, 4L * k), x[k], sum);
+        return sum;
+    }
+}
