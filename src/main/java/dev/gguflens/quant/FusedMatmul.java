@@ -39,14 +39,14 @@ public final class FusedMatmul {
      * those. The accumulators keep the same per-lane FMA sequence, so the result does not depend on this value, on
      * {@link #M_BLOCK} or on the register block.
      */
-    static final int K_CHUNK = 4096;
+    public static final int K_CHUNK = 4096;   // public: the lens warm-up keeps its rows within one K block too (lens/LensWarmup)
     /**
      * Vectors per M block: their lane-wise partial sums (48 x 16 x lanes) stay in L1/L2 while the tile's rows
      * pass over them. At M = 592 (Q4_K, 2048 x 4096, one thread's CPU time) blocks of 24, 96 and all 592 vectors,
      * a 32-row tile and the vector groups outside the row groups all measured within 0.90-1.06x of this (TileTuning,
      * load 3-7), so it stays.
      */
-    static final int M_BLOCK = 48;
+    public static final int M_BLOCK = 48;   // public: the lens warm-up reproduces M modulo this (lens/LensWarmup)
     /**
      * Vectors per register block: 6 (4 x 6 = 24 accumulators) where the CPU has 32 vector registers (AVX-512,
      * and AArch64's NEON/SVE), else 2 (8 accumulators + 2 x + 1 w of AVX2/SSE's 16 registers). 4 x 3 fills all 16
