@@ -34,11 +34,12 @@
  *     blocking is one value ({@code FusedMatmul.Blocking}); none of it changes a bit, and the constants' comments
  *     give the measurements that chose them</td>
  *     <td>tile decoding: {@link dev.gguflens.quant.VectorDecoder} for BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (16 lanes;
- *     Q4_K Q5_K: 16 bytes widened to int lanes); F16 by an auto-vectorised loop, F32 copied; the rest
+ *     Q4_K Q5_K Q6_K: 16 bytes widened to int lanes); F16 by an auto-vectorised loop, F32 copied; the rest
  *     {@link dev.gguflens.quant.BlockDecoder}. Register block 4 rows x 6 vectors (32 registers)</td>
- *     <td>tile decoding: VectorDecoder, 8 lanes (Q4_K Q5_K: 8 bytes widened to int lanes, nibbles cut there;
- *     the others 16-byte loads in two parts); register block 4 x 3 (16 registers; 4 x 6 spilled)</td>
- *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts; register block 4 x 3 (4 x 6 on
+ *     <td>tile decoding: VectorDecoder, 8 lanes (Q4_K Q5_K Q6_K: 8 bytes widened to int lanes, bit fields cut
+ *     there; the others 16-byte loads in two parts); register block 4 x 2 (16 registers: 4 x 3 and 4 x 6 spilled
+ *     in C2's unrolled loop)</td>
+ *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts; register block 4 x 2 (4 x 6 on
  *     AArch64's 32 registers)</td></tr>
  * <tr><td>dequantisation ({@link dev.gguflens.quant.Kernels})</td><td colspan="3">BlockDecoder, through
  *     VectorDecoder where it handles the type (128 bits and wider); the reference for every other path</td></tr>
