@@ -71,16 +71,18 @@ public final class LensWarmup {
     private static final long BUDGET_NANOS = 60_000_000_000L;
     /**
      * Warming of an expectation stops once the code has stopped changing: after at least {@link #MIN_RUNS} runs,
-     * when none of the last {@link #PLATEAU_RUNS} beat the best by {@link #PLATEAU_GAIN}, the JIT finished no
-     * compilation meanwhile and none is queued or in progress. Run times alone stop falling too early: the kernels
-     * sit at C1 (which does not intrinsify the Vector API) until their counters reach C2's thresholds; and a C2
-     * compilation of a large vector method can take seconds on a loaded core, during which the JIT looks quiet.
+     * when the JIT finished no compilation in the last {@link #PLATEAU_RUNS} runs and {@link #PLATEAU_NANOS}, and
+     * none is queued or in progress. Every run past that point only slows llama.cpp's load and forward pass, which
+     * share the cores (its threads wait for each other at every operation, so one descheduled thread holds all
+     * back: a last-position warm-up that ran on for 19 s took the forward pass from 2.2 to 16.2 s). Run times are
+     * no signal: the kernels sit at C1 (which does not intrinsify the Vector API) until their counters reach C2's
+     * thresholds, and under load the times swing by more than the JIT's gains (a rule that also waited for 30 runs
+     * without a 5% faster one never ended); a C2 compilation of a large vector method can take seconds on a loaded
+     * core, during which the JIT looks quiet but has it in progress.
      */
     private static final int MIN_RUNS = 100;
     private static final int PLATEAU_RUNS = 30;
-    /** ... and for at least this long: 30 runs of a few milliseconds pass before a queued C2 compilation shows. */
     private static final long PLATEAU_NANOS = 2_000_000_000L;
-    private static final double PLATEAU_GAIN = 0.05;
     /** Output weights below this are quick to touch and their lens is short: no warm-up (e.g. the test models). */
     public static final long MIN_OUTPUT_BYTES = 64L << 20;
 
@@ -171,8 +173,7 @@ public final class LensWarmup {
     private void warm(Synthetic lens, Expectation shape, int threads, long deadline) {
         long start = System.nanoTime();
         long best = Long.MAX_VALUE;
-        int bestRun = 0;
-        long changedAt = start;   // when the best run or the JIT last changed
+        long compiledAt = start;   // when the JIT last finished a compilation
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
         long compiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
@@ -194,24 +195,20 @@ public final class LensWarmup {
                 end = "time budget";
                 break;
             }
-            if (run >= MIN_RUNS && run - bestRun >= PLATEAU_RUNS && run - quietSince >= PLATEAU_RUNS
-                    && System.nanoTime() - changedAt >= PLATEAU_NANOS && jitIdle()) {
-                end = "no faster run and no compilation in the last " + PLATEAU_RUNS + " runs and 2 s, none queued";
+            if (run >= MIN_RUNS && run - quietSince >= PLATEAU_RUNS && System.nanoTime() - compiledAt >= PLATEAU_NANOS
+                    && jitIdle()) {
+                end = "no compilation in the last " + PLATEAU_RUNS + " runs and 2 s, none queued";
                 break;
             }
             long t0 = System.nanoTime();
             lens.run(threads);
             long took = System.nanoTime() - t0;
-            if (took < best * (1 - PLATEAU_GAIN)) {
-                bestRun = run;
-                changedAt = System.nanoTime();
-            }
             best = Math.min(best, took);
             long nowCompiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
             if (nowCompiledMs != compiledMs) {
                 compiledMs = nowCompiledMs;
                 quietSince = run;
-                changedAt = System.nanoTime();
+                compiledAt = System.nanoTime();
             }
             runs++;
             if (DEBUG && run % 100 == 0) System.err.printf("gguf-lens warm-up: run %d %.1f ms%n", run, took / 1e6);
