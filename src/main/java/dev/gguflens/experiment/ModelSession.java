@@ -110,13 +110,18 @@ public final class ModelSession implements AutoCloseable {
             // Layers x positions of the first lens: all positions of a short prompt, or the last one.
             // As many threads as the lens: with one, the kernels' parallel paths stayed cold (C2 compiled FusedMatmul's
             // range workers during the real lens, whose first last-position run then took 1.6-3.2x the second).
-            if (warmLens && outputBytes(file) >= LensWarmup.MIN_OUTPUT_BYTES) {
+            if (warmLens && outputBytes(file) >= LensWarmup.MIN_OUTPUT_BYTES && WARMUP != Warmup.OFF) {
                 // Reading the output weight's pages in through the file's own mapping would count them twice when
                 // the lens is going to read llama.cpp's (onLlamaPages): a CPU model, not repacked. llama.cpp
                 // faults the whole file in as it maps it (MAP_POPULATE), so there is nothing left to prefetch.
                 boolean cpuMapped = LlamaModel.offloadDevices(settings.gpuLayers()).isEmpty() && !settings.repackOrDefault();
-                warmup = LensWarmup.start(head, file.hyperparameters().blockCount() + 1, settings.allPositions() ? 8 : 1,
-                        settings.threads(), !cpuMapped);
+                // The lens's shape as far as it is known before the prompt (expectLens gives the rest): the last
+                // position with one tracked answer. For all positions too: until the prompt is known, a run over one
+                // position costs a twelfth of an 11-token prompt's, and the first runs are interpreted (Qwen3-8B-shaped,
+                // 8 positions, load ~7: 16 s for the first run, so a 30 s budget allowed 9 runs of the real shape).
+                warmup = LensWarmup.start(head, new LensWarmup.Expectation(settings.lens(), settings.topK(),
+                        file.hyperparameters().blockCount() + 1, 1, 1, false),
+                        settings.threads(), !cpuMapped, cpuMapped);
             }
             model = LlamaModel.load(gguf, new ModelParams(settings.gpuLayers(), true, settings.repackOrDefault(), progress,
                     settings.placement()));
@@ -368,8 +373,23 @@ public final class ModelSession implements AutoCloseable {
 
     /** Runs {@code tokens} through llama.cpp, keeping what {@code request} asks for; close the capture after use. */
     public Capture capture(int[] tokens, CaptureRequest request) {
+        if (WARMUP == Warmup.LOAD) awaitWarmup();
         return contextFor(tokens.length).capture(tokens, request);
     }
+
+    /**
+     * When the lens warm-up runs (GGUF_LENS_WARMUP=off|load, default on into the forward pass): it shares the cores
+     * with llama.cpp, so these let a user (and a measurement) trade the first forward pass's time against the first
+     * lens's. Stopped at the load, it missed the prompt's shape (an all-positions lens) and left most of the JIT to
+     * the first lens (Qwen3-8B-shaped, last position: 3.9x and 1.6x the warm lens in two runs at load 3-6).
+     */
+    enum Warmup { OFF, LOAD, FORWARD }
+
+    private static final Warmup WARMUP = switch (String.valueOf(System.getenv("GGUF_LENS_WARMUP"))) {
+        case "off" -> Warmup.OFF;
+        case "load" -> Warmup.LOAD;
+        default -> Warmup.FORWARD;
+    };
 
     /** As {@link #capture(int[], CaptureRequest)} with {@code interventions} written while it runs (rows = positions). */
     public Capture capture(int[] tokens, CaptureRequest request, List<Intervention> interventions) {
@@ -382,36 +402,31 @@ public final class ModelSession implements AutoCloseable {
         return LogitLens.run(head, statesOf(capture), request, settings.threads());
     }
 
+    /**
+     * Tells the lens warm-up, if any, the shape of the coming lens once the prompt is known (before its forward
+     * pass, which the warm-up overlaps): positions, tracked tokens and whether the last position's
+     * log-probabilities are kept; the rest comes from the settings and the model.
+     */
+    public void expectLens(int positions, int trackedTokens, boolean keepLastPosition) {
+        if (warmup != null) {
+            warmup.expect(new LensWarmup.Expectation(settings.lens(), settings.topK(), file.hyperparameters().blockCount() + 1, positions,
+                    trackedTokens, keepLastPosition));
+        }
+    }
+
     /** Waits for the lens warm-up, if any, so it does not compete with the lens for the cores. */
     public void awaitWarmup() {
         if (warmup != null) warmup.await();
     }
 
     /**
-     * Times the output-weight product alone for {@code vectors} inputs (the lens's M for a report: layers x
-     * positions plus the final rows), so --timings can show what the lens's statistics add on top.
+     * Times the output-weight product alone as the lens runs it for {@code request} over {@code layers} layers (the
+     * same passes, vectors and vocabulary blocks: {@link LogitLens#bareProductNanos}), so --timings can show what
+     * the lens's norm and statistics add on top.
      */
-    public double bareProductMillis(int vectors) {
-        var projection = head.output();
-        // In groups of vectors whose buffers fit the lens's pass budget, as the lens does for many positions.
-        long perVector = 4L * (projection.columns() + LENS_BLOCK_ROWS);
-        int group = Math.clamp(LogitLens.passBudgetBytes(Runtime.getRuntime().maxMemory()) / perVector, 1, vectors);
-        float[] x = new float[group * projection.columns()];
-        Arrays.fill(x, 0.01f);
-        float[] y = new float[group * LENS_BLOCK_ROWS];
-        long start = System.nanoTime();
-        for (int done = 0; done < vectors; done += group) {
-            int m = Math.min(group, vectors - done);
-            for (int row = 0; row < projection.rows(); row += LENS_BLOCK_ROWS) {
-                int end = Math.min(projection.rows(), row + LENS_BLOCK_ROWS);
-                projection.multiply(x, m, row, end, y, settings.threads());
-            }
-        }
-        return (System.nanoTime() - start) / 1e6;
+    public double bareProductMillis(int layers, LensRequest request) {
+        return LogitLens.bareProductNanos(head, layers, request, settings.threads()) / 1e6;
     }
-
-    /** Vocabulary rows per block of the bare-product timing, like the lens's own streaming blocks. */
-    private static final int LENS_BLOCK_ROWS = 8192;
 
     /** The capture's off-heap states as the lens's input. */
     private static LayerStates statesOf(Capture capture) {

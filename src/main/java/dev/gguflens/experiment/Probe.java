@@ -54,7 +54,7 @@ public final class Probe {
     /**
      * @param keepLastPosition also keep the rows of {@link Run} at the last position
      * @param timeBareProduct  also time the output-weight product alone for the lens's M (layers x positions)
-     *                         vectors, after the lens ({@link ModelSession#bareProductMillis})
+     *                         vectors as the lens runs it, after the lens ({@link ModelSession#bareProductMillis})
      */
     private static Run run(ModelSession session, PromptSpec main, List<PromptSpec> extras, boolean keepLastPosition,
                            boolean timeBareProduct, boolean sublayers) {
@@ -71,6 +71,7 @@ public final class Probe {
         // prompt's positions as they are without it.
         int[] forward = sequence ? teacherForced(session, tokens, answerTokens.getFirst()) : tokens;
 
+        session.expectLens(positions.length, tracked.size(), keepLastPosition);
         long forwardStart = System.nanoTime();
         CaptureRequest what = sublayers ? SublayerSites.request(session.model().layerCount(), false)
                 : new CaptureRequest(true, false, true, List.of());
@@ -103,7 +104,7 @@ public final class Probe {
             HeadConsistency headCheck = HeadConsistency.of(session.head(),
                     capture.layerStateArray(capture.layers() - 1, n - 1), reference[reference.length - 1], settings.threads());
             double lensMs = (System.nanoTime() - lensStart - extraForwardNanos) / 1e6;
-            Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers() * positions.length) : null;
+            Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers(), request) : null;
 
             long reportStart = System.nanoTime();
             float[] finalLogits = reference[reference.length - 1];

@@ -260,9 +260,9 @@ public record ProbeReport(
      * {@code --answer-mode sequence}); {@code lensMs}: the Java lens and the head consistency check, including
      * any wait for the background warm-up ({@code dev.gguflens.lens.LensWarmup}); {@code reportMs}: building the
      * report from the results (rendering and writing files come after and are not in it).
-     * {@code bareProductMs}: the output-weight product alone for the same vectors (no norm, softmax or
-     * statistics), measured only with {@code --timings}, else null; lens minus it is what the streaming
-     * statistics cost.
+     * {@code bareProductMs}: the output-weight product alone for the same vectors in the lens's own passes and
+     * vocabulary blocks ({@code LogitLens.bareProductNanos}; no norm, softmax or statistics), measured only with
+     * {@code --timings}, else null; lens minus it is what the streaming statistics cost.
      */
     public record Timings(
             @SerializedName("model_load_ms") double modelLoadMs,

@@ -20,8 +20,16 @@ public interface LayerStates {
         java.lang.foreign.MemorySegment row(int layer, int position);
     }
 
-    /** States whose rows are float32 memory segments, copied a row at a time (no per-element calls). */
+    /**
+     * States whose rows are float32 memory segments, copied a row at a time (no per-element calls). The rows are
+     * looked up here, once: the lens's copy loop then makes no call through {@code rows}, whose class differs per
+     * caller (a capture, the warm-up's synthetic states), so the code C2 compiles for the warm-up fits the real lens.
+     */
     static LayerStates ofSegments(int layers, int positions, int embeddingLength, RowSegments rows) {
+        java.lang.foreign.MemorySegment[] resolved = new java.lang.foreign.MemorySegment[Math.multiplyExact(layers, positions)];
+        for (int layer = 0; layer < layers; layer++) {
+            for (int p = 0; p < positions; p++) resolved[layer * positions + p] = rows.row(layer, p);
+        }
         return new LayerStates() {
             @Override
             public int layers() {
@@ -40,7 +48,7 @@ public interface LayerStates {
 
             @Override
             public void copyState(int layer, int position, float[] dst, int dstOffset) {
-                java.lang.foreign.MemorySegment.copy(rows.row(layer, position), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0,
+                java.lang.foreign.MemorySegment.copy(resolved[layer * positions + position], java.lang.foreign.ValueLayout.JAVA_FLOAT, 0,
                         dst, dstOffset, embeddingLength);
             }
         };

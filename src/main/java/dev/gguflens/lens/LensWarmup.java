@@ -1,17 +1,20 @@
 package dev.gguflens.lens;
 
-import dev.gguflens.gguf.GgmlType;
-import dev.gguflens.llama.RandomWeights;
-import dev.gguflens.quant.WeightMatrix;
+import dev.gguflens.quant.FusedMatmul;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
-import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.IntStream;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 
 /**
  * Makes the first lens of a fresh process as fast as a later one. Without it a one-shot probe pays, inside its
@@ -19,41 +22,67 @@ import java.util.stream.IntStream;
  * reads when the file is not cached) and for the JIT: the Vector API kernels run interpreted, orders of magnitude
  * slower, until C2 has compiled them. A background thread started before llama.cpp loads the model does both
  * while llama.cpp works: it reads the output weight's pages in ({@link LogitProjection#prefetch}) unless the lens
- * will read llama.cpp's own (already resident) pages, then runs the
- * whole lens (norm, product, statistics, consistency check) on a small synthetic head of the output weight's type
- * and width until its time per run stops falling, so the real lens finds its code compiled.
+ * will read llama.cpp's own (already resident) pages, then runs the whole lens (norm, product, statistics,
+ * consistency check) on a small head cut from the real one until C2 has compiled what it runs.
+ * <p>
+ * What it runs has to be what the real lens will run, branch for branch and class for class: C2 compiles from the
+ * profile the warm-up leaves, and a branch or receiver class the warm-up never saw becomes an uncommon trap that
+ * throws the compiled code away at the real lens's first block (a JIT log of the earlier synthetic warm-up showed
+ * that for the statistics and the lens's pass). So the small head is the real output weight's first rows (its
+ * type, width and values; the real norm and head transform), the lens request has the real shape (lens kind,
+ * top-k, tracked tokens, layers x positions: {@link Expectation}, updated by {@link #expect} once the prompt is
+ * known), the states are off-heap segments like a capture's, and the synthetic vocabulary is cut into blocks whose
+ * sizes leave the same remainders as the real lens's blocks (modulo 64 rows: the tile height, the threads' grabs
+ * and every vector length), so the partial tiles, the statistics' tail loops and the tracked tokens' in-block and
+ * out-of-block cases all occur.
  */
 public final class LensWarmup {
     /**
-     * The synthetic head: 256 rows (the lens's smallest streaming block) of at most 1024 columns. What makes C2
-     * compile a kernel is how often it runs and loops, not how big its matrix is, and until then every vector
-     * operation runs interpreted (~1000x slower), so the smaller the matrix the sooner the compiled code exists.
+     * What the lens will be asked: its kind, top-k, captured layers, positions, tracked tokens, and whether the last
+     * position's log-probabilities are kept (compare).
      */
-    private static final int ROWS = 256;
-    private static final int MAX_COLS = 1024;
+    public record Expectation(LensKind kind, int topK, int layers, int positions, int trackedTokens, boolean keepLastPosition) {
+        public Expectation {
+            if (kind == null || topK < 1 || layers < 1 || positions < 1 || trackedTokens < 0) {
+                throw new IllegalArgumentException("lens warm-up: bad expectation " + kind + " top-k " + topK + ", "
+                        + layers + " layers, " + positions + " positions, " + trackedTokens + " tracked tokens");
+            }
+        }
+    }
+
+    /** Columns the synthetic head keeps of a row (plus the row's remainder modulo this), where rows fit one K block. */
+    private static final int SHORT_WIDTH = 1024;
+    /** Remainders of the real blocks are reproduced modulo this many rows (4 tiles of 16 rows: one grab of a thread). */
+    private static final int ROW_PERIOD = 64;
+    /** Full synthetic blocks: two periods plus the remainder, so every product has at least two grabs for two threads. */
+    private static final int FULL_BLOCK_BASE = 2 * ROW_PERIOD;
     /**
-     * Vocabulary rows per streaming block of the synthetic lens: several blocks, the last one partial, as in the
-     * real lens (151,936 rows in blocks of up to 8,192), so the loop over blocks goes round while warming too. (A JIT
-     * log still shows C2's code for that loop and for the row statistics discarded once, by uncommon traps, at the
-     * real lens's first block: branches the synthetic logits never take.)
+     * Runs of the whole synthetic lens per expectation at most (C2's thresholds: thousands of calls). 300 ended a
+     * last-position warm-up (runs of 3-10 ms) before C2 had compiled the product's range worker, which it then did
+     * during the real lens; the budget and the plateau rule bound it now.
      */
-    private static final int BLOCK_ROWS = 96;
-    /** Runs of the whole synthetic lens (C2's thresholds: thousands of calls), within a wall-clock budget. */
-    private static final int RUNS = 300;
-    private static final long BUDGET_NANOS = 30_000_000_000L;
+    private static final int RUNS = 5000;
     /**
-     * Warming stops earlier once the code has stopped changing: after at least {@link #MIN_RUNS} runs, when none of
-     * the last {@link #PLATEAU_RUNS} beat the best by {@link #PLATEAU_GAIN} and the JIT compiled nothing meanwhile.
-     * It shares the cores with llama.cpp's load and forward pass, so every run past that point only slows the
-     * forward (Qwen3-8B-shaped, 2 cores: a run took 7-15 s interpreted, 10-60 ms compiled, and the 30 s budget ran
-     * on into the forward). Run times alone stop falling too early: the kernels sit at C1 (which does not
-     * intrinsify the Vector API) until their counters reach C2's thresholds; stopped after 40 runs with only 20
-     * to compare, C2 compiled the tile kernels during the real lens instead, and the first last-position lens took
-     * 2.4-3.2x the second.
+     * Wall-clock budget for all warming of a process: it shares the cores with llama.cpp's load and forward pass.
+     * Under load the JIT needs long: on 2 cores at load ~7 (Qwen3-8B-shaped, --positions all) 30 s ended the
+     * warm-up with C2 still to compile the statistics and the product's range worker, which it then did during the
+     * real lens; the plateau rule below usually ends it well before this.
+     */
+    private static final long BUDGET_NANOS = 60_000_000_000L;
+    /**
+     * Warming of an expectation stops once the code has stopped changing: after at least {@link #MIN_RUNS} runs,
+     * when the JIT finished no compilation in the last {@link #PLATEAU_RUNS} runs and {@link #PLATEAU_NANOS}, and
+     * none is queued or in progress. Every run past that point only slows llama.cpp's load and forward pass, which
+     * share the cores (its threads wait for each other at every operation, so one descheduled thread holds all
+     * back: a last-position warm-up that ran on for 19 s took the forward pass from 2.2 to 16.2 s). Run times are
+     * no signal: the kernels sit at C1 (which does not intrinsify the Vector API) until their counters reach C2's
+     * thresholds, and under load the times swing by more than the JIT's gains (a rule that also waited for 30 runs
+     * without a 5% faster one never ended); a C2 compilation of a large vector method can take seconds on a loaded
+     * core, during which the JIT looks quiet but has it in progress.
      */
     private static final int MIN_RUNS = 100;
     private static final int PLATEAU_RUNS = 30;
-    private static final double PLATEAU_GAIN = 0.05;
+    private static final long PLATEAU_NANOS = 2_000_000_000L;
     /** Output weights below this are quick to touch and their lens is short: no warm-up (e.g. the test models). */
     public static final long MIN_OUTPUT_BYTES = 64L << 20;
 
@@ -62,38 +91,51 @@ public final class LensWarmup {
     private final Thread thread;
     /** Set when the real lens is about to start: warming stops after its current (small) run. */
     private volatile boolean stop;
+    private volatile Expectation expected;
     private volatile int runs;
 
-    private LensWarmup(Thread thread) {
+    private LensWarmup(Thread thread, Expectation expected) {
         this.thread = thread;
+        this.expected = expected;
     }
 
     /**
-     * Starts warming for a lens over {@code layers} x {@code positions} vectors of {@code head}.
+     * Starts warming for a lens of {@code head} as {@code expected}.
      *
-     * @param positions prompt positions the lens will read (1 for the last position alone); the kernels are the
-     *                  same for every batch of more than one vector, so an estimate will do
-     * @param prefetch  whether to read the output weight's pages in through {@code head}'s mapping first: not when
-     *                  the lens will read them through llama.cpp's mapping, which llama.cpp faults in itself (a second
-     *                  mapping's pages count again in the resident set)
+     * @param prefetch whether to read the output weight's pages in through {@code head}'s mapping first: not when
+     *                 the lens will read them through llama.cpp's mapping, which llama.cpp faults in itself (a second
+     *                 mapping's pages count again in the resident set)
+     * @param copyRows whether to copy the output weight's first rows into native memory (the lens will read
+     *                 llama.cpp's pages, native memory, not {@code head}'s file mapping) or read them in place
      */
-    public static LensWarmup start(LensHead head, int layers, int positions, int threads, boolean prefetch) {
+    public static LensWarmup start(LensHead head, Expectation expected, int threads, boolean prefetch, boolean copyRows) {
         LensWarmup[] self = new LensWarmup[1];
         Thread t = Thread.ofPlatform().daemon().name("gguf-lens-warmup")
-                .unstarted(() -> self[0].run(head, layers, positions, threads, prefetch));
-        self[0] = new LensWarmup(t);
+                .unstarted(() -> self[0].run(head, threads, prefetch, copyRows));
+        self[0] = new LensWarmup(t, expected);
         t.start();
         return self[0];
     }
 
+    /** The lens will be asked this instead (the prompt is known now): warming goes on with this shape. */
+    public void expect(Expectation next) {
+        if (next.equals(expected)) return;
+        expected = next;
+        LockSupport.unpark(thread);
+    }
+
     /** Stops warming after its current run and waits for that; a failed warm-up is ignored (it only costs speed). */
     public void await() {
+        long start = System.nanoTime();
         stop = true;
+        LockSupport.unpark(thread);
         try {
             thread.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (DEBUG) System.err.printf("gguf-lens warm-up: released after waiting %.1f ms for its last run, at JVM uptime %d ms%n",
+                (System.nanoTime() - start) / 1e6, uptimeMillis());
     }
 
     /** Synthetic lens runs completed so far. */
@@ -105,20 +147,21 @@ public final class LensWarmup {
         return thread.isAlive();
     }
 
-    private void run(LensHead head, int layers, int positions, int threads, boolean prefetch) {
-        try {
+    private void run(LensHead head, int threads, boolean prefetch, boolean copyRows) {
+        try (Arena arena = Arena.ofShared()) {
             if (prefetch) head.output().prefetch();
-            GgmlType type = head.output().weightType();
-            int cols = Math.min(head.embeddingLength(), MAX_COLS);
-            if (cols % type.blockSize != 0) cols = head.embeddingLength();
-            try (Arena arena = Arena.ofShared()) {
-                MemorySegment weights = RandomWeights.supports(type)
-                        ? RandomWeights.allocate(arena, type, ROWS, cols, 7) : null;
-                if (weights == null) return;   // a type the generator lacks (i-quants): first touch only
-                LensHead synthetic = new LensHead(head.architecture(), head.norm(), ones(cols),
-                        head.normBias() == null ? null : new float[cols], head.epsilon(),
-                        LogitProjection.of(new WeightMatrix(type, weights, ROWS, cols)), null, head.logitScale(), head.softcap());
-                warm(synthetic, layers, Math.max(1, positions), threads);
+            long deadline = System.nanoTime() + BUDGET_NANOS;
+            Expectation warmed = null;
+            while (!stop) {
+                Expectation now = expected;
+                if (now.equals(warmed) || System.nanoTime() >= deadline) {
+                    LockSupport.park(this);   // until a new expectation or the lens
+                    continue;
+                }
+                warmed = now;
+                Synthetic lens = Synthetic.of(head, now, arena, copyRows);
+                if (lens == null) return;   // a weight without leading rows: first touch only
+                warm(lens, now, threads, deadline);
             }
         } catch (RuntimeException | Error e) {
             if (DEBUG) e.printStackTrace();
@@ -126,58 +169,147 @@ public final class LensWarmup {
         }
     }
 
-    private void warm(LensHead head, int layers, int positions, int threads) {
-        SplittableRandom random = new SplittableRandom(3);
-        int cols = head.embeddingLength();
-        float[][][] states = new float[layers][positions][cols];
-        for (float[][] layer : states) for (float[] row : layer) for (int i = 0; i < cols; i++) row[i] = (float) random.nextGaussian();
-        int[] at = IntStream.range(0, positions).toArray();
-        float[][] reference = new float[positions][ROWS];
-        for (float[] row : reference) for (int i = 0; i < ROWS; i++) row[i] = (float) random.nextGaussian();
-        LensRequest request = new LensRequest(LensKind.NORM, 10, at, List.of(new TrackedToken("warm-up", 1)), reference,
-                new int[] {1, 2, 3}, id -> true);
+    /** Runs {@code lens} until its code has settled, the budget is spent, the expectation changes or the lens starts. */
+    private void warm(Synthetic lens, Expectation shape, int threads, long deadline) {
         long start = System.nanoTime();
         long best = Long.MAX_VALUE;
-        int bestRun = 0;
+        long compiledAt = start;   // when the JIT last finished a compilation
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
         long compiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
         int quietSince = 0;
         String end = "all " + RUNS + " runs";
-        for (int run = 0; run < RUNS; run++) {
+        if (DEBUG) System.err.printf("gguf-lens warm-up: %s, M=%d, blocks of %d rows over %d, at JVM uptime %d ms%n",
+                shape, lens.vectors, lens.blockRows, lens.head.vocabularySize(), uptimeMillis());
+        int run = 0;
+        for (; run < RUNS; run++) {
             if (stop) {
                 end = "stopped by the lens";
                 break;
             }
-            if (System.nanoTime() - start >= BUDGET_NANOS) {
+            if (expected != shape) {
+                end = "a new expectation";
+                break;
+            }
+            if (System.nanoTime() >= deadline) {
                 end = "time budget";
                 break;
             }
-            if (run >= MIN_RUNS && run - bestRun >= PLATEAU_RUNS && run - quietSince >= PLATEAU_RUNS) {
-                end = "no faster run and no compilation in the last " + PLATEAU_RUNS;
+            if (run >= MIN_RUNS && run - quietSince >= PLATEAU_RUNS && System.nanoTime() - compiledAt >= PLATEAU_NANOS
+                    && jitIdle()) {
+                end = "no compilation in the last " + PLATEAU_RUNS + " runs and 2 s, none queued";
                 break;
             }
             long t0 = System.nanoTime();
-            LogitLens.run(head, LayerStates.of(states), request, threads, BLOCK_ROWS);
-            HeadConsistency.of(head, states[layers - 1][positions - 1], reference[positions - 1], threads);
+            lens.run(threads);
             long took = System.nanoTime() - t0;
-            if (took < best * (1 - PLATEAU_GAIN)) bestRun = run;
             best = Math.min(best, took);
             long nowCompiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
             if (nowCompiledMs != compiledMs) {
                 compiledMs = nowCompiledMs;
                 quietSince = run;
+                compiledAt = System.nanoTime();
             }
-            runs = run + 1;
-            if (DEBUG && run % 20 == 0) System.err.printf("gguf-lens warm-up: run %d %.1f ms (M=%d)%n", run, took / 1e6, layers * positions);
+            runs++;
+            if (DEBUG && run % 100 == 0) System.err.printf("gguf-lens warm-up: run %d %.1f ms%n", run, took / 1e6);
         }
-        if (DEBUG) System.err.printf("gguf-lens warm-up: done after %d runs, %.1f s (%s); best run %.1f ms%n", runs,
-                (System.nanoTime() - start) / 1e9, end, best / 1e6);
+        if (DEBUG) System.err.printf("gguf-lens warm-up: done after %d runs, %.1f s (%s); best run %.1f ms; JVM uptime %d ms%n",
+                run, (System.nanoTime() - start) / 1e9, end, best / 1e6, uptimeMillis());
     }
 
-    private static float[] ones(int n) {
-        float[] v = new float[n];
-        Arrays.fill(v, 1f);
-        return v;
+    /** The lens on a head cut from the real one, with a request of the expected shape. */
+    private record Synthetic(LensHead head, LayerStates states, LensRequest request, float[] lastState, int vectors, int blockRows) {
+        void run(int threads) {
+            LogitLens.inPasses(head, states, request, threads, blockRows, Integer.MAX_VALUE);
+            HeadConsistency.of(head, lastState, request.referenceLogits()[request.positions().length - 1], threads);
+        }
+
+        static Synthetic of(LensHead real, Expectation shape, Arena arena, boolean copyRows) {
+            int vocab = real.vocabularySize();
+            int width = real.embeddingLength();
+            // The real lens's largest pass sets the block size; the synthetic lens takes fewer positions when there
+            // are many, as many modulo the product's M block (the same full and partial M blocks, a fraction of the work).
+            int realPositions = Math.min(shape.positions(),
+                    LogitLens.positionsPerPass(shape.layers(), width, Runtime.getRuntime().maxMemory()));
+            int realVectors = LogitLens.productVectors(shape.layers(), realPositions, shape.kind());
+            int realBlock = Math.min(LogitLens.blockRows(realVectors + realPositions), vocab);
+            int positions = realPositions;
+            if (positions > FusedMatmul.M_BLOCK) {
+                positions = (positions - 1) % FusedMatmul.M_BLOCK + 1;
+                if (positions == 1) positions += FusedMatmul.M_BLOCK;   // one position would not fill an M block
+            }
+            int vectors = LogitLens.productVectors(shape.layers(), positions, shape.kind());
+            Blocks blocks = Blocks.of(vocab, realBlock);
+            int rows = blocks.rows(), trackedAt = blocks.trackedAt();
+            // Copied rows can be cut short: up to one K block, the product's path depends on the width only modulo
+            // 1024 columns (a multiple of every block size and vector length), so a 4096-wide row is warmed at 1024,
+            // a quarter of the work per run and four times the runs (C2 compiles by counts of calls and loops).
+            if (copyRows && width > SHORT_WIDTH && width <= FusedMatmul.K_CHUNK) {
+                width = SHORT_WIDTH + width % SHORT_WIDTH;
+            }
+            LogitProjection output = real.output().leading(rows, width, copyRows ? arena : null);
+            if (output == null) return null;
+            LensHead head = new LensHead(real.architecture(), real.norm(), Arrays.copyOf(real.normWeight(), width),
+                    real.normBias() == null ? null : Arrays.copyOf(real.normBias(), width), real.epsilon(),
+                    output, real.outputBias() == null ? null : Arrays.copyOf(real.outputBias(), rows),
+                    real.logitScale(), real.softcap());
+
+            SplittableRandom random = new SplittableRandom(3);
+            int layers = shape.layers();
+            MemorySegment stateData = arena.allocate((long) layers * positions * width * Float.BYTES, 64);
+            for (long i = 0; i < (long) layers * positions * width; i++) {
+                stateData.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian());
+            }
+            long rowBytes = (long) width * Float.BYTES;
+            int perLayer = positions;
+            LayerStates states = LayerStates.ofSegments(layers, positions, width,
+                    (layer, p) -> stateData.asSlice(((long) layer * perLayer + p) * rowBytes, rowBytes));
+            float[] lastState = stateData.asSlice(((long) (layers - 1) * positions + positions - 1) * rowBytes, rowBytes)
+                    .toArray(ValueLayout.JAVA_FLOAT);
+            float[][] reference = new float[positions][rows];
+            for (float[] row : reference) for (int i = 0; i < rows; i++) row[i] = (float) (3 * random.nextGaussian());
+            List<TrackedToken> tracked = new ArrayList<>();
+            for (int k = 0; k < shape.trackedTokens(); k++) tracked.add(new TrackedToken("warm-up", Math.min(rows - 1, trackedAt + k)));
+            LensRequest request = new LensRequest(shape.kind(), Math.min(shape.topK(), rows), IntStream.range(0, positions).toArray(),
+                    tracked, reference, new int[] {1, 2, 3}, id -> true, shape.keepLastPosition());
+            return new Synthetic(head, states, request, lastState, vectors, blocks.block());
+        }
+    }
+
+    /**
+     * The synthetic vocabulary's blocking for a real one of {@code vocab} rows in blocks of {@code realBlock}: two
+     * full blocks and a last one whose sizes equal the real full and last blocks modulo {@link #ROW_PERIOD} (full
+     * blocks of at least two periods, so both threads get a grab), and where the tracked tokens sit: in the middle
+     * block, so that blocks before and after them occur too. A real single block becomes a single block.
+     */
+    record Blocks(int rows, int block, int trackedAt) {
+        static Blocks of(int vocab, int realBlock) {
+            if (realBlock >= vocab) {
+                int rows = Math.min(vocab, FULL_BLOCK_BASE + vocab % ROW_PERIOD);
+                return new Blocks(rows, rows, rows / 2);
+            }
+            int realLast = vocab - (Math.ceilDiv(vocab, realBlock) - 1) * realBlock;
+            int block = FULL_BLOCK_BASE + realBlock % ROW_PERIOD;
+            int last = realLast == realBlock ? block : ROW_PERIOD + realLast % ROW_PERIOD;
+            if (2 * block + last > vocab) return new Blocks(vocab, realBlock, Math.min(vocab - 1, realBlock + realBlock / 2));
+            return new Blocks(2 * block + last, block, block + block / 2);
+        }
+    }
+
+    /** Whether the JIT compiles nothing now and has nothing queued (jcmd's Compiler.queue); true when that cannot be asked. */
+    private static boolean jitIdle() {
+        try {
+            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            String queue = (String) server.invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"), "compilerQueue",
+                    new Object[] {null}, new String[] {String[].class.getName()});
+            // Every compilation in progress or queued is a line naming a method ("pkg.Class::method").
+            return queue.lines().noneMatch(line -> line.contains("::"));
+        } catch (Exception | Error e) {
+            return true;
+        }
+    }
+
+    private static long uptimeMillis() {
+        return ManagementFactory.getRuntimeMXBean().getUptime();
     }
 }

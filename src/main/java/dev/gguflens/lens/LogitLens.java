@@ -46,6 +46,55 @@ public final class LogitLens {
         return Math.clamp(passBudgetBytes(maxHeapBytes) / (perVector * (layers + 1)), 1, Integer.MAX_VALUE);
     }
 
+    /**
+     * Vocabulary rows per streamed block when a pass keeps {@code statisticsRows} rows of statistics (its product's
+     * vectors plus one reference row per position): about {@link #TARGET_BLOCK_ELEMENTS} logits per block. The one
+     * rule for the lens, its warm-up ({@link LensWarmup}) and the bare-product timing ({@link #bareProductNanos}).
+     */
+    public static int blockRows(int statisticsRows) {
+        return Math.clamp(TARGET_BLOCK_ELEMENTS / Math.max(1, statisticsRows), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS);
+    }
+
+    /** Vectors one pass multiplies by the output weight: one per layer and position, plus a final NORM row per position for the other kinds. */
+    static int productVectors(int layers, int positions, LensKind kind) {
+        return kind == LensKind.NORM ? layers * positions : (layers + 1) * positions;
+    }
+
+    /**
+     * The output-weight products alone, as {@link #run(LensHead, LayerStates, LensRequest, int)} runs them for
+     * {@code request} over {@code layers} layers: the same passes of positions, vectors per pass and vocabulary
+     * blocks, without the norm, the statistics or the tracked tokens' rows. For {@code --timings}: lens time minus
+     * this is what the rest of the lens adds. Returns nanoseconds.
+     */
+    public static long bareProductNanos(LensHead head, int layers, LensRequest request, int threads) {
+        LogitProjection output = head.output();
+        int vocab = output.rows();
+        int positions = request.positions().length;
+        int perPass = positionsPerPass(layers, head.embeddingLength(), Runtime.getRuntime().maxMemory());
+        int passes = positions <= perPass ? 1 : Math.ceilDiv(positions, perPass);
+        int references = request.referenceLogits() == null ? 0 : 1;
+        // The groups inPasses makes (positions [from, to) of an even split), each with the block run() picks.
+        int[] vectors = new int[passes], blocks = new int[passes];
+        int xSize = 0, ySize = 0;
+        for (int pass = 0; pass < passes; pass++) {
+            int count = (int) ((long) positions * (pass + 1) / passes) - (int) ((long) positions * pass / passes);
+            vectors[pass] = productVectors(layers, count, request.kind());
+            blocks[pass] = Math.min(blockRows(vectors[pass] + references * count), vocab);
+            xSize = Math.max(xSize, vectors[pass] * output.columns());
+            ySize = Math.max(ySize, vectors[pass] * blocks[pass]);
+        }
+        float[] x = new float[xSize];
+        Arrays.fill(x, 0.01f);
+        float[] y = new float[ySize];
+        long start = System.nanoTime();
+        for (int pass = 0; pass < passes; pass++) {
+            for (int row = 0; row < vocab; row += blocks[pass]) {
+                output.multiply(x, vectors[pass], row, Math.min(vocab, row + blocks[pass]), y, threads);
+            }
+        }
+        return System.nanoTime() - start;
+    }
+
     /** The heap one pass of lens vectors may fill: a quarter, leaving the rest to reports and the JVM. */
     public static long passBudgetBytes(long maxHeapBytes) {
         return maxHeapBytes / 4;
@@ -82,8 +131,20 @@ public final class LogitLens {
                 last.lastPositionLogProbs());
     }
 
-    /** As {@link #run(LensHead, LayerStates, LensRequest, int)} with a fixed block size (0: automatic); for tests. */
+    /**
+     * As {@link #run(LensHead, LayerStates, LensRequest, int)} with a fixed block size (0: automatic); for tests and
+     * the warm-up. The choice is made here, outside {@link #pass}'s hot loops: C2 compiles pass (OSR) during the
+     * warm-up, which gives a block size, and a branch the warm-up never took would trap in the real lens's pass.
+     */
     static LensResult run(LensHead head, LayerStates states, LensRequest request, int threads, int blockRows) {
+        int positionCount = request.positions().length;
+        int statisticsRows = productVectors(states.layers(), positionCount, request.kind())
+                + (request.referenceLogits() == null ? 0 : positionCount);
+        return pass(head, states, request, threads, blockRows > 0 ? blockRows : blockRows(statisticsRows));
+    }
+
+    /** One streamed pass over the output weight for all the request's positions, {@code blockRows} vocabulary rows at a time. */
+    private static LensResult pass(LensHead head, LayerStates states, LensRequest request, int threads, int blockRows) {
         int layers = states.layers();
         int width = states.embeddingLength();
         int vocab = head.vocabularySize();
@@ -93,7 +154,7 @@ public final class LogitLens {
 
         boolean finalIsLensRow = request.kind() == LensKind.NORM;
         int lensRows = layers * positionCount;
-        int batch = finalIsLensRow ? lensRows : lensRows + positionCount;
+        int batch = productVectors(layers, positionCount, request.kind());
         int[] finalRow = new int[positionCount];
         for (int i = 0; i < positionCount; i++) {
             finalRow[i] = finalIsLensRow ? (layers - 1) * positionCount + i : lensRows + i;
@@ -130,9 +191,7 @@ public final class LogitLens {
         for (int r = 0; r < batch; r++) stats[r] = new RowStatistics(capacity, trackedIds, trackedLogits[r]);
         for (int r = 0; r < referenceRows; r++) stats[batch + r] = new RowStatistics(1, new int[0], new double[0]);
 
-        int block = blockRows > 0 ? blockRows
-                : Math.clamp(TARGET_BLOCK_ELEMENTS / (batch + referenceRows), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS);
-        block = Math.min(block, vocab);
+        int block = Math.min(blockRows, vocab);
         // Raw lens logits of the last position, one row per layer; turned into log-probs once the lse is known.
         float[][] kept = request.keepLastPositionLogProbs() ? new float[layers][vocab] : null;
         float[] products = new float[batch * block];

@@ -5,6 +5,8 @@ import dev.gguflens.quant.FusedMatmul;
 import dev.gguflens.quant.Kernels;
 import dev.gguflens.quant.WeightMatrix;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The output weight as the lens sees it: {@code rows()} vocabulary rows of {@code columns()} values,
  * multiplied against a batch of input vectors one row range at a time. Kept as an interface so the
@@ -33,6 +35,16 @@ public interface LogitProjection {
 
     /** Brings the weight's pages into memory ahead of the first product (a memory-mapped file); no-op elsewhere. */
     default void prefetch() {
+    }
+
+    /**
+     * The first {@code columns} of the first {@code rows} rows as a projection of their own, for warming the kernels
+     * on this weight's type and values: copied into {@code arena}'s native memory ({@code columns} a multiple of
+     * the type's block), or (arena null; all columns) a view of the same memory. Null where the weight has no such
+     * form (the heap-held F32 test matrices).
+     */
+    default LogitProjection leading(int rows, int columns, java.lang.foreign.Arena arena) {
+        return null;
     }
 
     /** A (possibly quantised) ggml weight, multiplied by the fused kernels without dequantising it whole. */
@@ -68,6 +80,19 @@ public interface LogitProjection {
             public void prefetch() {
                 // madvise(WILLNEED), then one read per page: page faults now, on the warm-up thread
                 if (weight.data().isMapped()) weight.data().load();
+            }
+
+            @Override
+            public LogitProjection leading(int rows, int columns, java.lang.foreign.Arena arena) {
+                WeightMatrix part = new WeightMatrix(weight.type(), arena == null
+                        ? weight.data().asSlice(0, rows * weight.rowBytes())
+                        : arena.allocate(rows * weight.type().rowBytes(columns), 64), rows, arena == null ? weight.cols() : columns);
+                if (arena != null) {
+                    for (int r = 0; r < rows; r++) {
+                        MemorySegment.copy(weight.data(), r * weight.rowBytes(), part.data(), r * part.rowBytes(), part.rowBytes());
+                    }
+                }
+                return of(part);
             }
 
             @Override

@@ -45,7 +45,7 @@ final class F16Rows {
      * {@link Float#float16ToFloat}, which C2 vectorises into the CPU's own conversion (vcvtph2ps: 8 halves per
      * instruction at 256 bits, 4 at 128; exact, infinities and NaNs included), then four FMA chains over the chunk,
      * carried from chunk to chunk and folded once per row. Both loops have a constant trip count, so C2 unrolls
-     * them and drops their bounds checks: about 265 instructions per 256 weights at 256 bits, against 720 for
+     * them and drops their bounds checks: about 350 instructions per 256 weights at 256 bits, against 736 for
      * widening in registers with integer operations (shift, mask, scale by 2^112, a blend for infinities and
      * NaNs). The tail (cols not a multiple of F16_CHUNK) runs in scalar code.
      */

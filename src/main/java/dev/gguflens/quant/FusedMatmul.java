@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * memory into vector registers where {@link RowKernels} has a kernel. Otherwise a tile of {@link #BLOCKED_TILE} rows is
  * decoded once ({@link VectorDecoder} at every width from 128 bits) into a float scratch laid out K block by K block,
  * as x is ({@link #chunkMajor}), and multiplied against the m vectors {@link #M_BLOCK} at a time: per K block, a
- * 4-row x 3-vector register kernel (4 x 6 where the CPU has 32 vector registers) accumulates lane-wise partial sums.
+ * 4-row x 2-vector register kernel (4 x 6 where the CPU has 32 vector registers) accumulates lane-wise partial sums.
  * When cols is not a multiple of the vector length, the older full-K 4x3 kernel serves.
  */
 public final class FusedMatmul {
@@ -39,33 +39,37 @@ public final class FusedMatmul {
      * those. The accumulators keep the same per-lane FMA sequence, so the result does not depend on this value, on
      * {@link #M_BLOCK} or on the register block.
      */
-    static final int K_CHUNK = 4096;
+    public static final int K_CHUNK = 4096;   // public: the lens warm-up keeps its rows within one K block too (lens/LensWarmup)
     /**
      * Vectors per M block: their lane-wise partial sums (48 x 16 x lanes) stay in L1/L2 while the tile's rows
      * pass over them. At M = 592 (Q4_K, 2048 x 4096, one thread's CPU time) blocks of 24, 96 and all 592 vectors,
      * a 32-row tile and the vector groups outside the row groups all measured within 0.90-1.06x of this (TileTuning,
      * load 3-7), so it stays.
      */
-    static final int M_BLOCK = 48;
+    public static final int M_BLOCK = 48;   // public: the lens warm-up reproduces M modulo this (lens/LensWarmup)
     /**
      * Vectors per register block: 6 (4 x 6 = 24 accumulators) where the CPU has 32 vector registers (AVX-512,
-     * and AArch64's NEON/SVE), else 3 (12 accumulators + 3 x + 1 w = AVX2/SSE's 16 registers; 4 x 6 spilled there).
+     * and AArch64's NEON/SVE), else 2 (8 accumulators + 2 x + 1 w of AVX2/SSE's 16 registers). 4 x 3 fills all 16
+     * and C2's 4x-unrolled loop spilled accumulators to the stack (hsdis), and 4 x 6 spilled more: with the operands
+     * in L1, one thread, 4 x 2 did 42-50 GFLOP/s at 256 bits against 34-37 (4 x 3) and 18-24 (4 x 6), and 44 at 128
+     * bits against 19 (KLab, best of 10, load 4-6). In the whole product (F16, 8192 x 4096, M = 37, one thread's CPU
+     * time, TileTuning) 4 x 2 took 0.82-0.87x the time of 4 x 3 at 256 bits and 0.83x at 128 (load 3-5).
      */
-    static final int REGISTER_VECTORS = LANES >= 16 || "aarch64".equals(System.getProperty("os.arch")) ? 6 : 3;
+    static final int REGISTER_VECTORS = LANES >= 16 || "aarch64".equals(System.getProperty("os.arch")) ? 6 : 2;
     /** Tiles a thread takes at a time from the shared counter of the m > 1 path. */
     static final int TILES_PER_GRAB = 4;
 
     /**
      * How the tile path blocks the product: rows decoded per tile, columns per K block, vectors per M block, the
      * loop order inside a K block (vector groups outside the 4-row groups, or inside) and the register block's
-     * width. Every combination performs the same per-lane FMA sequence, so none changes a result bit.
+     * width (2, 3 or 6 vectors). Every combination performs the same per-lane FMA sequence, so none changes a result bit.
      */
     record Blocking(int tileRows, int kChunk, int mBlock, boolean vectorsOuter, int registerVectors) {
         Blocking {
             if (tileRows < 4 || tileRows % 4 != 0) throw new IllegalArgumentException("tile of " + tileRows + " rows");
             if (kChunk < LANES || kChunk % LANES != 0) throw new IllegalArgumentException("K block of " + kChunk + " columns");
             if (mBlock < 1) throw new IllegalArgumentException("M block of " + mBlock + " vectors");
-            if (registerVectors != 3 && registerVectors != 6) throw new IllegalArgumentException("register block of " + registerVectors + " vectors");
+            if (registerVectors != 2 && registerVectors != 3 && registerVectors != 6) throw new IllegalArgumentException("register block of " + registerVectors + " vectors");
         }
 
         /**
@@ -104,7 +108,7 @@ public final class FusedMatmul {
         multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), REGISTER_VECTORS));
     }
 
-    /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the register block's width (3 or 6) chosen; for tests. */
+    /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the register block's width (2, 3 or 6) chosen; for tests. */
     static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads, int registerVectors) {
         multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), registerVectors));
     }
@@ -322,6 +326,11 @@ public final class FusedMatmul {
                             for (int r = 0; r < fullRows; r += 4) k4x6(tile, wBase + r * kc, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
                         }
                     }
+                    if (registerVectors == 2) {
+                        for (; v + 2 <= mv; v += 2) {
+                            for (int r = 0; r < fullRows; r += 4) k4x2(tile, wBase + r * kc, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                        }
+                    }
                     for (; v + 3 <= mv; v += 3) {
                         for (int r = 0; r < fullRows; r += 4) k4x3(tile, wBase + r * kc, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
                     }
@@ -335,6 +344,9 @@ public final class FusedMatmul {
                         int v = 0;
                         if (registerVectors == 6) {
                             for (; v + 6 <= mv; v += 6) k4x6(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
+                        }
+                        if (registerVectors == 2) {
+                            for (; v + 2 <= mv; v += 2) k4x2(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
                         }
                         for (; v + 3 <= mv; v += 3) k4x3(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES, accV);
                         for (; v < mv; v++) k4x1(tile, wo, kc, xk, xBase + v * kc, kc, acc, v * accV + r * LANES);
@@ -438,6 +450,34 @@ public final class FusedMatmul {
         a1.intoArray(acc, ao + LANES);
         a2.intoArray(acc, ao + 2 * LANES);
         a3.intoArray(acc, ao + 3 * LANES);
+    }
+
+    /**
+     * Four rows (stride n) against two vectors (stride n): 8 accumulators, the two x vectors held and each weight
+     * vector loaded once for two FMAs (11 of 16 vector registers, so C2's 4x-unrolled loop does not spill).
+     * Vector j's partial sums for row r are at acc[ao + j*accV + r*LANES].
+     */
+    static void k4x2(float[] w, int wo, int n, float[] x, int xo, int kc, float[] acc, int ao, int accV) {
+        int b0 = ao, b1 = ao + accV;
+        final int l1 = LANES, l2 = 2 * LANES, l3 = 3 * LANES;
+        FloatVector a00 = FloatVector.fromArray(SPECIES, acc, b0), a01 = FloatVector.fromArray(SPECIES, acc, b0 + l1);
+        FloatVector a02 = FloatVector.fromArray(SPECIES, acc, b0 + l2), a03 = FloatVector.fromArray(SPECIES, acc, b0 + l3);
+        FloatVector a10 = FloatVector.fromArray(SPECIES, acc, b1), a11 = FloatVector.fromArray(SPECIES, acc, b1 + l1);
+        FloatVector a12 = FloatVector.fromArray(SPECIES, acc, b1 + l2), a13 = FloatVector.fromArray(SPECIES, acc, b1 + l3);
+        for (int k = 0; k < kc; k += LANES) {
+            FloatVector x0 = FloatVector.fromArray(SPECIES, x, xo + k);
+            FloatVector x1 = FloatVector.fromArray(SPECIES, x, xo + n + k);
+            FloatVector wv = FloatVector.fromArray(SPECIES, w, wo + k);
+            a00 = wv.fma(x0, a00); a10 = wv.fma(x1, a10);
+            wv = FloatVector.fromArray(SPECIES, w, wo + n + k);
+            a01 = wv.fma(x0, a01); a11 = wv.fma(x1, a11);
+            wv = FloatVector.fromArray(SPECIES, w, wo + 2 * n + k);
+            a02 = wv.fma(x0, a02); a12 = wv.fma(x1, a12);
+            wv = FloatVector.fromArray(SPECIES, w, wo + 3 * n + k);
+            a03 = wv.fma(x0, a03); a13 = wv.fma(x1, a13);
+        }
+        a00.intoArray(acc, b0); a01.intoArray(acc, b0 + l1); a02.intoArray(acc, b0 + l2); a03.intoArray(acc, b0 + l3);
+        a10.intoArray(acc, b1); a11.intoArray(acc, b1 + l1); a12.intoArray(acc, b1 + l2); a13.intoArray(acc, b1 + l3);
     }
 
     /**

@@ -8,35 +8,41 @@
  * <caption>Kernels by type and width</caption>
  * <tr><th>path</th><th>512 bits (AVX-512)</th><th>256 bits (AVX2)</th><th>128 bits (NEON, SSE)</th></tr>
  * <tr><td>m = 1 row kernels, Q8_0 Q4_K Q6_K F16 (Q8_0, Q4_0, F16, BF16 and F32 each in their own class,
- *     {@link dev.gguflens.quant.Q8_0Rows} ...; the dispatch and the K-quants in RowKernels / PackedRowKernels)</td>
+ *     {@link dev.gguflens.quant.Q8_0Rows} ...; 128/256-bit Q4_K Q5_K Q6_K in {@link dev.gguflens.quant.Q4_KRows},
+ *     {@link dev.gguflens.quant.Q5_KRows}, {@link dev.gguflens.quant.Q6_KRows}; the dispatch in RowKernels /
+ *     PackedRowKernels, the 512-bit Q4_K Q6_K in RowKernels)</td>
  *     <td>{@link dev.gguflens.quant.RowKernels}</td>
  *     <td colspan="2">{@link dev.gguflens.quant.PackedRowKernels} (8 or 4 lanes)</td></tr>
  * <tr><td>m = 1 row kernels, Q4_0 Q5_K BF16 F32</td><td>PackedRowKernels at 256 bits (Q4_0 at 128)</td>
  *     <td colspan="2">PackedRowKernels (Q4_0 at 128 bits)</td></tr>
  * <tr><td>how PackedRowKernels reads each type</td><td colspan="3">Q8_0 Q4_0 Q4_K Q5_K: packed bytes as int lanes,
  *     one byte extracted per step (shift or mask), converted, one FMA; scales multiply lane-wise partial sums.
- *     Q6_K: the same, one 32-weight group after another (each to the end of its FMA chain, two accumulators, so
- *     AVX2's 16 registers hold them); at 256 bits a chunk spans two sub-blocks, so its scale vector is a
- *     permutation of the half block's 8 scales (times d), at 128 bits one broadcast scale.
+ *     Q6_K: the 6-bit values assembled in place, each byte then shifted down and masked with 0xFF (one mask
+ *     constant, not four), one 32-weight group after another (each to the end of its FMA chain, two accumulators, so
+ *     AVX2's 16 registers hold them), the half block (256 bits) or 16-byte chunk (128 bits) in the outer loop and
+ *     the block in the inner one, so C2 drops x's bounds checks from the loop (347 to 270 instructions per block at
+ *     256 bits); at 256 bits a chunk spans two sub-blocks, so its scale vector is a permutation of the half block's
+ *     8 scales (times d), at 128 bits one broadcast scale.
  *     Q8_0: one int-lane load per block at 256 bits (two at 128), each byte sign-extended by a shift pair.
  *     F16 ({@link dev.gguflens.quant.F16Rows}, both widths): 256 halves at a time copied to a short array and
  *     widened into an L1 float array by a loop over {@code Float.float16ToFloat}, which C2 turns into vcvtph2ps
  *     (x86 F16C; NEON has its own conversion), then a 4-chain dot over the chunk, carried across chunks (about
- *     265 instructions per 256 weights at 256 bits against 720 for the integer widening it replaced). BF16: a
- *     shift or a mask per half. F32: 4-chain dot. Every loop of these five types is written so that C2 removes
- *     its bounds checks and unrolls it: a count of vectors as the loop variable, segment offsets a long
- *     multiple of it, no inner loop of one pass.</td></tr>
+ *     350 instructions per 256 weights at 256 bits against 736 for the integer widening it replaced). BF16: a
+ *     shift or a mask per half. F32: 4-chain dot. Every loop of these five types is written so that C2 can remove
+ *     its bounds checks and unroll it: a count of vectors as the loop variable, segment offsets a long multiple
+ *     of it, no inner loop of one pass.</td></tr>
  * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile (16 rows, laid out in K blocks
  *     of 4096 like x: one block at n_embd up to 4096), then {@link dev.gguflens.quant.FusedMatmul}'s
  *     register-blocked product over M blocks of 48; threads take 4 tiles at a time from a shared counter. The
  *     blocking is one value ({@code FusedMatmul.Blocking}); none of it changes a bit, and the constants' comments
  *     give the measurements that chose them</td>
  *     <td>tile decoding: {@link dev.gguflens.quant.VectorDecoder} for BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (16 lanes;
- *     Q4_K Q5_K: 16 bytes widened to int lanes); F16 by an auto-vectorised loop, F32 copied; the rest
+ *     Q4_K Q5_K Q6_K: 16 bytes widened to int lanes); F16 by an auto-vectorised loop, F32 copied; the rest
  *     {@link dev.gguflens.quant.BlockDecoder}. Register block 4 rows x 6 vectors (32 registers)</td>
- *     <td>tile decoding: VectorDecoder, 8 lanes (Q4_K Q5_K: 8 bytes widened to int lanes, nibbles cut there;
- *     the others 16-byte loads in two parts); register block 4 x 3 (16 registers; 4 x 6 spilled)</td>
- *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts; register block 4 x 3 (4 x 6 on
+ *     <td>tile decoding: VectorDecoder, 8 lanes (Q4_K Q5_K Q6_K: 8 bytes widened to int lanes, bit fields cut
+ *     there; the others 16-byte loads in two parts); register block 4 x 2 (16 registers: 4 x 3 and 4 x 6 spilled
+ *     in C2's unrolled loop)</td>
+ *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts; register block 4 x 2 (4 x 6 on
  *     AArch64's 32 registers)</td></tr>
  * <tr><td>dequantisation ({@link dev.gguflens.quant.Kernels})</td><td colspan="3">BlockDecoder, through
  *     VectorDecoder where it handles the type (128 bits and wider); the reference for every other path</td></tr>

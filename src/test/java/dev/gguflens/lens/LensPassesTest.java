@@ -11,6 +11,7 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The lens over many positions runs in several passes over the output weight, a group of positions each, so its
@@ -48,6 +49,39 @@ class LensPassesTest {
         }
         LensRequest plain = new LensRequest(kind, 4, positions, List.of());
         assertNull(LogitLens.inPasses(head, states, plain, 2, 64, perPass).lastPositionLogProbs());
+    }
+
+    /**
+     * --timings' bare product makes the lens's own products: the same vectors per pass and the same vocabulary
+     * blocks (the tracked tokens' one-row products aside), so lens minus bare product is what the rest adds.
+     */
+    @ParameterizedTest
+    @CsvSource({"NORM, 1", "NORM, 300", "RAW, 300", "RMS, 40"})
+    void theBareProductRunsTheLensBlocks(LensKind kind, int positionCount) {
+        Random random = new Random(positionCount);
+        int vocab = 5000, width = 8;
+        LensHead real = TestHeads.randomHead(random, NormKind.RMS_NORM, vocab, width, false,
+                OptionalDouble.empty(), OptionalDouble.empty());
+        List<String> calls = new java.util.ArrayList<>();
+        LogitProjection recording = new LogitProjection() {
+            public int rows() { return vocab; }
+            public int columns() { return width; }
+            public void multiply(float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
+                if (rowEnd - rowStart > 1) calls.add(m + " x [" + rowStart + ", " + rowEnd + ")");
+                real.output().multiply(x, m, rowStart, rowEnd, y, threads);
+            }
+            public float[] dequantizeRows(int rowStart, int rowCount) { return real.output().dequantizeRows(rowStart, rowCount); }
+        };
+        LensHead head = real.withOutput(recording);
+        int[] positions = IntStream.range(0, positionCount).toArray();
+        float[][] reference = IntStream.range(0, positionCount).mapToObj(i -> TestHeads.gaussian(random, vocab, 3.0)).toArray(float[][]::new);
+        LensRequest request = new LensRequest(kind, 3, positions, List.of(new TrackedToken("x", 17)), reference, new int[] {5}, id -> true);
+        LogitLens.run(head, LayerStates.of(TestHeads.randomStates(random, LAYERS, positionCount, width)), request, 1);
+        List<String> lens = List.copyOf(calls);
+        calls.clear();
+        LogitLens.bareProductNanos(head, LAYERS, request, 1);
+        assertEquals(lens, calls);
+        assertTrue(lens.size() > 1 || positionCount < 300, "several blocks at 300 positions: " + lens);
     }
 
     @ParameterizedTest

@@ -18,6 +18,26 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The warm-up runs the lens on its own synthetic head, leaves the real head's results unchanged and stops when asked. */
 class LensWarmupTest {
+    /** The synthetic blocks leave the real blocks' remainders (modulo 64 rows), so the same partial tiles and tails run. */
+    @Test
+    void syntheticBlocksHaveTheRealRemainders() {
+        int[][] cases = {{151936, 8192}, {151936, 5017}, {128256, 8192}, {256000, 2731}, {32000, 6553}, {49152, 8192}, {50257, 1024}};
+        for (int[] c : cases) {
+            int vocab = c[0], realBlock = c[1];
+            int realLast = vocab - (Math.ceilDiv(vocab, realBlock) - 1) * realBlock;
+            LensWarmup.Blocks b = LensWarmup.Blocks.of(vocab, realBlock);
+            int last = b.rows() - 2 * b.block();
+            String what = vocab + " rows in blocks of " + realBlock + ": " + b;
+            assertEquals(realBlock % 64, b.block() % 64, what);
+            assertEquals(realLast % 64, last % 64, what);
+            assertTrue(last >= 1 && last <= b.block() && b.block() >= 128 && b.rows() <= vocab, what);
+            assertTrue(b.trackedAt() >= b.block() && b.trackedAt() < 2 * b.block(), "tracked tokens in the middle block: " + what);
+        }
+        LensWarmup.Blocks single = LensWarmup.Blocks.of(4000, 8192);
+        assertEquals(single.rows(), single.block(), "one real block, one synthetic block");
+        assertEquals(4000 % 64, single.rows() % 64);
+    }
+
     @Test
     void warmingLeavesTheRealLensUnchangedAndStopsWhenTheLensStarts(@TempDir Path dir) throws Exception {
         int rows = 300, cols = 512;
@@ -40,10 +60,15 @@ class LensWarmupTest {
             LensRequest request = new LensRequest(LensKind.NORM, 5, new int[] {0, 1}, List.of(new TrackedToken("x", 7)));
             LensResult before = LogitLens.run(head, LayerStates.of(states), request, 2);
 
-            LensWarmup warmup = LensWarmup.start(head, 3, 2, 1, true);
+            LensWarmup warmup = LensWarmup.start(head, new LensWarmup.Expectation(LensKind.NORM, 5, 3, 1, 1, false), 1, true, false);
             long deadline = System.nanoTime() + 120_000_000_000L;
             while (warmup.runs() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(warmup.runs() > 0, "the synthetic lens ran");
+            // The prompt is known: the real shape (two positions, a RAW lens keeping the last position) is warmed next.
+            int before2 = warmup.runs();
+            warmup.expect(new LensWarmup.Expectation(LensKind.RAW, 5, 3, 2, 2, true));
+            while (warmup.runs() == before2 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertTrue(warmup.runs() > before2, "the new expectation ran");
             long stopAsked = System.nanoTime();
             warmup.await();
             assertTrue(warmup.runs() < 300 || System.nanoTime() - stopAsked < 60_000_000_000L, "await stops it");

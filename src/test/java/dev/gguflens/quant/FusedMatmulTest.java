@@ -133,7 +133,7 @@ class FusedMatmulTest {
                 expected[i * rows + r] = acc[0];
             }
         }
-        for (int registerVectors : new int[] {3, 6}) {
+        for (int registerVectors : new int[] {2, 3, 6}) {
             for (int threads : new int[] {1, 2}) {
                 float[] y = new float[m * rows];
                 FusedMatmul.multiply(w, x, m, 0, rows, y, threads, registerVectors);

@@ -203,4 +203,52 @@ class RowKernelsTest {
             }
         }
     }
+
+    /**
+     * Q6_K's kernel assembles each 6-bit value in a byte and shifts byte 3 down without a mask, which is right only
+     * while bits 6-7 of every assembled byte stay clear. Rows whose quants are all 63 (every ql and qh bit set), all
+     * 0, or random, with scales at -128, 127 or random, against ggml's dequantisation formula recomputed here in
+     * double (w = d * scale[i / 16] * (q - 32)), at a row length of 16 super-blocks.
+     */
+    @org.junit.jupiter.api.Test
+    void q6_kExtremeQuantsAndScalesMatchDoubleRecomputation() {
+        int blocks = COLS / 256, rows = 9;
+        Random rnd = new Random(77);
+        byte[] raw = new byte[rows * blocks * 210];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                int o = (r * blocks + b) * 210;
+                for (int i = 0; i < 192; i++) raw[o + i] = (byte) switch (r % 3) { case 0 -> 0xFF; case 1 -> 0; default -> rnd.nextInt(256); };
+                for (int i = 0; i < 16; i++) raw[o + 192 + i] = (byte) switch (r / 3) { case 0 -> -128; case 1 -> 127; default -> rnd.nextInt(256); };
+                short d = Float.floatToFloat16((float) (0.001 + 0.01 * rnd.nextDouble()));
+                raw[o + 208] = (byte) d;
+                raw[o + 209] = (byte) (d >> 8);
+            }
+        }
+        float[] x = QuantTestData.gaussian(COLS, rnd);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(raw.length);
+            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            float[] y = new float[rows];
+            FusedMatmul.multiply(new WeightMatrix(GgmlType.Q6_K, data, rows, COLS), x, 1, y, 1);
+            for (int r = 0; r < rows; r++) {
+                double exact = 0, magnitude = 0;
+                for (int b = 0; b < blocks; b++) {
+                    int o = (r * blocks + b) * 210;
+                    double d = Float.float16ToFloat((short) ((raw[o + 208] & 0xFF) | (raw[o + 209] << 8)));
+                    for (int i = 0; i < 256; i++) {
+                        int half = i / 128, l = i % 32, group = (i % 128) / 32;
+                        int ql = raw[o + 64 * half + l + 32 * (group % 2)] & 0xFF;
+                        int qh = raw[o + 128 + 32 * half + l] & 0xFF;
+                        int q = (group < 2 ? ql & 0xF : ql >> 4) | ((qh >> (2 * group)) & 3) << 4;
+                        double term = d * raw[o + 192 + 8 * half + group * 2 + l / 16] * (q - 32) * x[256 * b + i];
+                        exact += term;
+                        magnitude += Math.abs(term);
+                    }
+                }
+                double err = Math.abs(y[r] - exact) / magnitude;
+                assertTrue(err <= 1e-5, "row " + r + ": got " + y[r] + ", exact " + exact + ", relative error " + err);
+            }
+        }
+    }
 }

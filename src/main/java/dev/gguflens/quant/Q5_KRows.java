@@ -1,0 +1,75 @@
+package dev.gguflens.quant;
+
+import static dev.gguflens.quant.PackedRowKernels.F;
+import static dev.gguflens.quant.PackedRowKernels.I;
+import static dev.gguflens.quant.PackedRowKernels.I32;
+import static dev.gguflens.quant.PackedRowKernels.L;
+import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.f16;
+import static dev.gguflens.quant.PackedRowKernels.laneSum;
+import static dev.gguflens.quant.PackedRowKernels.view;
+
+import dev.gguflens.gguf.GgmlType;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q5_K's m = 1 row kernel (Q4_K's layout with a fifth bit per weight): the packed int-lane layout of {@link
+ * PackedRowKernels} with its masked nibble extraction.
+ */
+final class Q5_KRows {
+    private Q5_KRows() {
+    }
+
+    static RowKernels.Prepared prepare(float[] x, int cols) {
+        return PackedRowKernels.prepareMasked(GgmlType.Q5_K, x, cols, L);
+    }
+
+    static void rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q5_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+    }
+
+    /** Q5_K: Q4_K's layout with a fifth bit per weight in qh (bit 2p for group p's low nibbles, 2p+1 high). */
+    private static float q5_k(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
+        MemorySegment w = view(address, 176L * blocks);
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo, accMin = accLo;
+        float mins = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = 176L * b;
+            int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
+            long sc = (s0 & 0x3F3F3F3FL) | (long) ((s2 & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030)) << 32;
+            long mn = (s1 & 0x3F3F3F3FL) | (long) (((s2 >>> 4) & 0x0F0F0F0F) | ((s1 >>> 2) & 0x30303030)) << 32;
+            float d = f16(w, o);
+            for (int p = 0; p < 4; p++) {
+                FloatVector lo = FloatVector.zero(F), hi = lo;
+                for (int c = 0; c < 32; c += 4 * L) {
+                    IntVector q = IntVector.fromMemorySegment(I, w, o + 48 + 32 * p + c, LE);
+                    IntVector h = IntVector.fromMemorySegment(I, w, o + 16 + c, LE);
+                    IntVector ql = q.and(0x0F0F0F0F).or(h.lanewise(VectorOperators.LSHR, 2 * p).and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                    IntVector qh = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                            .or(h.lanewise(VectorOperators.LSHR, 2 * p + 1).and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                    int xk = 256 * b + 64 * p + c;
+                    for (int j = 0; j < 4; j++) {
+                        lo = ((FloatVector) ql.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), lo);
+                        hi = ((FloatVector) qh.and(0xFF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), hi);
+                    }
+                }
+                accLo = lo.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
+            }
+            if (L == 8) {
+                // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
+                ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
+                accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
+                        .fma(FloatVector.broadcast(F, f16(w, o + 2)), accMin);
+            }
+            else mins = Math.fma(f16(w, o + 2), Q4_KRows.minTerm(mn, xSums, 8 * b), mins);
+        }
+        accLo.add(accHi).sub(accMin).intoArray(lanes, 0);
+        return laneSum(lanes, L) - mins;
+    }
+}

@@ -1,0 +1,211 @@
+package dev.gguflens.quant;
+
+import static dev.gguflens.quant.PackedRowKernels.F;
+import static dev.gguflens.quant.PackedRowKernels.I;
+import static dev.gguflens.quant.PackedRowKernels.L;
+import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.f16;
+import static dev.gguflens.quant.PackedRowKernels.laneSum;
+import static dev.gguflens.quant.PackedRowKernels.view;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Q6_K's m = 1 row kernel (super-blocks of 256 six-bit weights, 16 eight-bit scales): the packed int-lane layout of
+ * {@link PackedRowKernels}; the 6-bit values are assembled in place in the bytes of each int lane, and byte j of every
+ * lane is then shifted down and masked (byte 3: shifted only), so the kernel needs one byte mask, 0xFF, where the
+ * in-place masks of the other sub-byte types need four: on AVX2's 16 registers C2 reloaded those masks with a
+ * broadcast at every use (48 per block at 256 bits, now 16). That costs two shifts more per 32 weights.
+ */
+final class Q6_KRows {
+    /** The 8 sub-block scales of one Q6_K half block (8 bytes), widened to 8 floats at 256 bits. */
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    /**
+     * At 256 bits a 32-byte Q6_K chunk spans two 16-weight sub-blocks: lanes 0-3 take scale 2t, lanes 4-7
+     * scale 2t+1 of the half block's 8 scales (t = the chunk's 32-weight group).
+     */
+    private static final VectorShuffle<Float> Q6_SCALES_0 = q6Scales(0), Q6_SCALES_1 = q6Scales(1),
+            Q6_SCALES_2 = q6Scales(2), Q6_SCALES_3 = q6Scales(3);
+
+    private static VectorShuffle<Float> q6Scales(int t) {
+        int[] idx = new int[L];
+        for (int i = 0; i < L; i++) idx[i] = Math.min(7, 2 * t + i / 4);
+        return VectorShuffle.fromArray(F, idx, 0);
+    }
+
+    private Q6_KRows() {
+    }
+
+    /**
+     * x in the order the kernel reads it (PackedRowKernels.interleave, 4 bytes per int lane), scaled by the power of two
+     * 2^exponent that puts its largest magnitude in [1, 2), as for the other sub-byte types, so that no partial sum is
+     * subnormal; unlike theirs, x is not also scaled per byte position, as this kernel shifts each byte down before
+     * converting it. With the sub-block sums of x for the offset pass (reordered at 128 bits, where that pass reads
+     * the 16 scales as packed int lanes too).
+     */
+    static RowKernels.Prepared prepare(float[] x, int cols) {
+        int exponent = PackedRowKernels.normalisingExponent(x, cols);
+        float[] xs = x;
+        if (exponent != 0) {
+            xs = new float[cols];
+            for (int k = 0; k < cols; k++) xs[k] = Math.scalb(x[k], exponent);
+        }
+        float[] sums = PackedRowKernels.subBlockSums(xs, cols, 16);
+        return new RowKernels.Prepared(L == 4 ? PackedRowKernels.interleave(sums, cols / 16, 4, 4) : sums,
+                PackedRowKernels.interleave(xs, cols, 4, L), exponent);
+    }
+
+    static void rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+        float[] lanes = new float[L];
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q6_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+    }
+
+    /**
+     * Q6_K: the 6-bit values (stored as q+32) assembled in place per byte from ql and qh with 32-bit shifts and
+     * masks, for group t of each half block (t = 0: low nibbles of ql[0..31] with qh bits 0-1, t = 1: low
+     * nibbles of ql[32..63] with bits 2-3, t = 2 and 3 the high nibbles with bits 4-5 and 6-7). Each lane's sum
+     * of (q+32)*x lies in one 16-weight sub-block, so its scale (times the block's d) multiplies that sum once;
+     * the offset 32 is taken off per block from the sub-block sums of x ({@link #q6Offsets}). Two accumulators:
+     * with a single one, its FMA chain (4 cycles a step, 8 or 16 steps per block) bounded the kernel.
+     */
+    private static float q6_k(long address, float[] xo, int blocks, float[] xSums16, float[] lanes) {
+        // Partial sums pass between the two loops through lanes: a vector returned from a method that is not
+        // inlined is boxed, and C2 then allocated that box on every iteration of the loop that produced it.
+        if (L == 8) q6_k8(address, xo, blocks, lanes);
+        else q6_k4(address, xo, blocks, lanes);
+        q6Offsets(address, blocks, xSums16, lanes);
+        return laneSum(lanes, L);
+    }
+
+    /**
+     * Q6_K at 256 bits: a 32-byte chunk spans two sub-blocks, so the scale vector (lanes 0-3 sub-block 2t,
+     * lanes 4-7 sub-block 2t+1) is a permutation of the half block's 8 scales, widened once per half. The four
+     * groups of a half run one after another, each to the end of its FMA chain, into two accumulators: with all
+     * four interleaved (4 partial sums, 4 assembled quant vectors, 4 accumulators and the byte masks live at
+     * once) C2 spilled to the stack on AVX2's 16 registers; this order was 1.2x faster there (L2-resident rows).
+     * The half h is the outer loop and the block the inner one: then every index in the block loop is the block
+     * index times a constant plus a loop invariant, and C2 removes the bounds checks of x from the loop. With both
+     * halves in one iteration it kept 16 of them per block (5 instructions each; the second half's indices). Hot
+     * loop: 347 instructions per block before (80 of them those checks, 48 mask broadcasts), 270 after (two halves
+     * of 135: 85 vector operations, 30 vector loads and moves, 20 scalar); one thread, rows in L2, load 3-5: best
+     * of three runs 45.0-57.7 ns per block before, 34.5-49.5 after.
+     */
+    private static void q6_k8(long address, float[] xo, int blocks, float[] lanes) {
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector accA = FloatVector.zero(F), accB = accA;
+        for (int h = 0; h < 2; h++) {
+            for (int b = 0; b < blocks; b++) {
+                long o = 210L * b;
+                FloatVector d = FloatVector.broadcast(F, f16(w, o + 208));
+                FloatVector scales = ((FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d);
+                // ql bytes 0..31 serve groups 0 and 2 (low and high nibbles), bytes 32..63 groups 1 and 3; qh bits
+                // 2t..2t+1 of each byte go to bits 4-5.
+                IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h, LE);
+                IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h, LE);
+                int xk = 256 * b + 128 * h;
+                IntVector q = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 3 * L), s);
+                accA = s.fma(scales.rearrange(Q6_SCALES_0), accA);
+                q = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + 3 * L), s);
+                accA = s.fma(scales.rearrange(Q6_SCALES_2), accA);
+                IntVector a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32, LE);
+                q = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + 3 * L), s);
+                accB = s.fma(scales.rearrange(Q6_SCALES_1), accB);
+                q = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + 3 * L), s);
+                accB = s.fma(scales.rearrange(Q6_SCALES_3), accB);
+            }
+        }
+        accA.add(accB).intoArray(lanes, 0);
+    }
+
+    /**
+     * Q6_K at 128 bits: a 16-byte chunk is one sub-block, whose scale (times d) is broadcast. Groups run one
+     * after another into two accumulators, as in {@link #q6_k8} (1.4x faster than interleaving the four). The
+     * chunk c is the outer loop, for the bounds checks of x as in q6_k8: 163 instructions per chunk (4 per block)
+     * before, 136-157 after; no time difference could be told apart from the load (55-113 ns per block either way).
+     */
+    private static void q6_k4(long address, float[] xo, int blocks, float[] lanes) {
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector accA = FloatVector.zero(F), accB = accA;
+        for (int c = 0; c < 64; c += 16) {
+            for (int b = 0; b < blocks; b++) {
+                long o = 210L * b;
+                float d = f16(w, o + 208);
+                // c < 32: half 0; else half 1 (bytes 64.. of ql, 32.. of qh, scales 8..).
+                long ql = o + 32 * (c >> 5) + c, qh = o + 128 + c;
+                IntVector a = IntVector.fromMemorySegment(I, w, ql, LE);
+                IntVector hb = IntVector.fromMemorySegment(I, w, qh, LE);
+                int xk = 256 * b + 128 * (c >> 5) + (c & 31);
+                // Sub-block of group t in this chunk: 8 * half + 2t + (c % 32) / 16.
+                long sc = o + 192 + 8 * (c >> 5) + ((c & 31) >> 4);
+                IntVector q = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 3 * L), s);
+                accA = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc)), accA);
+                q = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + 3 * L), s);
+                accA = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 4)), accA);
+                IntVector a32 = IntVector.fromMemorySegment(I, w, ql + 32, LE);
+                q = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + 3 * L), s);
+                accB = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 2)), accB);
+                q = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + 3 * L), s);
+                accB = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 6)), accB);
+            }
+        }
+        accA.add(accB).intoArray(lanes, 0);
+    }
+
+    /**
+     * lanes += the stored offset of 32: -32 * d * sum_i sc_i * (sum of x over sub-block i), per block. At 256 bits
+     * the 16 scales are widened to two float vectors; at 128 bits they are read as 4 int lanes and sign-extended
+     * byte by byte, which is why {@link #prepare} reorders the sub-block sums of x at that width.
+     */
+    private static void q6Offsets(long address, int blocks, float[] xSums16, float[] lanes) {
+        // Its own view: a segment passed in would leave C2 to a shared, polluted type profile (see RowKernels.dotRows).
+        MemorySegment w = view(address, 210L * blocks);
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
+        for (int b = 0; b < blocks; b++) {
+            long o = 210L * b;
+            FloatVector t;
+            if (L == 8) {
+                FloatVector lo = (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector hi = (FloatVector) ByteVector.fromMemorySegment(B8, w, o + 200, LE).convertShape(VectorOperators.B2F, F, 0);
+                t = lo.mul(FloatVector.fromArray(F, xSums16, 16 * b)).add(hi.mul(FloatVector.fromArray(F, xSums16, 16 * b + 8)));
+            } else {
+                IntVector s = IntVector.fromMemorySegment(I, w, o + 192, LE);
+                t = FloatVector.zero(F);
+                for (int j = 0; j < 4; j++) t = ((FloatVector) s.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xSums16, 16 * b + 4 * j), t);
+            }
+            acc = t.fma(FloatVector.broadcast(F, -32f * f16(w, o + 208)), acc);
+        }
+        acc.intoArray(lanes, 0);
+    }
+}
