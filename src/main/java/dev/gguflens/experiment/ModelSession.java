@@ -110,7 +110,7 @@ public final class ModelSession implements AutoCloseable {
             // Layers x positions of the first lens: all positions of a short prompt, or the last one.
             // As many threads as the lens: with one, the kernels' parallel paths stayed cold (C2 compiled FusedMatmul's
             // range workers during the real lens, whose first last-position run then took 1.6-3.2x the second).
-            if (warmLens && outputBytes(file) >= LensWarmup.MIN_OUTPUT_BYTES) {
+            if (warmLens && outputBytes(file) >= LensWarmup.MIN_OUTPUT_BYTES && WARMUP != Warmup.OFF) {
                 // Reading the output weight's pages in through the file's own mapping would count them twice when
                 // the lens is going to read llama.cpp's (onLlamaPages): a CPU model, not repacked. llama.cpp
                 // faults the whole file in as it maps it (MAP_POPULATE), so there is nothing left to prefetch.
@@ -373,8 +373,23 @@ public final class ModelSession implements AutoCloseable {
 
     /** Runs {@code tokens} through llama.cpp, keeping what {@code request} asks for; close the capture after use. */
     public Capture capture(int[] tokens, CaptureRequest request) {
+        if (WARMUP == Warmup.LOAD) awaitWarmup();
         return contextFor(tokens.length).capture(tokens, request);
     }
+
+    /**
+     * When the lens warm-up runs (GGUF_LENS_WARMUP=off|load, default on into the forward pass): it shares the cores
+     * with llama.cpp, so these let a user (and a measurement) trade the first forward pass's time against the first
+     * lens's. Stopped at the load, it missed the prompt's shape (an all-positions lens) and left most of the JIT to
+     * the first lens (Qwen3-8B-shaped, last position: 3.9x and 1.6x the warm lens in two runs at load 3-6).
+     */
+    enum Warmup { OFF, LOAD, FORWARD }
+
+    private static final Warmup WARMUP = switch (String.valueOf(System.getenv("GGUF_LENS_WARMUP"))) {
+        case "off" -> Warmup.OFF;
+        case "load" -> Warmup.LOAD;
+        default -> Warmup.FORWARD;
+    };
 
     /** As {@link #capture(int[], CaptureRequest)} with {@code interventions} written while it runs (rows = positions). */
     public Capture capture(int[] tokens, CaptureRequest request, List<Intervention> interventions) {

@@ -5,7 +5,6 @@ import dev.gguflens.quant.FusedMatmul;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -70,17 +69,19 @@ public final class LensWarmup {
      */
     private static final long BUDGET_NANOS = 60_000_000_000L;
     /**
-     * Warming of an expectation stops once the code has stopped changing: after at least {@link #MIN_RUNS} runs,
-     * when none of the last {@link #PLATEAU_RUNS} beat the best by {@link #PLATEAU_GAIN}, the JIT finished no
-     * compilation meanwhile and none is queued or in progress. Run times alone stop falling too early: the kernels
-     * sit at C1 (which does not intrinsify the Vector API) until their counters reach C2's thresholds; and a C2
-     * compilation of a large vector method can take seconds on a loaded core, during which the JIT looks quiet.
+     * Warming of an expectation stops after at least {@link #MIN_RUNS} runs of it and {@link #SETTLED_RUNS} runs in
+     * all (the JIT counts calls and loops per method, whatever the shape), once the JIT has nothing queued or in
+     * progress. Every run past that point only slows llama.cpp's load and forward pass, which share the cores (its
+     * threads wait for each other at every operation, so one descheduled thread holds all back: on 2 cores a warm-up
+     * that ran on through the forward pass took it from 5.4 to 27.1 s and from 2.2 to 16.2 s). Neither run times nor
+     * a quiet JIT tell when to stop: the kernels sit at C1 (which does not intrinsify the Vector API) until their
+     * counters reach C2's thresholds, under load run times swing by more than the JIT's gains, and cold methods
+     * called once per run (the lens's summary, the product's wrappers) cross C1's thresholds one after another for
+     * thousands of runs, so a rule waiting for 2 s without a compilation never ended. The product's range worker,
+     * called ~13 times per run, was the last to reach C2, after ~500 runs (Qwen3-8B-shaped, last position, load 4).
      */
     private static final int MIN_RUNS = 100;
-    private static final int PLATEAU_RUNS = 30;
-    /** ... and for at least this long: 30 runs of a few milliseconds pass before a queued C2 compilation shows. */
-    private static final long PLATEAU_NANOS = 2_000_000_000L;
-    private static final double PLATEAU_GAIN = 0.05;
+    private static final int SETTLED_RUNS = 600;
     /** Output weights below this are quick to touch and their lens is short: no warm-up (e.g. the test models). */
     public static final long MIN_OUTPUT_BYTES = 64L << 20;
 
@@ -171,12 +172,6 @@ public final class LensWarmup {
     private void warm(Synthetic lens, Expectation shape, int threads, long deadline) {
         long start = System.nanoTime();
         long best = Long.MAX_VALUE;
-        int bestRun = 0;
-        long changedAt = start;   // when the best run or the JIT last changed
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
-        long compiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
-        int quietSince = 0;
         String end = "all " + RUNS + " runs";
         if (DEBUG) System.err.printf("gguf-lens warm-up: %s, M=%d, blocks of %d rows over %d, at JVM uptime %d ms%n",
                 shape, lens.vectors, lens.blockRows, lens.head.vocabularySize(), uptimeMillis());
@@ -194,25 +189,14 @@ public final class LensWarmup {
                 end = "time budget";
                 break;
             }
-            if (run >= MIN_RUNS && run - bestRun >= PLATEAU_RUNS && run - quietSince >= PLATEAU_RUNS
-                    && System.nanoTime() - changedAt >= PLATEAU_NANOS && jitIdle()) {
-                end = "no faster run and no compilation in the last " + PLATEAU_RUNS + " runs and 2 s, none queued";
+            if (run >= MIN_RUNS && runs >= SETTLED_RUNS && jitIdle()) {
+                end = SETTLED_RUNS + " runs in all and no compilation queued";
                 break;
             }
             long t0 = System.nanoTime();
             lens.run(threads);
             long took = System.nanoTime() - t0;
-            if (took < best * (1 - PLATEAU_GAIN)) {
-                bestRun = run;
-                changedAt = System.nanoTime();
-            }
             best = Math.min(best, took);
-            long nowCompiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
-            if (nowCompiledMs != compiledMs) {
-                compiledMs = nowCompiledMs;
-                quietSince = run;
-                changedAt = System.nanoTime();
-            }
             runs++;
             if (DEBUG && run % 100 == 0) System.err.printf("gguf-lens warm-up: run %d %.1f ms%n", run, took / 1e6);
         }

@@ -26,92 +26,51 @@ final class F16Rows {
     private F16Rows() {
     }
 
-    /** At 256 bits x is interleaved (even elements, then odd, per 2L); at 128 bits it is read as it is. */
+    /** x is read as it is. */
     static RowKernels.Prepared prepare(float[] x, int cols) {
-        return new RowKernels.Prepared(null, L == 8 ? PackedRowKernels.interleave(x, cols, 2, L) : x, 0);
+        return new RowKernels.Prepared(null, x, 0);
     }
 
     static void rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
         float[] lanes = new float[L];
-        if (L == 8) {
-            for (int j = 0; j < nr; j++) y[yo + j] = f16Row8(address + j * rowBytes, x, cols, lanes);
-            return;
-        }
         short[] halves = new short[F16_CHUNK];
         float[] wide = new float[F16_CHUNK];
-        for (int j = 0; j < nr; j++) y[yo + j] = f16Row4(address + j * rowBytes, x, cols, halves, wide, lanes);
+        for (int j = 0; j < nr; j++) y[yo + j] = widened(address + j * rowBytes, x, cols, halves, wide, lanes);
     }
 
     /**
-     * F16 at 256 bits: two halves per int lane, widened in registers with exact integer operations: the
-     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also
-     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead, the
-     * sign bit copied. x is interleaved as for BF16 (even elements, then odd, per 16). Widening through an L1
-     * array with {@link Float#float16ToFloat} instead (the 128-bit path) was 1.6x slower here with rows in L2
-     * and 1.2x slower streaming them (bench at Qwen3-8B's shape: Java/ggml 1.90 against 1.53 with this code).
+     * An F16 row times x: F16_CHUNK halves at a time copied into a short array (one bulk copy: a loop reading the
+     * segment itself is vectorised only when C2 manages to hoist the segment's bounds check, which it does not in
+     * every compilation) and widened into an L1-resident float array by a plain loop over
+     * {@link Float#float16ToFloat}, which C2 vectorises into the CPU's own conversion (vcvtph2ps: 8 halves per
+     * instruction at 256 bits, 4 at 128; exact, infinities and NaNs included), then four FMA chains over the chunk,
+     * carried from chunk to chunk and folded once per row. Both loops have a constant trip count, so C2 unrolls
+     * them and drops their bounds checks: about 350 instructions per 256 weights at 256 bits, against 736 for
+     * widening in registers with integer operations (shift, mask, scale by 2^112, a blend for infinities and
+     * NaNs). The tail (cols not a multiple of F16_CHUNK) runs in scalar code.
      */
-    private static float f16Row8(long address, float[] xo, int cols, float[] lanes) {
+    private static float widened(long address, float[] x, int cols, short[] halves, float[] wide, float[] lanes) {
         MemorySegment w = view(address, 2L * cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int k = 0;
-        for (; k + 2 * L <= cols; k += 2 * L) {
-            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
-            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
-            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
-            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
-            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
-                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
-            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
-                    .or(v.and(0x80000000));
-            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
-            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+        for (; k + F16_CHUNK <= cols; k += F16_CHUNK) {
+            MemorySegment.copy(w, I16, 2L * k, halves, 0, F16_CHUNK);
+            for (int i = 0; i < F16_CHUNK; i++) wide[i] = Float.float16ToFloat(halves[i]);
+            for (int i = 0; i < F16_CHUNK; i += 4 * L) {
+                a0 = FloatVector.fromArray(F, wide, i).fma(FloatVector.fromArray(F, x, k + i), a0);
+                a1 = FloatVector.fromArray(F, wide, i + L).fma(FloatVector.fromArray(F, x, k + i + L), a1);
+                a2 = FloatVector.fromArray(F, wide, i + 2 * L).fma(FloatVector.fromArray(F, x, k + i + 2 * L), a2);
+                a3 = FloatVector.fromArray(F, wide, i + 3 * L).fma(FloatVector.fromArray(F, x, k + i + 3 * L), a3);
+            }
         }
-        a0.add(a1).intoArray(lanes, 0);
+        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
         float sum = laneSum(lanes, L);
-        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
-        return sum;
-    }
-
-    /**
-     * F16 at 128 bits: the row is copied F16_CHUNK halves at a time into a short array and widened into an
-     * L1-resident float array by a plain loop over {@link Float#float16ToFloat} (exact; C2 may vectorise it
-     * into the CPU's own conversion), then a four-chain dot with x. At 4 lanes the integer widening of
-     * {@link #f16Row8} costs more than the product and widening straight from the segment was slower
-     * (1.1-1.2x, rows in L2 and streamed). Chunks are summed in order, so every run gives the same bits.
-     */
-    private static float f16Row4(long address, float[] x, int cols, short[] halves, float[] wide, float[] lanes) {
-        MemorySegment w = view(address, 2L * cols);
-        float sum = 0;
-        for (int k = 0; k < cols; k += F16_CHUNK) {
-            int n = Math.min(F16_CHUNK, cols - k);
-            MemorySegment.copy(w, I16, 2L * k, halves, 0, n);
-            for (int i = 0; i < n; i++) wide[i] = Float.float16ToFloat(halves[i]);
-            sum += floatDot(wide, x, k, n, lanes);
-        }
+        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), x[k], sum);
         return sum;
     }
 
     /** Halves widened per pass: 1 KiB of floats, which stays in L1 beside x. */
     private static final int F16_CHUNK = 256;
-
-    /** sum_i w[i] * x[xk + i] for i < n: four FMA chains (one would wait on the FMA latency), then a scalar tail. */
-    private static float floatDot(float[] w, float[] x, int xk, int n, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (; i + 4 * L <= n; i += 4 * L) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xk + i), a0);
-            a1 = FloatVector.fromArray(F, w, i + L).fma(FloatVector.fromArray(F, x, xk + i + L), a1);
-            a2 = FloatVector.fromArray(F, w, i + 2 * L).fma(FloatVector.fromArray(F, x, xk + i + 2 * L), a2);
-            a3 = FloatVector.fromArray(F, w, i + 3 * L).fma(FloatVector.fromArray(F, x, xk + i + 3 * L), a3);
-        }
-        for (; i + L <= n; i += L) a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xk + i), a0);
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        float sum = laneSum(lanes, L);
-        for (; i < n; i++) sum = Math.fma(w[i], x[xk + i], sum);
-        return sum;
-    }
 
     // 512 bits (RowKernels.WIDE): L halves widened to L int lanes.
     private static final VectorSpecies<Float> FW = FloatVector.SPECIES_PREFERRED.length() >= 16

@@ -86,7 +86,7 @@ final class PackedRowKernels {
     }
 
     /** e such that max |x| * 2^e lies in [1, 2); 0 where x is all zeros or holds an infinity or NaN. */
-    private static int normalisingExponent(float[] x, int cols) {
+    static int normalisingExponent(float[] x, int cols) {
         float max = 0;
         for (int k = 0; k < cols; k++) max = Math.max(max, Math.abs(x[k]));
         if (max == 0 || !Float.isFinite(max)) return 0;

@@ -1,7 +1,6 @@
 package dev.gguflens.quant;
 
 import static dev.gguflens.quant.PackedRowKernels.F;
-import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
 import static dev.gguflens.quant.PackedRowKernels.f16;
@@ -23,6 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * 512 bits, bytes widened to floats (x as it is).
  */
 final class Q8_0Rows {
+    /** 4L quant bytes: one int vector of L lanes. */
+    private static final VectorSpecies<Byte> BQ = L == 8 ? ByteVector.SPECIES_256 : ByteVector.SPECIES_128;
+
     private Q8_0Rows() {
     }
 
@@ -35,20 +37,31 @@ final class Q8_0Rows {
         for (int j = 0; j < nr; j++) y[yo + j] = packed(address + j * rowBytes, xo, blocks, lanes);
     }
 
-    /** Q8_0: per block, q*x summed in two chains, then times the block scale. */
+    /**
+     * Q8_0: per block, q*x summed in two chains, then times the block scale. One int-lane load covers 4L
+     * quant bytes (the whole block at 256 bits, half of it at 128), and the block loop has no inner loop:
+     * written so, C2 removes the segment's bounds checks from the loop and unrolls it (4 blocks per pass at
+     * 256 bits): 260 instead of 330 instructions per 256 weights. The load is a byte vector reinterpreted as
+     * ints because with {@code IntVector.fromMemorySegment} C2 kept a bounds check per load and did not unroll.
+     */
     private static float packed(long address, float[] xo, int blocks, float[] lanes) {
         MemorySegment w = view(address, 34L * blocks);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = 34L * b;
-            FloatVector p0 = FloatVector.zero(F), p1 = p0;
-            for (int c = 0; c < 32; c += 4 * L) {
-                IntVector q = IntVector.fromMemorySegment(I, w, o + 2 + c, LE);
-                int xk = 32 * b + c;
-                for (int j = 0; j < 4; j += 2) {
-                    p0 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), p0);
-                    p1 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24 - 8 * (j + 1)).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + (j + 1) * L), p1);
-                }
+            int xk = 32 * b;
+            IntVector q = ByteVector.fromMemorySegment(BQ, w, o + 2, LE).reinterpretAsInts();
+            // Byte j of every lane, sign-extended: shifted to the top, then arithmetically back down.
+            FloatVector p0 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
+            FloatVector p1 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + L));
+            p0 = ((FloatVector) q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 2 * L), p0);
+            p1 = ((FloatVector) q.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 3 * L), p1);
+            if (L == 4) {
+                IntVector r = ByteVector.fromMemorySegment(BQ, w, o + 18, LE).reinterpretAsInts();
+                p0 = ((FloatVector) r.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 16), p0);
+                p1 = ((FloatVector) r.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 16 + L), p1);
+                p0 = ((FloatVector) r.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 16 + 2 * L), p0);
+                p1 = ((FloatVector) r.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 16 + 3 * L), p1);
             }
             acc = p0.add(p1).fma(FloatVector.broadcast(F, f16(w, o)), acc);
         }

@@ -49,9 +49,10 @@ class RowKernelsTest {
     }
 
     /**
-     * Row lengths that end in a partial chunk and partial vectors: the F16 kernel widens 256 halves at a time and
-     * its dot runs 4 vectors, then 1, then a scalar tail; 300 = 256 + 44 and 37 exercise every one of those paths
-     * at 4 and 8 lanes. Against dequantise-then-dot in double, and bit for bit from a fresh call after warm-up.
+     * Row lengths that end in a partial chunk and partial vectors: the F16 kernel widens and multiplies 256 halves
+     * at a time and leaves the rest to a scalar tail, BF16 and F32 run whole groups of 2 or 4 vectors and then a
+     * scalar tail; 300 = 256 + 44 and 37 exercise every one of those paths at 4 and 8 lanes. Against
+     * dequantise-then-dot in double, and bit for bit from a fresh call after warm-up.
      */
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"F16", "BF16", "F32"})
@@ -113,13 +114,14 @@ class RowKernelsTest {
     }
 
     /**
-     * The F16 row kernel widens halves with integer operations in registers: every one of the 65536 half
-     * patterns (zeros, subnormals, normals, infinities, NaNs), each filling one 32-column row, times x = 1
-     * must give 32 * Float.float16ToFloat(pattern) exactly (each partial sum is a power-of-two multiple).
+     * The F16 row kernel widens halves in chunks of 256 (vectorised) and the rest in scalar code: every one of the
+     * 65536 half patterns (zeros, subnormals, normals, infinities, NaNs), each filling one row of 256 + 32
+     * columns, times x = 1 must give 288 * Float.float16ToFloat(pattern) exactly (every partial sum is an integer
+     * multiple of the pattern below 2^9, so no sum rounds).
      */
     @org.junit.jupiter.api.Test
     void f16RowKernelWidensEveryHalfPatternExactly() {
-        int rows = 65536, cols = 32;
+        int rows = 65536, cols = 288;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment data = arena.allocate(2L * rows * cols);
             for (int p = 0; p < rows; p++) {
@@ -130,7 +132,7 @@ class RowKernelsTest {
             float[] y = new float[rows];
             FusedMatmul.multiply(new WeightMatrix(GgmlType.F16, data, rows, cols), x, 1, y, 2);
             for (int p = 0; p < rows; p++) {
-                float expected = 32f * Float.float16ToFloat((short) p) + 0f;  // + 0f: the sum of -0s starts at +0
+                float expected = (float) (cols * (double) Float.float16ToFloat((short) p)) + 0f;  // + 0f: the sum of -0s starts at +0
                 if (Float.isNaN(expected)) {
                     assertTrue(Float.isNaN(y[p]), "pattern 0x" + Integer.toHexString(p) + " gave " + y[p]);
                 } else {
@@ -165,6 +167,87 @@ class RowKernelsTest {
                 for (int r = 0; r < ROWS; r++) {
                     org.junit.jupiter.api.Assertions.assertEquals(Math.scalb(y[r], e), ys[r], type + " row " + r + " at 2^" + e);
                 }
+            }
+        }
+    }
+
+    /**
+     * Q8_0's kernels take each quant byte out of a packed int lane by shifts: every byte position must come out
+     * sign-extended, -128 and 127 included. Rows whose 32 quants are all one value q (every q from -128 to 127, block
+     * scale 1, plus a row of alternating extremes), times x = 1, must give exactly the integer sum of q over the row.
+     */
+    @org.junit.jupiter.api.Test
+    void q8_0RowKernelSignExtendsEveryBytePosition() {
+        int rows = 257, cols = 256, blocks = cols / 32;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(34L * blocks * rows);
+            long[] expected = new long[rows];
+            for (int r = 0; r < rows; r++) {
+                for (int b = 0; b < blocks; b++) {
+                    long o = 34L * (r * blocks + b);
+                    data.set(ValueLayout.JAVA_SHORT_UNALIGNED, o, Float.floatToFloat16(1f));
+                    for (int i = 0; i < 32; i++) {
+                        // Row 256: -128 and 127 alternating, shifted by one per block so each position sees both.
+                        byte q = r < 256 ? (byte) (r - 128) : ((i + b) % 2 == 0 ? (byte) -128 : (byte) 127);
+                        data.set(ValueLayout.JAVA_BYTE, o + 2 + i, q);
+                        expected[r] += q;
+                    }
+                }
+            }
+            float[] x = new float[cols];
+            java.util.Arrays.fill(x, 1f);
+            float[] y = new float[rows];
+            FusedMatmul.multiply(new WeightMatrix(GgmlType.Q8_0, data, rows, cols), x, 1, y, 2);
+            for (int r = 0; r < rows; r++) {
+                org.junit.jupiter.api.Assertions.assertEquals((float) expected[r], y[r], "row " + r);
+            }
+        }
+    }
+
+    /**
+     * Q6_K's kernel assembles each 6-bit value in a byte and shifts byte 3 down without a mask, which is right only
+     * while bits 6-7 of every assembled byte stay clear. Rows whose quants are all 63 (every ql and qh bit set), all
+     * 0, or random, with scales at -128, 127 or random, against ggml's dequantisation formula recomputed here in
+     * double (w = d * scale[i / 16] * (q - 32)), at a row length of 16 super-blocks.
+     */
+    @org.junit.jupiter.api.Test
+    void q6_kExtremeQuantsAndScalesMatchDoubleRecomputation() {
+        int blocks = COLS / 256, rows = 9;
+        Random rnd = new Random(77);
+        byte[] raw = new byte[rows * blocks * 210];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                int o = (r * blocks + b) * 210;
+                for (int i = 0; i < 192; i++) raw[o + i] = (byte) switch (r % 3) { case 0 -> 0xFF; case 1 -> 0; default -> rnd.nextInt(256); };
+                for (int i = 0; i < 16; i++) raw[o + 192 + i] = (byte) switch (r / 3) { case 0 -> -128; case 1 -> 127; default -> rnd.nextInt(256); };
+                short d = Float.floatToFloat16((float) (0.001 + 0.01 * rnd.nextDouble()));
+                raw[o + 208] = (byte) d;
+                raw[o + 209] = (byte) (d >> 8);
+            }
+        }
+        float[] x = QuantTestData.gaussian(COLS, rnd);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(raw.length);
+            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            float[] y = new float[rows];
+            FusedMatmul.multiply(new WeightMatrix(GgmlType.Q6_K, data, rows, COLS), x, 1, y, 1);
+            for (int r = 0; r < rows; r++) {
+                double exact = 0, magnitude = 0;
+                for (int b = 0; b < blocks; b++) {
+                    int o = (r * blocks + b) * 210;
+                    double d = Float.float16ToFloat((short) ((raw[o + 208] & 0xFF) | (raw[o + 209] << 8)));
+                    for (int i = 0; i < 256; i++) {
+                        int half = i / 128, l = i % 32, group = (i % 128) / 32;
+                        int ql = raw[o + 64 * half + l + 32 * (group % 2)] & 0xFF;
+                        int qh = raw[o + 128 + 32 * half + l] & 0xFF;
+                        int q = (group < 2 ? ql & 0xF : ql >> 4) | ((qh >> (2 * group)) & 3) << 4;
+                        double term = d * raw[o + 192 + 8 * half + group * 2 + l / 16] * (q - 32) * x[256 * b + i];
+                        exact += term;
+                        magnitude += Math.abs(term);
+                    }
+                }
+                double err = Math.abs(y[r] - exact) / magnitude;
+                assertTrue(err <= 1e-5, "row " + r + ": got " + y[r] + ", exact " + exact + ", relative error " + err);
             }
         }
     }
