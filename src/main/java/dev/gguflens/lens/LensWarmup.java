@@ -5,7 +5,6 @@ import dev.gguflens.quant.FusedMatmul;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -70,19 +69,19 @@ public final class LensWarmup {
      */
     private static final long BUDGET_NANOS = 60_000_000_000L;
     /**
-     * Warming of an expectation stops once the code has stopped changing: after at least {@link #MIN_RUNS} runs,
-     * when the JIT finished no compilation in the last {@link #PLATEAU_RUNS} runs and {@link #PLATEAU_NANOS}, and
-     * none is queued or in progress. Every run past that point only slows llama.cpp's load and forward pass, which
-     * share the cores (its threads wait for each other at every operation, so one descheduled thread holds all
-     * back: a last-position warm-up that ran on for 19 s took the forward pass from 2.2 to 16.2 s). Run times are
-     * no signal: the kernels sit at C1 (which does not intrinsify the Vector API) until their counters reach C2's
-     * thresholds, and under load the times swing by more than the JIT's gains (a rule that also waited for 30 runs
-     * without a 5% faster one never ended); a C2 compilation of a large vector method can take seconds on a loaded
-     * core, during which the JIT looks quiet but has it in progress.
+     * Warming of an expectation stops after at least {@link #MIN_RUNS} runs of it and {@link #SETTLED_RUNS} runs in
+     * all (the JIT counts calls and loops per method, whatever the shape), once the JIT has nothing queued or in
+     * progress. Every run past that point only slows llama.cpp's load and forward pass, which share the cores (its
+     * threads wait for each other at every operation, so one descheduled thread holds all back: on 2 cores a warm-up
+     * that ran on through the forward pass took it from 5.4 to 27.1 s and from 2.2 to 16.2 s). Neither run times nor
+     * a quiet JIT tell when to stop: the kernels sit at C1 (which does not intrinsify the Vector API) until their
+     * counters reach C2's thresholds, under load run times swing by more than the JIT's gains, and cold methods
+     * called once per run (the lens's summary, the product's wrappers) cross C1's thresholds one after another for
+     * thousands of runs, so a rule waiting for 2 s without a compilation never ended. The product's range worker,
+     * called ~13 times per run, was the last to reach C2, after ~500 runs (Qwen3-8B-shaped, last position, load 4).
      */
     private static final int MIN_RUNS = 100;
-    private static final int PLATEAU_RUNS = 30;
-    private static final long PLATEAU_NANOS = 2_000_000_000L;
+    private static final int SETTLED_RUNS = 600;
     /** Output weights below this are quick to touch and their lens is short: no warm-up (e.g. the test models). */
     public static final long MIN_OUTPUT_BYTES = 64L << 20;
 
@@ -173,11 +172,6 @@ public final class LensWarmup {
     private void warm(Synthetic lens, Expectation shape, int threads, long deadline) {
         long start = System.nanoTime();
         long best = Long.MAX_VALUE;
-        long compiledAt = start;   // when the JIT last finished a compilation
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
-        long compiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
-        int quietSince = 0;
         String end = "all " + RUNS + " runs";
         if (DEBUG) System.err.printf("gguf-lens warm-up: %s, M=%d, blocks of %d rows over %d, at JVM uptime %d ms%n",
                 shape, lens.vectors, lens.blockRows, lens.head.vocabularySize(), uptimeMillis());
@@ -195,21 +189,14 @@ public final class LensWarmup {
                 end = "time budget";
                 break;
             }
-            if (run >= MIN_RUNS && run - quietSince >= PLATEAU_RUNS && System.nanoTime() - compiledAt >= PLATEAU_NANOS
-                    && jitIdle()) {
-                end = "no compilation in the last " + PLATEAU_RUNS + " runs and 2 s, none queued";
+            if (run >= MIN_RUNS && runs >= SETTLED_RUNS && jitIdle()) {
+                end = SETTLED_RUNS + " runs in all and no compilation queued";
                 break;
             }
             long t0 = System.nanoTime();
             lens.run(threads);
             long took = System.nanoTime() - t0;
             best = Math.min(best, took);
-            long nowCompiledMs = jitTimed ? jit.getTotalCompilationTime() : 0;
-            if (nowCompiledMs != compiledMs) {
-                compiledMs = nowCompiledMs;
-                quietSince = run;
-                compiledAt = System.nanoTime();
-            }
             runs++;
             if (DEBUG && run % 100 == 0) System.err.printf("gguf-lens warm-up: run %d %.1f ms%n", run, took / 1e6);
         }

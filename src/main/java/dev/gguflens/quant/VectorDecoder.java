@@ -41,6 +41,11 @@ final class VectorDecoder {
      * 13). Q6_K too ({@link #q6_kIntLanes}).
      */
     private static final VectorSpecies<Byte> BL = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
+    /**
+     * Q6_K's byte loads widened to int lanes: {@link #BL}, and at 4 lanes 8 bytes of which the first 4 are widened
+     * (every such load stays inside its 210-byte block: the last starts at byte 188 of it).
+     */
+    private static final VectorSpecies<Byte> BQ6 = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
     /** Enabled from 128 bits (4 float lanes) up; -Dgguflens.quant.scalar=true turns it off. */
     static final boolean ENABLED = L >= 4 && !Boolean.getBoolean("gguflens.quant.scalar");
 
@@ -193,35 +198,7 @@ final class VectorDecoder {
     }
 
     private static void q6_k(byte[] s, int o, float[] y, int e) {
-        if (BL != null) {
-            q6_kIntLanes(s, o, y, e);
-            return;
-        }
-        if (PARTS > 1) {
-            q6_kInQuarters(s, o, y, e);
-            return;
-        }
-        float d = BlockDecoder.f16(s, o + 208);
-        for (int h = 0; h < 2; h++) {
-            int ql = o + 64 * h;
-            int qh = o + 128 + 32 * h;
-            int sc = o + 192 + 8 * h;
-            int base = e + 128 * h;
-            for (int l = 0; l < 32; l += L) {
-                int is = l / 16;
-                ByteVector a = ByteVector.fromArray(B, s, ql + l);
-                ByteVector b = ByteVector.fromArray(B, s, ql + l + 32);
-                ByteVector hb = ByteVector.fromArray(B, s, qh + l);
-                ByteVector q1 = a.and((byte) 0x0F).or(hb.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q2 = b.and((byte) 0x0F).or(hb.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                toFloat(q1, 0).mul(d * s[sc + is]).intoArray(y, base + l);
-                toFloat(q2, 0).mul(d * s[sc + is + 2]).intoArray(y, base + l + 32);
-                toFloat(q3, 0).mul(d * s[sc + is + 4]).intoArray(y, base + l + 64);
-                toFloat(q4, 0).mul(d * s[sc + is + 6]).intoArray(y, base + l + 96);
-            }
-        }
+        q6_kIntLanes(s, o, y, e);
     }
 
     /** Q4_K from 8 or 16 lanes up: L bytes widened to ints, nibbles cut there (the scalar decoder's float ops). */
@@ -267,12 +244,13 @@ final class VectorDecoder {
     }
 
     /**
-     * Q6_K from 8 lanes up: the low-bit byte and the high-bit byte of two weights 64 apart loaded once as int lanes
-     * and both 6-bit values cut there (int shifts and masks, where byte-lane shifts cost a widening each on x86). At
-     * 256 bits, one thread's CPU time, 16 rows of 4096 in L2: 0.25-0.36 ns per weight against 1.01 for the byte-lane
-     * quarters (Q6Lab, load 3-4 from other jobs), bit-identical. The pair is its own method called from one place:
-     * all four values of a group in one compile passed C2's node budget for inlining (NodeCountInliningCutoff), and
-     * the last conversions were left boxed calls (1.0-1.2 ns per weight).
+     * Q6_K at every width: the low-bit byte and the high-bit byte of two weights 64 apart loaded once as int lanes
+     * and both 6-bit values cut there (int shifts and masks, where byte-lane shifts cost a widening each on x86).
+     * One thread's CPU time, 16 rows of 4096 in L2, against the byte-lane code it replaced: 0.25-0.36 vs 0.67-1.01
+     * ns per weight at 256 bits, 0.68 vs 1.57 at 128 (16-byte loads in four parts; Q6Lab, load 3-6), bit-identical;
+     * through {@link #decode} (DecodeTuning, medians) 0.47-0.51 vs 1.11 at 256 bits and 0.78-0.88 vs 1.13 at 128.
+     * The pair is its own method called from one place: all four values of a group in one compile passed C2's node
+     * budget for inlining (NodeCountInliningCutoff), and the last conversions were left boxed calls (1.0-1.2 ns).
      */
     private static void q6_kIntLanes(byte[] s, int o, float[] y, int e) {
         float d = BlockDecoder.f16(s, o + 208);
@@ -296,46 +274,11 @@ final class VectorDecoder {
      * 2j+5 (to y[yo + 64..]), each minus 32 times its scale.
      */
     private static void q6Pair(byte[] s, int lo, int hi, int j, float scaleLow, float scaleHigh, float[] y, int yo) {
-        IntVector a = loadBytesAsInts(s, lo);
-        IntVector hb = loadBytesAsInts(s, hi);
+        IntVector a = (IntVector) ByteVector.fromArray(BQ6, s, lo).convertShape(VectorOperators.B2I, I, 0);
+        IntVector hb = (IntVector) ByteVector.fromArray(BQ6, s, hi).convertShape(VectorOperators.B2I, I, 0);
         IntVector low = a.and(0x0F).or(hb.lanewise(VectorOperators.LSHL, 4 - 2 * j).and(48)).sub(32);
         IntVector high = a.lanewise(VectorOperators.ASHR, 4).and(0x0F).or(hb.lanewise(VectorOperators.ASHR, 2 * j).and(48)).sub(32);
         toFloat(low).mul(scaleLow).intoArray(y, yo);
         toFloat(high).mul(scaleHigh).intoArray(y, yo + 64);
-    }
-
-    /**
-     * Q6_K where one byte load feeds several float parts (4 lanes): four quarters per 32-column group, each its own
-     * small compile; in one method C2 ran past its inlining budget and boxed the vectors (3.7 ns per weight, scalar 2.4).
-     */
-    private static void q6_kInQuarters(byte[] s, int o, float[] y, int e) {
-        float d = BlockDecoder.f16(s, o + 208);
-        for (int h = 0; h < 2; h++) {
-            int ql = o + 64 * h;
-            int qh = o + 128 + 32 * h;
-            int sc = o + 192 + 8 * h;
-            int base = e + 128 * h;
-            for (int l = 0; l < 32; l += B.length()) {
-                q6Quarter(s, ql + l, 0, qh + l, 0, d, sc, y, base + l, l);
-                q6Quarter(s, ql + l + 32, 0, qh + l, 2, d, sc + 2, y, base + l + 32, l);
-                q6Quarter(s, ql + l, 4, qh + l, 4, d, sc + 4, y, base + l + 64, l);
-                q6Quarter(s, ql + l + 32, 4, qh + l, 6, d, sc + 6, y, base + l + 96, l);
-            }
-        }
-    }
-
-    /**
-     * One quarter of a Q6_K group: q = ((ql >> loShift) & 15 | ((qh >> hiShift) & 3) << 4) - 32 for the bytes at
-     * {@code lo} and {@code hi}, times d * scale[l / 16] (scales at {@code sc}), written to y[yo..].
-     */
-    private static void q6Quarter(byte[] s, int lo, int loShift, int hi, int hiShift, float d, int sc, float[] y, int yo, int l) {
-        ByteVector a = ByteVector.fromArray(B, s, lo);
-        ByteVector hb = ByteVector.fromArray(B, s, hi);
-        ByteVector q = a.lanewise(VectorOperators.LSHR, loShift).and((byte) 0x0F)
-                .or(hb.lanewise(VectorOperators.LSHR, hiShift).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        for (int part = 0; part < PARTS; part++) {
-            int is = (l + part * L) / 16;  // L divides 16, so a part never straddles two scales
-            toFloat(q, part).mul(d * s[sc + is]).intoArray(y, yo + part * L);
-        }
     }
 }

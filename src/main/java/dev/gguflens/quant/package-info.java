@@ -43,7 +43,8 @@
  *     <td>tile decoding: VectorDecoder, 8 lanes (Q4_K Q5_K Q6_K: 8 bytes widened to int lanes, bit fields cut
  *     there; the others 16-byte loads in two parts); register block 4 x 2 (16 registers: 4 x 3 and 4 x 6 spilled
  *     in C2's unrolled loop)</td>
- *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts; register block 4 x 2 (4 x 6 on
+ *     <td>tile decoding: VectorDecoder, 16 bytes widened in four 4-lane parts (Q6_K: 8-byte loads whose first 4
+ *     bytes are widened to int lanes, bit fields cut there); register block 4 x 2 (4 x 6 on
  *     AArch64's 32 registers)</td></tr>
  * <tr><td>dequantisation ({@link dev.gguflens.quant.Kernels})</td><td colspan="3">BlockDecoder, through
  *     VectorDecoder where it handles the type (128 bits and wider); the reference for every other path</td></tr>
