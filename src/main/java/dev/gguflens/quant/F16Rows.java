@@ -26,28 +26,68 @@ final class F16Rows {
     private F16Rows() {
     }
 
-    /** x is read as it is. */
+    /** At 256 bits x is interleaved (even elements, then odd, per 2L); at 128 bits it is read as it is. */
     static RowKernels.Prepared prepare(float[] x, int cols) {
-        return new RowKernels.Prepared(null, x, 0);
+        return new RowKernels.Prepared(null, L == 8 ? PackedRowKernels.interleave(x, cols, 2, L) : x, 0);
     }
 
     static void rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
         float[] lanes = new float[L];
+        if (L == 8) {
+            for (int j = 0; j < nr; j++) y[yo + j] = f16Row8(address + j * rowBytes, x, cols, lanes);
+            return;
+        }
         short[] halves = new short[F16_CHUNK];
         float[] wide = new float[F16_CHUNK];
         for (int j = 0; j < nr; j++) y[yo + j] = widened(address + j * rowBytes, x, cols, halves, wide, lanes);
     }
 
     /**
-     * An F16 row times x: F16_CHUNK halves at a time copied into a short array (one bulk copy: a loop reading the
+     * F16 at 256 bits: two halves per int lane, widened in registers with exact integer operations: the
+     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also
+     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead, the
+     * sign bit copied. x is interleaved as for BF16 (even elements, then odd, per 16). Widening through an L1
+     * array with {@link Float#float16ToFloat} instead (the 128-bit path) was 1.6x slower here with rows in L2
+     * and 1.2x slower streaming them (bench at Qwen3-8B's shape: Java/ggml 1.90 against 1.53 with this code).
+     * Written as a counted loop over vectors (as BF16Rows), C2 unrolled it but spilled to the stack (about 50
+     * instead of 46 instructions per 16 weights), so the loop stays as it is.
+     */
+    private static float f16Row8(long address, float[] xo, int cols, float[] lanes) {
+        MemorySegment w = view(address, 2L * cols);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int k = 0;
+        for (; k + 2 * L <= cols; k += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
+            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
+            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
+            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
+            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
+            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
+                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .or(v.and(0x80000000));
+            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+        }
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = laneSum(lanes, L);
+        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
+        return sum;
+    }
+
+    /**
+     * F16 at 128 bits: F16_CHUNK halves at a time copied into a short array (one bulk copy: a loop reading the
      * segment itself is vectorised only when C2 manages to hoist the segment's bounds check, which it does not in
      * every compilation) and widened into an L1-resident float array by a plain loop over
      * {@link Float#float16ToFloat}, which C2 vectorises into the CPU's own conversion (vcvtph2ps: 8 halves per
      * instruction at 256 bits, 4 at 128; exact, infinities and NaNs included), then four FMA chains over the chunk,
      * carried from chunk to chunk and folded once per row. Both loops have a constant trip count, so C2 unrolls
-     * them and drops their bounds checks: about 350 instructions per 256 weights at 256 bits, against 736 for
-     * widening in registers with integer operations (shift, mask, scale by 2^112, a blend for infinities and
-     * NaNs). The tail (cols not a multiple of F16_CHUNK) runs in scalar code.
+     * them and drops their bounds checks (the loop it replaced had neither constant trip count nor unrolling).
+     * At 256 bits this path is about 350 instructions per 256 weights against 736 for {@link #f16Row8}, yet was
+     * slower with one thread and rows in L2 (79 against 54-87 ns per 256 weights, load 7; the last session
+     * measured its predecessor 1.6x slower there too), so 256 bits keeps f16Row8 until a quiet 2-thread bench
+     * decides. The tail (cols not a multiple of F16_CHUNK) runs in scalar code.
      */
     private static float widened(long address, float[] x, int cols, short[] halves, float[] wide, float[] lanes) {
         MemorySegment w = view(address, 2L * cols);

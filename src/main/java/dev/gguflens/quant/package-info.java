@@ -24,13 +24,14 @@
  *     256 bits); at 256 bits a chunk spans two sub-blocks, so its scale vector is a permutation of the half block's
  *     8 scales (times d), at 128 bits one broadcast scale.
  *     Q8_0: one int-lane load per block at 256 bits (two at 128), each byte sign-extended by a shift pair.
- *     F16 ({@link dev.gguflens.quant.F16Rows}, both widths): 256 halves at a time copied to a short array and
- *     widened into an L1 float array by a loop over {@code Float.float16ToFloat}, which C2 turns into vcvtph2ps
- *     (x86 F16C; NEON has its own conversion), then a 4-chain dot over the chunk, carried across chunks (about
- *     350 instructions per 256 weights at 256 bits against 736 for the integer widening it replaced). BF16: a
- *     shift or a mask per half. F32: 4-chain dot. Every loop of these five types is written so that C2 can remove
- *     its bounds checks and unroll it: a count of vectors as the loop variable, segment offsets a long multiple
- *     of it, no inner loop of one pass.</td></tr>
+ *     F16 ({@link dev.gguflens.quant.F16Rows}) at 256 bits: two halves per int lane widened in registers by exact
+ *     integer operations (shift, mask, scale by 2^112, a blend for infinities and NaNs), x interleaved as for BF16;
+ *     at 128 bits 256 halves at a time copied to a short array and widened into an L1 float array by a
+ *     constant-trip loop over {@code Float.float16ToFloat}, which C2 turns into vcvtph2ps (x86 F16C), then a
+ *     constant-trip 4-chain dot carried across chunks (at 256 bits that path has half the instructions, 350 against
+ *     736 per 256 weights, but was not faster on one thread). BF16: a shift or a mask per half. F32: 4-chain dot.
+ *     The loops of Q8_0, BF16 and F32 are written so that C2 can remove their bounds checks and unroll them: a
+ *     count of vectors as the loop variable, segment offsets a long multiple of it, no inner loop of one pass.</td></tr>
  * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile (16 rows, laid out in K blocks
  *     of 4096 like x: one block at n_embd up to 4096), then {@link dev.gguflens.quant.FusedMatmul}'s
  *     register-blocked product over M blocks of 48; threads take 4 tiles at a time from a shared counter. The

@@ -114,7 +114,8 @@ class RowKernelsTest {
     }
 
     /**
-     * The F16 row kernel widens halves in chunks of 256 (vectorised) and the rest in scalar code: every one of the
+     * The F16 row kernel widens halves in registers (256 bits) or in vectorised chunks of 256 with the rest in
+     * scalar code (128 bits): every one of the
      * 65536 half patterns (zeros, subnormals, normals, infinities, NaNs), each filling one row of 256 + 32
      * columns, times x = 1 must give 288 * Float.float16ToFloat(pattern) exactly (every partial sum is an integer
      * multiple of the pattern below 2^9, so no sum rounds).
