@@ -41,8 +41,8 @@ final class Q4_KRows {
         for (int b = 0; b < blocks; b++) {
             long o = 144L * b;
             int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
-            long sc = (s0 & 0x3F3F3F3FL) | (long) ((s2 & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030)) << 32;
-            long mn = (s1 & 0x3F3F3F3FL) | (long) (((s2 >>> 4) & 0x0F0F0F0F) | ((s1 >>> 2) & 0x30303030)) << 32;
+            long sc = RowKernels.sixBitBytes(s0, s2);
+            long mn = RowKernels.sixBitBytes(s1, s2 >>> 4);
             float d = f16(w, o);
             for (int p = 0; p < 4; p++) {
                 // Group p: 32 bytes, low nibbles = sub-block 2p, high nibbles = sub-block 2p+1.

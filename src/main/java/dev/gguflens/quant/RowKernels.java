@@ -155,6 +155,16 @@ final class RowKernels {
 
 
     /**
+     * Q4_K's and Q5_K's eight 6-bit scales (or mins) unpacked as in ggml's get_scale_min_k4, one per byte:
+     * {@code low} is the word holding their low 6 bits for sub-blocks 0..3 (and the top 2 bits of 4..7 in bits 6-7
+     * of each byte), {@code high} the low 4 bits of sub-blocks 4..7 in its low nibbles. The one unpacking the m = 1
+     * row kernels share: scales from words 0 and 2, mins from word 1 and word 2's high nibbles.
+     */
+    static long sixBitBytes(int low, int high) {
+        return (low & 0x3F3F3F3FL) | (long) ((high & 0x0F0F0F0F) | ((low >>> 2) & 0x30303030)) << 32;
+    }
+
+    /**
      * Per block: the scales and mins are unpacked here and the 256 nibbles go to {@link #q4Half}. That split
      * keeps each compiled method well under C2's inlining node budget (NodeCountInliningCutoff): with the whole
      * row in one method the budget ran out in some compilations and not in others, and past it the small
@@ -171,8 +181,8 @@ final class RowKernels {
             // The 8 six-bit scales and mins, unpacked from three little-endian words (get_scale_min_k4),
             // one per byte: scales of sub-blocks 0..7 in bytes 0..7 of sc, mins likewise.
             int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
-            long sc = (s0 & 0x3F3F3F3FL) | (long) ((s2 & 0x0F0F0F0F) | ((s0 >>> 2) & 0x30303030)) << 32;
-            long mn = (s1 & 0x3F3F3F3FL) | (long) (((s2 >>> 4) & 0x0F0F0F0F) | ((s1 >>> 2) & 0x30303030)) << 32;
+            long sc = sixBitBytes(s0, s2);
+            long mn = sixBitBytes(s1, s2 >>> 4);
             int k = 256 * b;
             float d = f16(w, o);
             q4Half(address + o, 0, (int) sc, d, x, k, acc);
