@@ -72,14 +72,13 @@ public final class LogitLens {
         int positions = request.positions().length;
         int perPass = positionsPerPass(layers, head.embeddingLength(), Runtime.getRuntime().maxMemory());
         int passes = positions <= perPass ? 1 : Math.ceilDiv(positions, perPass);
-        int references = request.referenceLogits() == null ? 0 : 1;
-        // The groups inPasses makes (positions [from, to) of an even split), each with the block run() picks.
+        // The groups inPasses makes, each with the block run() picks.
         int[] vectors = new int[passes], blocks = new int[passes];
         int xSize = 0, ySize = 0;
         for (int pass = 0; pass < passes; pass++) {
-            int count = (int) ((long) positions * (pass + 1) / passes) - (int) ((long) positions * pass / passes);
+            int count = passStart(positions, pass + 1, passes) - passStart(positions, pass, passes);
             vectors[pass] = productVectors(layers, count, request.kind());
-            blocks[pass] = Math.min(blockRows(vectors[pass] + references * count), vocab);
+            blocks[pass] = Math.min(blockRows(statisticsRows(layers, count, request)), vocab);
             xSize = Math.max(xSize, vectors[pass] * output.columns());
             ySize = Math.max(ySize, vectors[pass] * blocks[pass]);
         }
@@ -111,7 +110,7 @@ public final class LogitLens {
         int passes = Math.ceilDiv(positions.length, perPass);
         List<LensResult> parts = new ArrayList<>(passes);
         for (int pass = 0; pass < passes; pass++) {
-            int from = (int) ((long) positions.length * pass / passes), to = (int) ((long) positions.length * (pass + 1) / passes);
+            int from = passStart(positions.length, pass, passes), to = passStart(positions.length, pass + 1, passes);
             boolean last = pass == passes - 1;
             float[][] reference = request.referenceLogits() == null ? null : Arrays.copyOfRange(request.referenceLogits(), from, to);
             parts.add(run(head, states, new LensRequest(request.kind(), request.topK(), Arrays.copyOfRange(positions, from, to),
@@ -137,10 +136,18 @@ public final class LogitLens {
      * warm-up, which gives a block size, and a branch the warm-up never took would trap in the real lens's pass.
      */
     static LensResult run(LensHead head, LayerStates states, LensRequest request, int threads, int blockRows) {
-        int positionCount = request.positions().length;
-        int statisticsRows = productVectors(states.layers(), positionCount, request.kind())
-                + (request.referenceLogits() == null ? 0 : positionCount);
+        int statisticsRows = statisticsRows(states.layers(), request.positions().length, request);
         return pass(head, states, request, threads, blockRows > 0 ? blockRows : blockRows(statisticsRows));
+    }
+
+    /** The first position of pass {@code pass} when {@code positions} are split evenly into {@code passes} (pass = passes: the end). */
+    private static int passStart(int positions, int pass, int passes) {
+        return (int) ((long) positions * pass / passes);
+    }
+
+    /** Rows of statistics a pass over {@code positions} positions keeps: its product's vectors plus a reference row per position. */
+    private static int statisticsRows(int layers, int positions, LensRequest request) {
+        return productVectors(layers, positions, request.kind()) + (request.referenceLogits() == null ? 0 : positions);
     }
 
     /** One streamed pass over the output weight for all the request's positions, {@code blockRows} vocabulary rows at a time. */
