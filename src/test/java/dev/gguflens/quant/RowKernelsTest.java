@@ -252,4 +252,110 @@ class RowKernelsTest {
             }
         }
     }
+
+    /**
+     * Q4_0 at 256 bits runs two blocks per vector and an odd last block at 128 bits: row lengths of 1, 3, 9 and 127
+     * blocks (an odd tail after 0, 1, 4 and 63 pairs) and 128 (pairs only), against dequantise-then-dot in double,
+     * and bit for bit from a fresh call after warm-up.
+     */
+    @org.junit.jupiter.api.Test
+    void q4_0OddBlockCountsMatchDoubleReference() {
+        GgmlType type = GgmlType.Q4_0;
+        for (int cols : new int[] {32, 96, 288, 4064, 4096}) {
+            int rows = 7;
+            Random rnd = new Random(41 + cols);
+            byte[] raw = QuantTestData.randomBlocks(type, rows * cols / 32, rnd);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment data = arena.allocate(raw.length);
+                MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+                WeightMatrix w = new WeightMatrix(type, data, rows, cols);
+                float[] x = QuantTestData.gaussian(cols, rnd);
+                float[] cold = new float[rows];
+                FusedMatmul.multiply(w, x, 1, cold, 1);
+                for (int r = 0; r < rows; r++) {
+                    // ggml's Q4_0: w = d * (q - 8), q the low nibble of byte i for element i, the high nibble for i + 16.
+                    double exact = 0, magnitude = 0;
+                    for (int b = 0; b < cols / 32; b++) {
+                        int o = (r * cols / 32 + b) * 18;
+                        double d = Float.float16ToFloat((short) ((raw[o] & 0xFF) | (raw[o + 1] << 8)));
+                        for (int i = 0; i < 32; i++) {
+                            int q = i < 16 ? raw[o + 2 + i] & 0xF : (raw[o + 2 + i - 16] >> 4) & 0xF;
+                            double term = d * (q - 8) * x[32 * b + i];
+                            exact += term;
+                            magnitude += Math.abs(term);
+                        }
+                    }
+                    double err = Math.abs(cold[r] - exact) / magnitude;
+                    assertTrue(err <= 1e-5, "cols " + cols + " row " + r + ": got " + cold[r] + ", exact " + exact + ", relative error " + err);
+                }
+                float[] warm = new float[rows];
+                for (int rep = 0; rep < 4000; rep++) FusedMatmul.multiply(w, x, 1, warm, 1);
+                assertArrayEquals(cold, warm, "cols " + cols + ": first call and after warm-up differ");
+            }
+        }
+    }
+
+    /**
+     * Q4_K's and Q5_K's kernels unpack the 6-bit scales and mins once per block into floats and assemble Q5_K's
+     * fifth bit in place (shifted by a count that depends on the 32-weight group, right for the last one). Rows
+     * whose quant bytes (and Q5_K's high bits) are all set, all clear or random, with all 12 scale bytes 0xFF
+     * (every scale and min 63), 0 or random, against ggml's dequantisation (get_scale_min_k4, w = d * sc * q - dmin *
+     * m) recomputed here in double.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K"})
+    void kQuantExtremeQuantsScalesAndMinsMatchDoubleRecomputation(GgmlType type) {
+        boolean five = type == GgmlType.Q5_K;
+        int blockBytes = five ? 176 : 144, qs = five ? 48 : 16;
+        int blocks = COLS / 256, rows = 9;
+        Random rnd = new Random(79);
+        byte[] raw = new byte[rows * blocks * blockBytes];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                int o = (r * blocks + b) * blockBytes;
+                for (int i = 16; i < blockBytes; i++) raw[o + i] = (byte) switch (r % 3) { case 0 -> 0xFF; case 1 -> 0; default -> rnd.nextInt(256); };
+                for (int i = 4; i < 16; i++) raw[o + i] = (byte) switch (r / 3) { case 0 -> 0xFF; case 1 -> 0; default -> rnd.nextInt(256); };
+                short d = Float.floatToFloat16((float) (0.001 + 0.01 * rnd.nextDouble()));
+                short dmin = Float.floatToFloat16((float) (0.001 + 0.01 * rnd.nextDouble()));
+                raw[o] = (byte) d;
+                raw[o + 1] = (byte) (d >> 8);
+                raw[o + 2] = (byte) dmin;
+                raw[o + 3] = (byte) (dmin >> 8);
+            }
+        }
+        float[] x = QuantTestData.gaussian(COLS, rnd);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment data = arena.allocate(raw.length);
+            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            float[] y = new float[rows];
+            FusedMatmul.multiply(new WeightMatrix(type, data, rows, COLS), x, 1, y, 1);
+            for (int r = 0; r < rows; r++) {
+                double exact = 0, magnitude = 0;
+                for (int b = 0; b < blocks; b++) {
+                    int o = (r * blocks + b) * blockBytes;
+                    double d = Float.float16ToFloat((short) ((raw[o] & 0xFF) | (raw[o + 1] << 8)));
+                    double dmin = Float.float16ToFloat((short) ((raw[o + 2] & 0xFF) | (raw[o + 3] << 8)));
+                    for (int i = 0; i < 256; i++) {
+                        int sub = i / 32, l = i % 32, group = i / 64;
+                        int[] scMin = scaleMinK4(sub, raw, o + 4);
+                        int byteQ = raw[o + qs + 32 * group + l] & 0xFF;
+                        int q = sub % 2 == 0 ? byteQ & 0xF : byteQ >> 4;
+                        if (five && (raw[o + 16 + l] & (1 << sub)) != 0) q += 16;
+                        double term = (d * scMin[0] * q - dmin * scMin[1]) * x[256 * b + i];
+                        exact += term;
+                        magnitude += Math.abs(term);
+                    }
+                }
+                // All-zero scale bytes make every weight 0 (scale and min 0): then the row must be exactly 0.
+                double err = magnitude == 0 ? Math.abs(y[r]) : Math.abs(y[r] - exact) / magnitude;
+                assertTrue(err <= 1e-5, type + " row " + r + ": got " + y[r] + ", exact " + exact + ", relative error " + err);
+            }
+        }
+    }
+
+    /** ggml's get_scale_min_k4: sub-block j's 6-bit scale and min from the 12 bytes at q[o..o+12). */
+    private static int[] scaleMinK4(int j, byte[] q, int o) {
+        if (j < 4) return new int[] {q[o + j] & 63, q[o + j + 4] & 63};
+        return new int[] {(q[o + j + 4] & 0xF) | ((q[o + j - 4] & 0xFF) >> 6) << 4, ((q[o + j + 4] & 0xFF) >> 4) | ((q[o + j] & 0xFF) >> 6) << 4};
+    }
 }
