@@ -84,7 +84,8 @@ public final class Probe {
                     LensRequest.contentTokens(session.model()::tokenText));
             if (keepLastPosition) request = request.keepingLastPositionLogProbs();
             float[][] residuals = keepLastPosition ? lastResiduals(capture, n - 1) : null;
-            LensResult result = session.lens(capture, request);
+            // The head check rides in the lens's own pass over the output weight (one more product vector).
+            LensResult result = session.lens(capture, request.checkingHead());
             LensResult mid = sublayers ? LogitLens.run(session.head(), SublayerSites.midStates(capture,
                     session.model().architecture()), request, settings.threads()) : null;
             List<AnswerView> views = new ArrayList<>();
@@ -101,10 +102,9 @@ public final class Probe {
                     }
                 }
             }
-            HeadConsistency headCheck = HeadConsistency.of(session.head(),
-                    capture.layerStateArray(capture.layers() - 1, n - 1), reference[reference.length - 1], settings.threads());
+            HeadConsistency headCheck = result.headCheck();
             double lensMs = (System.nanoTime() - lensStart - extraForwardNanos) / 1e6;
-            Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers(), request) : null;
+            Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers(), request.checkingHead()) : null;
 
             long reportStart = System.nanoTime();
             float[] finalLogits = reference[reference.length - 1];
