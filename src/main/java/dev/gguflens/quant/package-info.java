@@ -34,9 +34,11 @@
  *     736 per 256 weights, but was not faster on one thread). BF16: a shift or a mask per half. F32: 4-chain dot.
  *     The loops of Q8_0, BF16 and F32 are written so that C2 can remove their bounds checks and unroll them: a
  *     count of vectors as the loop variable, segment offsets a long multiple of it, no inner loop of one pass.</td></tr>
- * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile (16 rows, laid out in K blocks
- *     of 4096 like x: one block at n_embd up to 4096), then {@link dev.gguflens.quant.FusedMatmul}'s
- *     register-blocked product over M blocks of 48; threads take 4 tiles at a time from a shared counter. The
+ * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile (16 rows, 64 when m spans more
+ *     than one M block, so that a tile writes 256 B of each vector's outputs where 16 rows wrote 64 B to a page of
+ *     the vector-major y; laid out in K blocks of 4096 like x: one block at n_embd up to 4096), then
+ *     {@link dev.gguflens.quant.FusedMatmul}'s register-blocked product over M blocks of 48; threads take 64 rows at
+ *     a time from a shared counter. The
  *     blocking is one value ({@code FusedMatmul.Blocking}); none of it changes a bit, and the constants' comments
  *     give the measurements that chose them</td>
  *     <td>tile decoding: {@link dev.gguflens.quant.VectorDecoder} for BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K (16 lanes;
