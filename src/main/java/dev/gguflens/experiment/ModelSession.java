@@ -403,15 +403,12 @@ public final class ModelSession implements AutoCloseable {
     }
 
     /**
-     * Tells the lens warm-up, if any, the shape of the coming lens once the prompt is known (before its forward
-     * pass, which the warm-up overlaps): positions, tracked tokens and whether the last position's
-     * log-probabilities are kept; the rest comes from the settings and the model.
+     * Tells the lens warm-up, if any, the shapes of the coming lenses once the prompt is known (before its forward
+     * pass, which the warm-up overlaps), in the order they will run: the first is the lens {@link #lens} is asked
+     * for first, and the warm-up stops when it starts.
      */
-    public void expectLens(int positions, int trackedTokens, boolean keepLastPosition) {
-        if (warmup != null) {
-            warmup.expect(new LensWarmup.Expectation(settings.lens(), settings.topK(), file.hyperparameters().blockCount() + 1, positions,
-                    trackedTokens, keepLastPosition));
-        }
+    public void expectLenses(List<LensWarmup.Expectation> shapes) {
+        if (warmup != null) warmup.expect(shapes);
     }
 
     /** Waits for the lens warm-up, if any, so it does not compete with the lens for the cores. */

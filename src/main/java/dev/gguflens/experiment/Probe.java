@@ -2,6 +2,7 @@ package dev.gguflens.experiment;
 
 import dev.gguflens.lens.HeadConsistency;
 import dev.gguflens.lens.LensRequest;
+import dev.gguflens.lens.LensWarmup;
 import dev.gguflens.lens.LensResult;
 import dev.gguflens.lens.LogitDistribution;
 import dev.gguflens.lens.LogitLens;
@@ -71,7 +72,8 @@ public final class Probe {
         // prompt's positions as they are without it.
         int[] forward = sequence ? teacherForced(session, tokens, answerTokens.getFirst()) : tokens;
 
-        session.expectLens(positions.length, tracked.size(), keepLastPosition);
+        session.expectLenses(lensShapes(session, positions.length, tracked.size(), keepLastPosition, sublayers,
+                sequence ? answerTokens : List.of()));
         long forwardStart = System.nanoTime();
         CaptureRequest what = sublayers ? SublayerSites.request(session.model().layerCount(), false)
                 : new CaptureRequest(true, false, true, List.of());
@@ -84,7 +86,8 @@ public final class Probe {
                     LensRequest.contentTokens(session.model()::tokenText));
             if (keepLastPosition) request = request.keepingLastPositionLogProbs();
             float[][] residuals = keepLastPosition ? lastResiduals(capture, n - 1) : null;
-            LensResult result = session.lens(capture, request);
+            // The head check rides in the lens's own pass over the output weight (one more product vector).
+            LensResult result = session.lens(capture, request.checkingHead());
             LensResult mid = sublayers ? LogitLens.run(session.head(), SublayerSites.midStates(capture,
                     session.model().architecture()), request, settings.threads()) : null;
             List<AnswerView> views = new ArrayList<>();
@@ -101,10 +104,9 @@ public final class Probe {
                     }
                 }
             }
-            HeadConsistency headCheck = HeadConsistency.of(session.head(),
-                    capture.layerStateArray(capture.layers() - 1, n - 1), reference[reference.length - 1], settings.threads());
+            HeadConsistency headCheck = result.headCheck();
             double lensMs = (System.nanoTime() - lensStart - extraForwardNanos) / 1e6;
-            Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers(), request) : null;
+            Double bareProductMs = timeBareProduct ? session.bareProductMillis(result.layers(), request.checkingHead()) : null;
 
             long reportStart = System.nanoTime();
             float[] finalLogits = reference[reference.length - 1];
@@ -138,6 +140,27 @@ public final class Probe {
                     session.kvCache(), answers);
             return new Run(report, result.lastPositionLogProbs(), residuals);
         }
+    }
+
+    /**
+     * The lenses this probe makes, in the order it makes them, for the warm-up: the main lens (against llama.cpp's
+     * logits, with the head check), the sub-layer lens over the blocks' mid states (the same request, no head
+     * check), and each answer's lens in sequence mode (top-1, one position and one tracked token per answer token).
+     */
+    static List<LensWarmup.Expectation> lensShapes(ModelSession session, int positions, int tracked, boolean keepLastPosition,
+                                                   boolean sublayers, List<int[]> sequenceAnswers) {
+        ProbeSettings settings = session.settings();
+        int blocks = session.model().layerCount();
+        List<LensWarmup.Expectation> shapes = new ArrayList<>();
+        shapes.add(new LensWarmup.Expectation(settings.lens(), settings.topK(), blocks + 1, positions, tracked, keepLastPosition));
+        if (sublayers) {
+            shapes.add(new LensWarmup.Expectation(settings.lens(), settings.topK(), blocks, positions, tracked, keepLastPosition,
+                    true, false));
+        }
+        for (int[] answer : sequenceAnswers) {
+            shapes.add(new LensWarmup.Expectation(settings.lens(), 1, blocks + 1, answer.length, answer.length, false, false, false));
+        }
+        return shapes;
     }
 
     /** Per layer, the lens log-probability of a whole answer (nats) and the worst rank among its tokens. */

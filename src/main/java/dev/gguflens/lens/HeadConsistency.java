@@ -33,18 +33,20 @@ public record HeadConsistency(GgmlType activationType, double expectedKlBits, do
         return !(unexplainedKlBits <= WARNING_BITS);   // NaN warns too
     }
 
-    /** The check for one position: {@code state} the last layer's residual, {@code llamaLogits} llama.cpp's logits there. */
+    /**
+     * The check for one position on its own: {@code state} the last layer's residual, {@code llamaLogits} llama.cpp's
+     * logits there; one pass over the output weight for the two vectors. The lens folds the same check into its own
+     * pass ({@link LensRequest#checkingHead()}), which already multiplies the normed state.
+     */
     public static HeadConsistency of(LensHead head, float[] state, float[] llamaLogits, int threads) {
         int width = head.embeddingLength(), vocab = head.vocabularySize();
         if (state.length != width || llamaLogits.length != vocab) {
             throw new IllegalArgumentException("consistency check: state of " + state.length + " / logits of "
                     + llamaLogits.length + " for a head of n_embd " + width + ", n_vocab " + vocab);
         }
-        GgmlType activation = ActivationRounding.vecDotType(head.output().weightType());
         float[] x = new float[2 * width];
         head.prepare(LensKind.NORM, state, 0, x, 0);
-        float[] rounded = ActivationRounding.round(activation, java.util.Arrays.copyOf(x, width));
-        System.arraycopy(rounded, 0, x, width, width);
+        System.arraycopy(roundedInput(head, x, 0), 0, x, width, width);
         double[] lens = new double[vocab], emulated = new double[vocab];
         int block = 8192;
         float[] y = new float[2 * block];
@@ -56,6 +58,29 @@ public record HeadConsistency(GgmlType activationType, double expectedKlBits, do
                 emulated[start + j] = head.transformLogit(start + j, y[n + j]);
             }
         }
+        return of(head, lens, emulated, llamaLogits);
+    }
+
+    /**
+     * The NORM lens input {@code normed[offset .. offset + n_embd)} rounded as llama.cpp's CPU head rounds its
+     * activations for this head's output weight: multiplied by the weight, it gives the emulated logits.
+     */
+    static float[] roundedInput(LensHead head, float[] normed, int offset) {
+        GgmlType activation = ActivationRounding.vecDotType(head.output().weightType());
+        return ActivationRounding.round(activation, java.util.Arrays.copyOfRange(normed, offset, offset + head.embeddingLength()));
+    }
+
+    /**
+     * The check from whole rows of logits over the vocabulary: the float lens's ({@code lens}), the rounded
+     * activations' ({@code emulated}, both after the head transform) and llama.cpp's.
+     */
+    static HeadConsistency of(LensHead head, double[] lens, double[] emulated, float[] llamaLogits) {
+        int vocab = head.vocabularySize();
+        if (lens.length != vocab || emulated.length != vocab || llamaLogits.length != vocab) {
+            throw new IllegalArgumentException("consistency check: logits of " + lens.length + " / " + emulated.length
+                    + " / " + llamaLogits.length + " for a head of n_vocab " + vocab);
+        }
+        GgmlType activation = ActivationRounding.vecDotType(head.output().weightType());
         double[] llama = new double[vocab];
         for (int i = 0; i < vocab; i++) llama[i] = llamaLogits[i];
         return new HeadConsistency(activation, klNats(emulated, lens) / LN2, maxAbsDiff(emulated, lens),

@@ -17,10 +17,13 @@ import java.util.function.IntPredicate;
  * @param keepLastPositionLogProbs whether to keep, for every layer, the full lens log-probability row at the
  *                         last requested position (float32, n_layer+1 x n_vocab: e.g. 37 x 151936 x 4 B = 22 MB
  *                         for Qwen3-8B), so a caller can compare it with another model's lens afterwards
+ * @param checkHead        whether to split the last position's gap to llama.cpp's logits ({@link HeadConsistency},
+ *                         {@link LensResult#headCheck()}): its rounded-activation vector rides as one more column of
+ *                         the lens's own product instead of a second pass over the output weight; needs reference logits
  */
 public record LensRequest(LensKind kind, int topK, int[] positions, List<TrackedToken> tracked,
                           float[][] referenceLogits, int[] promptTokenIds, IntPredicate copyCandidate,
-                          boolean keepLastPositionLogProbs) {
+                          boolean keepLastPositionLogProbs, boolean checkHead) {
 
     public LensRequest {
         if (kind == null) throw new IllegalArgumentException("lens request: lens kind is missing");
@@ -33,8 +36,18 @@ public record LensRequest(LensKind kind, int topK, int[] positions, List<Tracked
             throw new IllegalArgumentException("lens request: " + referenceLogits.length
                     + " reference logit rows for " + positions.length + " positions");
         }
+        if (checkHead && referenceLogits == null) {
+            throw new IllegalArgumentException("lens request: the head check needs llama.cpp's reference logits");
+        }
         promptTokenIds = promptTokenIds == null ? new int[0] : promptTokenIds;
         copyCandidate = copyCandidate == null ? id -> true : copyCandidate;
+    }
+
+    /** A request without the head check. */
+    public LensRequest(LensKind kind, int topK, int[] positions, List<TrackedToken> tracked,
+                       float[][] referenceLogits, int[] promptTokenIds, IntPredicate copyCandidate,
+                       boolean keepLastPositionLogProbs) {
+        this(kind, topK, positions, tracked, referenceLogits, promptTokenIds, copyCandidate, keepLastPositionLogProbs, false);
     }
 
     /** A request that keeps no log-probability rows. */
@@ -50,7 +63,13 @@ public record LensRequest(LensKind kind, int topK, int[] positions, List<Tracked
 
     /** This request, also keeping every layer's log-probabilities at the last position ({@link LensResult#lastPositionLogProbs()}). */
     public LensRequest keepingLastPositionLogProbs() {
-        return new LensRequest(kind, topK, positions, tracked, referenceLogits, promptTokenIds, copyCandidate, true);
+        return new LensRequest(kind, topK, positions, tracked, referenceLogits, promptTokenIds, copyCandidate, true, checkHead);
+    }
+
+    /** This request, also checking the head at the last position ({@link LensResult#headCheck()}). */
+    public LensRequest checkingHead() {
+        return new LensRequest(kind, topK, positions, tracked, referenceLogits, promptTokenIds, copyCandidate,
+                keepLastPositionLogProbs, true);
     }
 
     /**

@@ -14,13 +14,21 @@ import java.util.Optional;
  * @param milestones  milestones at the last requested position
  * @param lastPositionLogProbs per layer, the natural-log probabilities of every vocabulary token at the last
  *                    requested position (float32), or null unless the request asked to keep them
+ * @param headCheck   the head consistency check at the last requested position, or null unless the request asked for it
  */
 public record LensResult(LensKind kind, int layers, int[] positions, List<LayerRecord> records,
-                         List<PositionConsistency> consistency, Milestones milestones, float[][] lastPositionLogProbs) {
+                         List<PositionConsistency> consistency, Milestones milestones, float[][] lastPositionLogProbs,
+                         HeadConsistency headCheck) {
 
     public LensResult {
         records = List.copyOf(records);
         consistency = List.copyOf(consistency);
+    }
+
+    /** A result without a head check. */
+    public LensResult(LensKind kind, int layers, int[] positions, List<LayerRecord> records,
+                      List<PositionConsistency> consistency, Milestones milestones, float[][] lastPositionLogProbs) {
+        this(kind, layers, positions, records, consistency, milestones, lastPositionLogProbs, null);
     }
 
     /** A result without kept log-probability rows. */

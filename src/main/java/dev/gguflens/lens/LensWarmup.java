@@ -37,15 +37,24 @@ import javax.management.ObjectName;
  */
 public final class LensWarmup {
     /**
-     * What the lens will be asked: its kind, top-k, captured layers, positions, tracked tokens, and whether the last
-     * position's log-probabilities are kept (compare).
+     * What a lens will be asked: its kind, top-k, captured layers, positions, tracked tokens, whether the last
+     * position's log-probabilities are kept (compare), whether llama.cpp's logits come with it (a statistics row per
+     * position) and whether it checks the head (one more product vector: the product's M, and M's remainders
+     * modulo the register and M blocks decide which tails run).
      */
-    public record Expectation(LensKind kind, int topK, int layers, int positions, int trackedTokens, boolean keepLastPosition) {
+    public record Expectation(LensKind kind, int topK, int layers, int positions, int trackedTokens, boolean keepLastPosition,
+                              boolean referenceLogits, boolean checkHead) {
         public Expectation {
-            if (kind == null || topK < 1 || layers < 1 || positions < 1 || trackedTokens < 0) {
+            if (kind == null || topK < 1 || layers < 1 || positions < 1 || trackedTokens < 0 || (checkHead && !referenceLogits)) {
                 throw new IllegalArgumentException("lens warm-up: bad expectation " + kind + " top-k " + topK + ", "
-                        + layers + " layers, " + positions + " positions, " + trackedTokens + " tracked tokens");
+                        + layers + " layers, " + positions + " positions, " + trackedTokens + " tracked tokens, reference "
+                        + referenceLogits + ", head check " + checkHead);
             }
+        }
+
+        /** The probe's main lens: against llama.cpp's logits, with the head check. */
+        public Expectation(LensKind kind, int topK, int layers, int positions, int trackedTokens, boolean keepLastPosition) {
+            this(kind, topK, layers, positions, trackedTokens, keepLastPosition, true, true);
         }
     }
 
@@ -90,12 +99,15 @@ public final class LensWarmup {
     private final Thread thread;
     /** Set when the real lens is about to start: warming stops after its current (small) run. */
     private volatile boolean stop;
-    private volatile Expectation expected;
+    /** The lenses expected, in the order they will run; each is warmed in turn. */
+    private volatile List<Expectation> expected;
     private volatile int runs;
+    /** Shapes whose synthetic lens has run at least once. */
+    private volatile int shapesRun;
 
     private LensWarmup(Thread thread, Expectation expected) {
         this.thread = thread;
-        this.expected = expected;
+        this.expected = List.of(expected);
     }
 
     /**
@@ -118,8 +130,19 @@ public final class LensWarmup {
 
     /** The lens will be asked this instead (the prompt is known now): warming goes on with this shape. */
     public void expect(Expectation next) {
-        if (next.equals(expected)) return;
-        expected = next;
+        expect(List.of(next));
+    }
+
+    /**
+     * The run will make these lenses, in this order (the prompt is known now; e.g. the probe's lens, then its
+     * sub-layer lens and its answers' lenses, each of another shape): warming goes on with each in turn, from the
+     * first, as a shape the warm-up never ran leaves branches and tails that trap in the real lens's compiled code.
+     */
+    public void expect(List<Expectation> next) {
+        List<Expectation> shapes = List.copyOf(new java.util.LinkedHashSet<>(next));
+        if (shapes.isEmpty()) throw new IllegalArgumentException("lens warm-up: no lens expected");
+        if (shapes.equals(expected)) return;
+        expected = shapes;
         LockSupport.unpark(thread);
     }
 
@@ -137,6 +160,11 @@ public final class LensWarmup {
                 (System.nanoTime() - start) / 1e6, uptimeMillis());
     }
 
+    /** Shapes (expectations) warmed so far, each counted at its first completed run. */
+    int shapesRun() {
+        return shapesRun;
+    }
+
     /** Synthetic lens runs completed so far. */
     public int runs() {
         return runs;
@@ -147,20 +175,26 @@ public final class LensWarmup {
     }
 
     private void run(LensHead head, int threads, boolean prefetch, boolean copyRows) {
-        try (Arena arena = Arena.ofShared()) {
+        try {
             if (prefetch) head.output().prefetch();
             long deadline = System.nanoTime() + BUDGET_NANOS;
-            Expectation warmed = null;
+            List<Expectation> warmed = null;
             while (!stop) {
-                Expectation now = expected;
+                List<Expectation> now = expected;
                 if (now.equals(warmed) || System.nanoTime() >= deadline) {
                     LockSupport.park(this);   // until a new expectation or the lens
                     continue;
                 }
                 warmed = now;
-                Synthetic lens = Synthetic.of(head, now, arena, copyRows);
-                if (lens == null) return;   // a weight without leading rows: first touch only
-                warm(lens, now, threads, deadline);
+                for (Expectation shape : now) {
+                    if (stop || expected != now) break;
+                    // Each shape's synthetic lens in memory of its own, freed once it has been warmed.
+                    try (Arena shapeArena = Arena.ofShared()) {
+                        Synthetic lens = Synthetic.of(head, shape, shapeArena, copyRows);
+                        if (lens == null) return;   // a weight without leading rows: first touch only
+                        warm(lens, shape, now, threads, deadline);
+                    }
+                }
             }
         } catch (RuntimeException | Error e) {
             if (DEBUG) e.printStackTrace();
@@ -169,7 +203,7 @@ public final class LensWarmup {
     }
 
     /** Runs {@code lens} until its code has settled, the budget is spent, the expectation changes or the lens starts. */
-    private void warm(Synthetic lens, Expectation shape, int threads, long deadline) {
+    private void warm(Synthetic lens, Expectation shape, List<Expectation> shapes, int threads, long deadline) {
         long start = System.nanoTime();
         long best = Long.MAX_VALUE;
         String end = "all " + RUNS + " runs";
@@ -181,7 +215,7 @@ public final class LensWarmup {
                 end = "stopped by the lens";
                 break;
             }
-            if (expected != shape) {
+            if (expected != shapes) {
                 end = "a new expectation";
                 break;
             }
@@ -198,6 +232,7 @@ public final class LensWarmup {
             long took = System.nanoTime() - t0;
             best = Math.min(best, took);
             runs++;
+            if (run == 0) shapesRun++;
             if (DEBUG && run % 100 == 0) System.err.printf("gguf-lens warm-up: run %d %.1f ms%n", run, took / 1e6);
         }
         if (DEBUG) System.err.printf("gguf-lens warm-up: done after %d runs, %.1f s (%s); best run %.1f ms; JVM uptime %d ms%n",
@@ -205,10 +240,9 @@ public final class LensWarmup {
     }
 
     /** The lens on a head cut from the real one, with a request of the expected shape. */
-    private record Synthetic(LensHead head, LayerStates states, LensRequest request, float[] lastState, int vectors, int blockRows) {
+    private record Synthetic(LensHead head, LayerStates states, LensRequest request, int vectors, int blockRows) {
         void run(int threads) {
             LogitLens.inPasses(head, states, request, threads, blockRows, Integer.MAX_VALUE);
-            HeadConsistency.of(head, lastState, request.referenceLogits()[request.positions().length - 1], threads);
         }
 
         static Synthetic of(LensHead real, Expectation shape, Arena arena, boolean copyRows) {
@@ -219,7 +253,7 @@ public final class LensWarmup {
             int realPositions = Math.min(shape.positions(),
                     LogitLens.positionsPerPass(shape.layers(), width, Runtime.getRuntime().maxMemory()));
             int realVectors = LogitLens.productVectors(shape.layers(), realPositions, shape.kind());
-            int realBlock = Math.min(LogitLens.blockRows(realVectors + realPositions), vocab);
+            int realBlock = Math.min(LogitLens.blockRows(realVectors + (shape.referenceLogits() ? realPositions : 0)), vocab);
             int positions = realPositions;
             if (positions > FusedMatmul.M_BLOCK) {
                 positions = (positions - 1) % FusedMatmul.M_BLOCK + 1;
@@ -251,15 +285,13 @@ public final class LensWarmup {
             int perLayer = positions;
             LayerStates states = LayerStates.ofSegments(layers, positions, width,
                     (layer, p) -> stateData.asSlice(((long) layer * perLayer + p) * rowBytes, rowBytes));
-            float[] lastState = stateData.asSlice(((long) (layers - 1) * positions + positions - 1) * rowBytes, rowBytes)
-                    .toArray(ValueLayout.JAVA_FLOAT);
-            float[][] reference = new float[positions][rows];
-            for (float[] row : reference) for (int i = 0; i < rows; i++) row[i] = (float) (3 * random.nextGaussian());
+            float[][] reference = shape.referenceLogits() ? new float[positions][rows] : null;
+            if (reference != null) for (float[] row : reference) for (int i = 0; i < rows; i++) row[i] = (float) (3 * random.nextGaussian());
             List<TrackedToken> tracked = new ArrayList<>();
             for (int k = 0; k < shape.trackedTokens(); k++) tracked.add(new TrackedToken("warm-up", Math.min(rows - 1, trackedAt + k)));
             LensRequest request = new LensRequest(shape.kind(), Math.min(shape.topK(), rows), IntStream.range(0, positions).toArray(),
-                    tracked, reference, new int[] {1, 2, 3}, id -> true, shape.keepLastPosition());
-            return new Synthetic(head, states, request, lastState, vectors, blocks.block());
+                    tracked, reference, new int[] {1, 2, 3}, id -> true, shape.keepLastPosition(), shape.checkHead());
+            return new Synthetic(head, states, request, vectors, blocks.block());
         }
     }
 

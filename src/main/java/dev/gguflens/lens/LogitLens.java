@@ -77,7 +77,7 @@ public final class LogitLens {
         int xSize = 0, ySize = 0;
         for (int pass = 0; pass < passes; pass++) {
             int count = passStart(positions, pass + 1, passes) - passStart(positions, pass, passes);
-            vectors[pass] = productVectors(layers, count, request.kind());
+            vectors[pass] = productVectors(layers, count, request.kind()) + (request.checkHead() && pass == passes - 1 ? 1 : 0);
             blocks[pass] = Math.min(blockRows(statisticsRows(layers, count, request)), vocab);
             xSize = Math.max(xSize, vectors[pass] * output.columns());
             ySize = Math.max(ySize, vectors[pass] * blocks[pass]);
@@ -115,7 +115,7 @@ public final class LogitLens {
             float[][] reference = request.referenceLogits() == null ? null : Arrays.copyOfRange(request.referenceLogits(), from, to);
             parts.add(run(head, states, new LensRequest(request.kind(), request.topK(), Arrays.copyOfRange(positions, from, to),
                     request.tracked(), reference, request.promptTokenIds(), request.copyCandidate(),
-                    last && request.keepLastPositionLogProbs()), threads, blockRows));
+                    last && request.keepLastPositionLogProbs(), last && request.checkHead()), threads, blockRows));
         }
         int layers = states.layers();
         List<LayerRecord> records = new ArrayList<>(layers * positions.length);
@@ -127,7 +127,7 @@ public final class LogitLens {
         List<PositionConsistency> consistency = parts.stream().flatMap(p -> p.consistency().stream()).toList();
         LensResult last = parts.getLast();
         return new LensResult(request.kind(), layers, positions, records, consistency, last.milestones(),
-                last.lastPositionLogProbs());
+                last.lastPositionLogProbs(), last.headCheck());
     }
 
     /**
@@ -167,9 +167,12 @@ public final class LogitLens {
             finalRow[i] = finalIsLensRow ? (layers - 1) * positionCount + i : lensRows + i;
         }
         int referenceRows = request.referenceLogits() == null ? 0 : positionCount;
+        // The head check's rounded-activation vector rides as one more product column, after the batch rows.
+        boolean checkHead = request.checkHead();
+        int columns = batch + (checkHead ? 1 : 0);
 
         // Lens inputs, one vector per batch row.
-        float[] x = new float[batch * width];
+        float[] x = new float[columns * width];
         double[] residualNorms = new double[lensRows];
         float[] h = new float[width];
         for (int layer = 0; layer < layers; layer++) {
@@ -189,6 +192,10 @@ public final class LogitLens {
                 if (!finalIsLensRow && layer == layers - 1) head.prepare(LensKind.NORM, h, 0, x, finalRow[i] * width);
             }
         }
+        int checkedRow = finalRow[positionCount - 1];
+        if (checkHead) System.arraycopy(HeadConsistency.roundedInput(head, x, checkedRow * width), 0, x, batch * width, width);
+        // The check's whole rows: the float lens's final row at the last position and the rounded activations'.
+        double[] checkedLens = checkHead ? new double[vocab] : null, checkedEmulated = checkHead ? new double[vocab] : null;
 
         RowStatistics[] stats = new RowStatistics[batch + referenceRows];
         List<TrackedToken> tracked = request.tracked();
@@ -201,12 +208,12 @@ public final class LogitLens {
         int block = Math.min(blockRows, vocab);
         // Raw lens logits of the last position, one row per layer; turned into log-probs once the lse is known.
         float[][] kept = request.keepLastPositionLogProbs() ? new float[layers][vocab] : null;
-        float[] products = new float[batch * block];
+        float[] products = new float[columns * block];
         double[] logits = new double[(batch + referenceRows) * block];
         for (int rowStart = 0; rowStart < vocab; rowStart += block) {
             int start = rowStart;
             int n = Math.min(block, vocab - start);
-            head.output().multiply(x, batch, start, start + n, products, threads);
+            head.output().multiply(x, columns, start, start + n, products, threads);
             ParallelFor.each(batch + referenceRows, threads, r -> {
                 if (r < batch) {
                     for (int j = 0; j < n; j++) logits[r * n + j] = head.transformLogit(start + j, products[r * n + j]);
@@ -225,16 +232,25 @@ public final class LogitLens {
                     for (int j = 0; j < n; j++) kept[layer][start + j] = (float) logits[r * n + j];
                 }
             }
+            if (checkHead) {
+                System.arraycopy(logits, checkedRow * n, checkedLens, start, n);
+                for (int j = 0; j < n; j++) checkedEmulated[start + j] = head.transformLogit(start + j, products[batch * n + j]);
+            }
         }
         LensResult result = summarize(head, states, request, stats, finalRow, residualNorms, batch);
-        if (kept == null) return result;
+        HeadConsistency headCheck = checkHead
+                ? HeadConsistency.of(head, checkedLens, checkedEmulated, request.referenceLogits()[positionCount - 1]) : null;
+        if (kept == null) {
+            return headCheck == null ? result : new LensResult(result.kind(), result.layers(), result.positions(),
+                    result.records(), result.consistency(), result.milestones(), null, headCheck);
+        }
         for (int layer = 0; layer < layers; layer++) {
             double lse = stats[layer * positionCount + positionCount - 1].logSumExp();
             float[] row = kept[layer];
             for (int v = 0; v < vocab; v++) row[v] = (float) (row[v] - lse);
         }
         return new LensResult(result.kind(), result.layers(), result.positions(), result.records(),
-                result.consistency(), result.milestones(), kept);
+                result.consistency(), result.milestones(), kept, headCheck);
     }
 
     /** Lens row layer*P + i and extra final row lensRows + i both belong to position index i (lensRows is a multiple of P). */

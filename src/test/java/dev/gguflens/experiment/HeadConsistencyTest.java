@@ -3,7 +3,11 @@ package dev.gguflens.experiment;
 import dev.gguflens.gguf.GgufFile;
 import dev.gguflens.lens.HeadConsistency;
 import dev.gguflens.lens.HeadLookup;
+import dev.gguflens.lens.LayerStates;
 import dev.gguflens.lens.LensHead;
+import dev.gguflens.lens.LensKind;
+import dev.gguflens.lens.LensRequest;
+import dev.gguflens.lens.LogitLens;
 import dev.gguflens.llama.Capture;
 import dev.gguflens.llama.CaptureRequest;
 import dev.gguflens.llama.ContextParams;
@@ -33,7 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The consistency check's split: honest quantised heads (random qwen3 and gemma2, two seeds, F32 / Q8_0 /
  * Q4_K_M) leave a gap that llama.cpp's activation rounding explains and do not warn; heads broken on purpose
- * (norm weight replaced by ones, epsilon 1.0 instead of 1e-6, Gemma-2's softcap dropped) warn.
+ * (norm weight replaced by ones, epsilon 1.0 instead of 1e-6, Gemma-2's softcap dropped) warn. The check folded
+ * into the lens's pass (the probe's form: one more product vector) gives exactly the standalone check's result,
+ * honest or broken, whether the checked row is a lens row (NORM) or an extra final row (RAW).
  */
 class HeadConsistencyTest {
     static final String PROMPT = "The capital of France is";
@@ -63,12 +69,21 @@ class HeadConsistencyTest {
                  LlamaContext ctx = LlamaContext.create(m, new ContextParams(128, 128, 2))) {
                 int[] tokens = m.tokenize(PROMPT, true, false);
                 float[] state, logits;
+                float[][][] states;
+                float[][] allLogits;
                 try (Capture capture = ctx.capture(tokens, new CaptureRequest(true, false, true, List.of()))) {
                     state = capture.layerStateArray(capture.layers() - 1, tokens.length - 1);
                     logits = capture.logitsArray(tokens.length - 1);
+                    states = new float[capture.layers()][tokens.length][];
+                    for (int layer = 0; layer < capture.layers(); layer++) {
+                        for (int p = 0; p < tokens.length; p++) states[layer][p] = capture.layerStateArray(layer, p);
+                    }
+                    allLogits = new float[tokens.length][];
+                    for (int p = 0; p < tokens.length; p++) allLogits[p] = capture.logitsArray(p);
                 }
                 LensHead head = HeadLookup.fromGguf(file);
                 HeadConsistency honest = HeadConsistency.of(head, state, logits, 2);
+                assertEquals(honest, folded(head, states, allLogits, LensKind.RAW), c + ": folded into the lens");
                 System.out.printf(Locale.ROOT, "%-8s %4d %-7s %-5s %12.3g %12.3g %14.3g %14.3g%n", c.arch().name, c.seed(),
                         c.type(), honest.activationType(), honest.expectedKlBits(), honest.expectedMaxAbsLogitDiff(),
                         honest.unexplainedKlBits(), honest.unexplainedMaxAbsLogitDiff());
@@ -80,22 +95,36 @@ class HeadConsistencyTest {
                 float[] ones = new float[head.embeddingLength()];
                 Arrays.fill(ones, 1f);
                 assertBroken(c, "norm weight ones", new LensHead(head.architecture(), head.norm(), ones, head.normBias(),
-                        head.epsilon(), head.output(), head.outputBias(), head.logitScale(), head.softcap()), state, logits);
+                        head.epsilon(), head.output(), head.outputBias(), head.logitScale(), head.softcap()), states, allLogits);
                 assertBroken(c, "epsilon 1.0", new LensHead(head.architecture(), head.norm(), head.normWeight(), head.normBias(),
-                        1f, head.output(), head.outputBias(), head.logitScale(), head.softcap()), state, logits);
+                        1f, head.output(), head.outputBias(), head.logitScale(), head.softcap()), states, allLogits);
                 if (c.arch() == Arch.GEMMA2) {
                     assertTrue(head.softcap().isPresent());
                     assertBroken(c, "no softcap", new LensHead(head.architecture(), head.norm(), head.normWeight(), head.normBias(),
-                            head.epsilon(), head.output(), head.outputBias(), head.logitScale(), OptionalDouble.empty()), state, logits);
+                            head.epsilon(), head.output(), head.outputBias(), head.logitScale(), OptionalDouble.empty()), states, allLogits);
                 }
             }
         }
     }
 
-    static void assertBroken(Case c, String what, LensHead broken, float[] state, float[] logits) {
-        HeadConsistency check = HeadConsistency.of(broken, state, logits, 2);
+    static void assertBroken(Case c, String what, LensHead broken, float[][][] states, float[][] logits) {
+        float[][] last = states[states.length - 1];
+        HeadConsistency check = HeadConsistency.of(broken, last[last.length - 1], logits[logits.length - 1], 2);
         System.out.printf(Locale.ROOT, "  broken (%s): unexplained KL %.3g bits%n", what, check.unexplainedKlBits());
         assertTrue(check.warning(), c + " with " + what + " must warn: " + check);
+        HeadConsistency folded = folded(broken, states, logits, LensKind.NORM);
+        assertTrue(folded.warning(), c + " with " + what + " must warn in the lens's pass: " + folded);
+        assertEquals(check, folded, c + " with " + what + ": folded into the lens");
+    }
+
+    /** The check as the probe makes it: in the lens's pass over every layer and position, at the last position. */
+    static HeadConsistency folded(LensHead head, float[][][] states, float[][] logits, LensKind kind) {
+        int[] positions = java.util.stream.IntStream.range(0, logits.length).toArray();
+        LensRequest request = new LensRequest(kind, 5, positions, List.of(), logits, null, null).checkingHead();
+        HeadConsistency check = LogitLens.run(head, LayerStates.of(states), request, 2).headCheck();
+        assertTrue(LogitLens.run(head, LayerStates.of(states), new LensRequest(kind, 5, positions, List.of(), logits, null, null),
+                2).headCheck() == null, "no check unless asked");
+        return check;
     }
 
     static Path model(Case c) {

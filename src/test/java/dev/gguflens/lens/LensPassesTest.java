@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The lens over many positions runs in several passes over the output weight, a group of positions each, so its
  * buffers fit the heap; the result must be exactly the one-pass result: every record, the consistency per
- * position, the milestones and the kept last-position rows (same block size, so the same summation order).
+ * position, the milestones, the kept last-position rows (same block size, so the same summation order) and the head
+ * check, which rides in the last pass and equals the standalone check.
  */
 class LensPassesTest {
     private static final int LAYERS = 4, POSITIONS = 7, WIDTH = 32, VOCAB = 300;
@@ -33,7 +34,7 @@ class LensPassesTest {
         float[][] reference = IntStream.range(0, positions.length)
                 .mapToObj(i -> TestHeads.gaussian(random, VOCAB, 3.0)).toArray(float[][]::new);
         LensRequest request = new LensRequest(kind, 4, positions, List.of(new TrackedToken("x", 17), new TrackedToken("y", 3)),
-                reference, new int[] {5, 17, 40}, id -> id != 40).keepingLastPositionLogProbs();
+                reference, new int[] {5, 17, 40}, id -> id != 40).keepingLastPositionLogProbs().checkingHead();
 
         LensResult one = LogitLens.inPasses(head, states, request, 2, 64, Integer.MAX_VALUE);
         LensResult passes = LogitLens.inPasses(head, states, request, 2, 64, perPass);
@@ -47,8 +48,14 @@ class LensPassesTest {
         for (int layer = 0; layer < LAYERS; layer++) {
             assertArrayEquals(one.lastPositionLogProbs()[layer], passes.lastPositionLogProbs()[layer], "layer " + layer);
         }
+        HeadConsistency alone = HeadConsistency.of(head, raw[LAYERS - 1][positions[positions.length - 1]],
+                reference[positions.length - 1], 2);
+        assertEquals(alone, one.headCheck());
+        assertEquals(alone, passes.headCheck());
         LensRequest plain = new LensRequest(kind, 4, positions, List.of());
-        assertNull(LogitLens.inPasses(head, states, plain, 2, 64, perPass).lastPositionLogProbs());
+        LensResult plainResult = LogitLens.inPasses(head, states, plain, 2, 64, perPass);
+        assertNull(plainResult.lastPositionLogProbs());
+        assertNull(plainResult.headCheck());
     }
 
     /**
@@ -56,8 +63,8 @@ class LensPassesTest {
      * blocks (the tracked tokens' one-row products aside), so lens minus bare product is what the rest adds.
      */
     @ParameterizedTest
-    @CsvSource({"NORM, 1", "NORM, 300", "RAW, 300", "RMS, 40"})
-    void theBareProductRunsTheLensBlocks(LensKind kind, int positionCount) {
+    @CsvSource({"NORM, 1, false", "NORM, 300, false", "RAW, 300, false", "RMS, 40, false", "NORM, 1, true", "RAW, 300, true"})
+    void theBareProductRunsTheLensBlocks(LensKind kind, int positionCount, boolean checkHead) {
         Random random = new Random(positionCount);
         int vocab = 5000, width = 8;
         LensHead real = TestHeads.randomHead(random, NormKind.RMS_NORM, vocab, width, false,
@@ -76,6 +83,7 @@ class LensPassesTest {
         int[] positions = IntStream.range(0, positionCount).toArray();
         float[][] reference = IntStream.range(0, positionCount).mapToObj(i -> TestHeads.gaussian(random, vocab, 3.0)).toArray(float[][]::new);
         LensRequest request = new LensRequest(kind, 3, positions, List.of(new TrackedToken("x", 17)), reference, new int[] {5}, id -> true);
+        if (checkHead) request = request.checkingHead();
         LogitLens.run(head, LayerStates.of(TestHeads.randomStates(random, LAYERS, positionCount, width)), request, 1);
         List<String> lens = List.copyOf(calls);
         calls.clear();

@@ -69,6 +69,13 @@ class LensWarmupTest {
             warmup.expect(new LensWarmup.Expectation(LensKind.RAW, 5, 3, 2, 2, true));
             while (warmup.runs() == before2 && System.nanoTime() < deadline) Thread.sleep(10);
             assertTrue(warmup.runs() > before2, "the new expectation ran");
+            // The run's further lenses (a sub-layer lens, sequence mode's answers) are warmed in turn after the first.
+            int shapes = warmup.shapesRun();
+            warmup.expect(List.of(new LensWarmup.Expectation(LensKind.RAW, 5, 3, 2, 2, true),
+                    new LensWarmup.Expectation(LensKind.RAW, 5, 2, 2, 2, false, true, false),
+                    new LensWarmup.Expectation(LensKind.RAW, 1, 3, 3, 3, false, false, false)));
+            while (warmup.shapesRun() < shapes + 3 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertEquals(shapes + 3, warmup.shapesRun(), "each expected shape ran");
             long stopAsked = System.nanoTime();
             warmup.await();
             assertTrue(warmup.runs() < 300 || System.nanoTime() - stopAsked < 60_000_000_000L, "await stops it");
