@@ -137,6 +137,14 @@ final class PackedRowKernels {
         }
     }
 
+    /**
+     * The size of a row kernel's view that is not cut to the row: beyond any offset a kernel computes from an int
+     * block index (at most a few hundred times 2^31, far below 2^62), so C2 proves the segment's bounds checks true
+     * from the types alone and drops them from the block loops, where with the row's length it kept or dropped them
+     * by profile (see Q8_0Rows.packed). The reads stay within the row because every loop runs over its blocks.
+     */
+    static final long UNCUT = Long.MAX_VALUE >> 1;
+
     /** The bytes [address, address + size) as a segment of a class C2 sees exactly (see RowKernels.dotRows). */
     static MemorySegment view(long address, long size) {
         return MemorySegment.ofAddress(address).reinterpret(size);

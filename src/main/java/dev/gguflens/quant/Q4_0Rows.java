@@ -4,6 +4,7 @@ import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.UNCUT;
 import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
@@ -78,7 +79,7 @@ final class Q4_0Rows {
      * likewise. w = d*(q-8), summed as d*sum(q*x) - 8*d*sum(x).
      */
     private static float q4_0x8(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
-        MemorySegment w = view(address, 18L * blocks);
+        MemorySegment w = view(address, UNCUT);
         FloatVector acc = FloatVector.zero(F);
         float offsets = 0;
         int pairs = blocks / 2;
@@ -104,7 +105,7 @@ final class Q4_0Rows {
 
     /** Q4_0 at 128 bits (its 16 quant bytes are one such vector), blocks [first, blocks) of the row. */
     private static float q4_0(long address, float[] xo, int first, int blocks, float[] xSums, float[] lanes) {
-        MemorySegment w = view(address, 18L * blocks);
+        MemorySegment w = view(address, UNCUT);
         FloatVector acc = FloatVector.zero(F4);
         int l4 = F4.length();
         float offsets = 0;

@@ -5,6 +5,7 @@ import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.I32;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.UNCUT;
 import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
@@ -37,6 +38,10 @@ final class Q4_KRows {
 
     static void rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
         float[] lanes = new float[L];
+        if (L == 8) {
+            for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q4_k8(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+            return;
+        }
         float[] scales = new float[8 * blocks];
         for (int j = 0; j < nr; j++) {
             long row = address + j * rowBytes;
@@ -47,13 +52,58 @@ final class Q4_KRows {
     }
 
     /**
+     * Q4_K at 256 bits, block by block: the 8 six-bit scales and mins as in get_scale_min_k4, one per byte of sc
+     * and mn, the scales converted per group. The 128-bit loop order ({@link #q4Quants}: scales unpacked in a pass
+     * of their own, the group outer, the block inner) has 208 + 74 instructions per block here against this loop's
+     * 348 and was 25% faster on one thread with rows in L2, but not faster in bench's two-thread product over
+     * 151936 rows (Java/ggml 2.38 and 2.05 against 2.10 and 1.78; two threads over 32768 rows alternating in one
+     * process: median 13.9 against 12.7 ms): the scale pass and the four group passes read each row with a
+     * 144-byte stride instead of once in order, an inference from where the two loops differ (not measured with
+     * counters).
+     */
+    private static float q4_k8(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
+        MemorySegment w = view(address, 144L * blocks);
+        FloatVector accLo = FloatVector.zero(F), accHi = accLo, accMin = accLo;
+        for (int b = 0; b < blocks; b++) {
+            long o = 144L * b;
+            int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
+            long sc = RowKernels.sixBitBytes(s0, s2);
+            long mn = RowKernels.sixBitBytes(s1, s2 >>> 4);
+            float d = f16(w, o);
+            for (int p = 0; p < 4; p++) {
+                // Group p: 32 bytes, low nibbles = sub-block 2p, high nibbles = sub-block 2p+1.
+                FloatVector lo = FloatVector.zero(F), hi = lo;
+                for (int c = 0; c < 32; c += 4 * L) {
+                    IntVector q = IntVector.fromMemorySegment(I, w, o + 16 + 32 * p + c, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
+                    int xk = 256 * b + 64 * p + c;
+                    for (int j = 0; j < 4; j++) {
+                        lo = ((FloatVector) q.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), lo);
+                        hi = ((FloatVector) q4.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), hi);
+                    }
+                }
+                accLo = lo.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
+            }
+            {
+                // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
+                ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
+                accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
+                        .fma(FloatVector.broadcast(F, f16(w, o + 2)), accMin);
+            }
+        }
+        accLo.add(accHi).sub(accMin).intoArray(lanes, 0);
+        return laneSum(lanes, L);
+    }
+
+
+    /**
      * The row's sub-block scales times d into scales[8b + s] (for {@link #q4Quants} and Q5_K's loop, which then
      * load each with one broadcast), and the min term dmin * sum_s m_s * (sum of x over sub-block s), returned:
      * the six-bit unpacking (get_scale_min_k4) and both F16 conversions once per block, outside the FMA loop.
      * Q4_K and Q5_K share this head layout (d, dmin, 12 scale bytes); blockBytes is the type's block size.
      */
     static float scalesAndMins(long address, long blockBytes, int blocks, float[] xSums, float[] scales, float[] lanes) {
-        MemorySegment w = view(address, blockBytes * blocks);
+        MemorySegment w = view(address, UNCUT);
         FloatVector accMin = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = blockBytes * b;
@@ -90,7 +140,7 @@ final class Q4_KRows {
      * 53.3 ns per block before, 26.4 and 33.3-36.3 after; 128 bits 69.7 and 53.3 before, 38.4 after.
      */
     private static void q4Quants(long address, float[] xo, int blocks, float[] scales, float[] lanes) {
-        MemorySegment w = view(address, 144L * blocks);
+        MemorySegment w = view(address, UNCUT);
         FloatVector accLo = FloatVector.zero(F), accHi = accLo;
         for (int p = 0; p < 4; p++) {
             for (int b = 0; b < blocks; b++) {

@@ -3,6 +3,7 @@ package dev.gguflens.quant;
 import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.UNCUT;
 import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
@@ -27,9 +28,6 @@ final class Q8_0Rows {
 
     private Q8_0Rows() {
     }
-
-    /** The size of {@link #packed}'s view of a row: beyond any offset it computes (see there). */
-    private static final long UNCUT = Long.MAX_VALUE >> 1;
 
     static RowKernels.Prepared prepare(float[] x, int cols) {
         return new RowKernels.Prepared(null, PackedRowKernels.interleave(x, cols, 4, L), 0);

@@ -17,13 +17,15 @@
  *     <td colspan="2">PackedRowKernels (8 or 4 lanes)</td></tr>
  * <tr><td>how PackedRowKernels reads each type</td><td colspan="3">Q8_0 Q4_0 Q4_K Q5_K: packed bytes as int lanes,
  *     one byte extracted per step (shift or mask), converted, one FMA; scales multiply lane-wise partial sums.
- *     Q4_K Q5_K: a row's 8 scales times d per block unpacked once into a float array and its min term summed
- *     ({@code Q4_KRows.scalesAndMins}), then the 32-weight group (128 bits: both 16-byte chunks, each with its own
- *     FMA chains) in the outer loop and the block in the inner one, as for Q6_K, each scale one broadcast load
- *     (256 bits: 348 to 208 + 77 instructions per block; 128 bits: ~550 to 348 + 93); Q5_K's fifth bit or-ed in
- *     place at bit 4 of each byte. Q4_0 at 256 bits: two blocks per vector (two overlapping loads 2 bytes apart,
- *     blended), an odd last block at 128 bits (504 to 292 instructions per 256 weights); at 128 bits one block per
- *     vector.
+ *     Q4_K Q5_K at 128 bits: a row's 8 scales times d per block unpacked once into a float array and its min term
+ *     summed ({@code Q4_KRows.scalesAndMins}), then the 32-weight group (both 16-byte chunks, each with its own FMA
+ *     chains) in the outer loop and the block in the inner one, as for Q6_K, each scale one broadcast load (Q4_K
+ *     ~550 to 348 + 93 instructions per block, Q5_K 964 to 448 + 93); Q5_K's fifth bit or-ed in place at bit 4 of
+ *     each byte. At 256 bits block by block (that loop order had 40% fewer instructions but was not faster in
+ *     bench's two-thread product). Q4_0 at 256 bits: two blocks per vector (two overlapping loads 2 bytes apart,
+ *     blended), an odd last block at 128 bits (504 to 244 instructions per 256 weights); at 128 bits one block per
+ *     vector. The row views of Q8_0, Q4_0, Q4_K and Q5_K are not cut to the row ({@code PackedRowKernels.UNCUT}),
+ *     so C2 drops the segment's bounds checks.
  *     Q6_K: the 6-bit values assembled in place, each byte then shifted down and masked with 0xFF (one mask
  *     constant, not four), one 32-weight group after another (each to the end of its FMA chain, two accumulators, so
  *     AVX2's 16 registers hold them), the half block (256 bits) or 16-byte chunk (128 bits) in the outer loop and
