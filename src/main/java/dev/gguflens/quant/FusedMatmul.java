@@ -13,8 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 each row is decoded straight from native
- * memory into vector registers where {@link RowKernels} has a kernel. Otherwise a tile of {@link #BLOCKED_TILE} rows is
- * decoded once ({@link VectorDecoder} at every width from 128 bits) into a float scratch laid out K block by K block,
+ * memory into vector registers where {@link RowKernels} has a kernel. Otherwise a tile of {@link #BLOCKED_TILE} rows
+ * ({@link #TALL_TILE} when m spans more than one M block) is decoded once ({@link VectorDecoder} at every width from 128 bits) into a float scratch laid out K block by K block,
  * as x is ({@link #chunkMajor}), and multiplied against the m vectors {@link #M_BLOCK} at a time: per K block, a
  * 4-row x 2-vector register kernel (4 x 6 where the CPU has 32 vector registers) accumulates lane-wise partial sums.
  * When cols is not a multiple of the vector length, the older full-K 4x3 kernel serves.
@@ -30,6 +30,19 @@ public final class FusedMatmul {
      * floats (256 KiB) still leave room in a 512 KiB L2 for the x slices and accumulators.
      */
     static final int BLOCKED_TILE = 16;
+    /**
+     * Rows decoded together when m spans more than one {@link #M_BLOCK}: y is vector-major (y[i*rows + r]), so a tile
+     * writes its rows' outputs for each vector to a different place of y, 592 x 151936 floats (360 MB) at M = 592
+     * over Qwen3's vocabulary, each 16-row write of 64 B on its own page; 64 rows write 256 B per page visit.
+     * Whole product, 2 threads, wall clock, in alternation (TileTuning, all 151936 rows, M = 592): 0.82-0.84x the
+     * time of 16 rows for Q8_0 (load 2.4-3.6), 0.49-0.63x for Q6_K (load 4.8-5.3); over 8192 rows (y 19 MB)
+     * 64-row tiles (K blocks of 1024 and 2048) measured 0.98-1.06x, so the gain comes with y's size. At M = 37
+     * 16 rows stayed as fast or faster (64 rows 1.01-1.15x, Q8_0 and Q6_K, all rows), so one M block keeps
+     * {@link #BLOCKED_TILE}. M between 49 and 591 was not measured.
+     */
+    static final int TALL_TILE = 64;
+    /** Rows a thread takes at a time from the shared counter of the m > 1 path: 4 tiles of 16, one tall tile. */
+    static final int GRAB_ROWS = 64;
     /**
      * Columns per K block: a whole row at n_embd up to 4096 (Qwen3-8B, Llama-3-8B), longer rows in blocks of 4096.
      * Blocks of 512 (four weight rows in L1 while the M block's x slices pass) were slower here: at 256 bits, one
@@ -56,8 +69,6 @@ public final class FusedMatmul {
      * time, TileTuning) 4 x 2 took 0.82-0.87x the time of 4 x 3 at 256 bits and 0.83x at 128 (load 3-5).
      */
     static final int REGISTER_VECTORS = LANES >= 16 || "aarch64".equals(System.getProperty("os.arch")) ? 6 : 2;
-    /** Tiles a thread takes at a time from the shared counter of the m > 1 path. */
-    static final int TILES_PER_GRAB = 4;
 
     /**
      * How the tile path blocks the product: rows decoded per tile, columns per K block, vectors per M block, the
@@ -73,15 +84,16 @@ public final class FusedMatmul {
         }
 
         /**
-         * The blocking used for {@code type}: the same for every type, as no type measured better with another.
+         * The blocking used for {@code type} and m vectors: the same for every type, as no type measured better with
+         * another; {@link #TALL_TILE} rows when m spans more than one M block.
          * At 256 bits, M = 37, 8192 x 4096, one thread's CPU time, blockings alternating in one process (TileTuning,
          * load 7-9 from other jobs), against 16 rows / K 512 / M 48 / rows outside (the former default): K 256 with
          * vector groups outside took 1.01-1.21x, 32 rows / K 256 / vectors outside 1.02-1.29x, 8 rows / K 512 /
          * vectors outside 1.00-1.07x, a single K block of 4096 0.86-1.06x (see {@link #K_CHUNK}) for F16, Q6_K,
          * Q8_0 and Q4_K alike, so K blocking is not what made F16 slower than the other types.
          */
-        static Blocking of(GgmlType type, int registerVectors) {
-            return new Blocking(BLOCKED_TILE, K_CHUNK, M_BLOCK, false, registerVectors);
+        static Blocking of(GgmlType type, int m, int registerVectors) {
+            return new Blocking(m > M_BLOCK ? TALL_TILE : BLOCKED_TILE, K_CHUNK, M_BLOCK, false, registerVectors);
         }
     }
 
@@ -105,12 +117,12 @@ public final class FusedMatmul {
      * on the caller's thread only, whatever {@code threads} says; use a shared or global arena to spread them.
      */
     public static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
-        multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), REGISTER_VECTORS));
+        multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), m, REGISTER_VECTORS));
     }
 
     /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the register block's width (2, 3 or 6) chosen; for tests. */
     static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads, int registerVectors) {
-        multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), registerVectors));
+        multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), m, registerVectors));
     }
 
     /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the tile path's blocking chosen; for tests and tuning. */
@@ -158,7 +170,7 @@ public final class FusedMatmul {
         if (m > 1 && cols % LANES == 0) {
             // Threads take the next few tiles as they finish (not one fixed half each), so a core slowed by
             // other work does not hold the whole product back; every row's bits are the same either way.
-            int grab = blocking.tileRows() * TILES_PER_GRAB;
+            int grab = Math.max(1, GRAB_ROWS / blocking.tileRows()) * blocking.tileRows();
             int grabs = (outRows + grab - 1) / grab;
             AtomicInteger next = new AtomicInteger();
             ParallelFor.parts(Math.min(parts, grabs), p -> {

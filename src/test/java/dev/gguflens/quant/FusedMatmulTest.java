@@ -109,13 +109,14 @@ class FusedMatmulTest {
      * The blocked tile path gives exactly the bits of a lane-wise scalar recomputation: lane j of each output's
      * partial sums is fma(w_k, x_k, .) over k = j, j + L, ... in ascending order, folded halves onto halves as
      * FloatLanes does. So neither the K blocks, nor the M blocks (m spans two, with remainders for every register
-     * block), nor the register block (3 or 6 vectors) nor the thread split can change a bit.
+     * block), nor the tile height, nor the register block (2, 3 or 6 vectors) nor the thread split can change a bit.
      */
     @ParameterizedTest
     @MethodSource("requiredTypes")
     void tilePathEqualsLaneWiseRecomputationBitForBit(GgmlType type) {
         int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
-        int cols = FusedMatmul.K_CHUNK + 256, rows = FusedMatmul.BLOCKED_TILE + 5, m = FusedMatmul.M_BLOCK + 5;
+        // m over one M block takes the tall tile: one whole tile and a remainder of rows
+        int cols = FusedMatmul.K_CHUNK + 256, rows = FusedMatmul.TALL_TILE + 5, m = FusedMatmul.M_BLOCK + 5;
         Random rnd = new Random(type.ordinal() * 13L + 7);
         WeightMatrix w = new WeightMatrix(type,
                 MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
