@@ -26,6 +26,19 @@ final class F16Rows {
     private F16Rows() {
     }
 
+    /**
+     * A half's magnitude bits (0x7C00 for an infinity, above it NaNs) in float position (bits 13-27). The kernel asks
+     * m > INFINITE_MAGNITUDE - 1 rather than m >= INFINITE_MAGNITUDE: AVX2 compares only for greater-than, and C2
+     * built the other as a compare, an all-ones constant and a NOT (two instructions more per 8 weights).
+     */
+    private static final int INFINITE_MAGNITUDE = 0x7C00 << 13;
+    /**
+     * The size of {@link #f16Row8}'s view of a row: beyond any offset it computes (2L * k + 32 for an int k stays far
+     * below 2^62), so C2 proves the bounds check of every load true from the types alone; with the row's length it
+     * kept one per 16 weights. The reads stay within the row because the loop runs over its columns.
+     */
+    private static final long UNCUT = Long.MAX_VALUE >> 1;
+
     /** At 256 bits x is interleaved (even elements, then odd, per 2L); at 128 bits it is read as it is. */
     static RowKernels.Prepared prepare(float[] x, int cols) {
         return new RowKernels.Prepared(null, L == 8 ? PackedRowKernels.interleave(x, cols, 2, L) : x, 0);
@@ -50,10 +63,12 @@ final class F16Rows {
      * array with {@link Float#float16ToFloat} instead (the 128-bit path) was 1.6x slower here with rows in L2
      * and 1.2x slower streaming them (bench at Qwen3-8B's shape: Java/ggml 1.90 against 1.53 with this code).
      * Written as a counted loop over vectors (as BF16Rows), C2 unrolled it but spilled to the stack (about 50
-     * instead of 46 instructions per 16 weights), so the loop stays as it is.
+     * instead of 46 instructions per 16 weights), so the loop stays as it is. The infinity test as a greater-than
+     * and the uncut view took the loop in bench's compile from 46 to 36 instructions per 16 weights (736 to 576 per
+     * 256): the freed registers also keep the mask and scale constants, which C2 had reloaded at each use.
      */
     private static float f16Row8(long address, float[] xo, int cols, float[] lanes) {
-        MemorySegment w = view(address, 2L * cols);
+        MemorySegment w = view(address, UNCUT);
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         int k = 0;
         for (; k + 2 * L <= cols; k += 2 * L) {
@@ -62,10 +77,10 @@ final class F16Rows {
             IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
             IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
             IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GT, INFINITE_MAGNITUDE - 1))
                     .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
             IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GE, 0x7C00 << 13))
+                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GT, INFINITE_MAGNITUDE - 1))
                     .or(v.and(0x80000000));
             a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
             a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
@@ -84,10 +99,10 @@ final class F16Rows {
      * instruction at 256 bits, 4 at 128; exact, infinities and NaNs included), then four FMA chains over the chunk,
      * carried from chunk to chunk and folded once per row. Both loops have a constant trip count, so C2 unrolls
      * them and drops their bounds checks (the loop it replaced had neither constant trip count nor unrolling).
-     * At 256 bits this path is about 350 instructions per 256 weights against 736 for {@link #f16Row8}, yet was
-     * slower with one thread and rows in L2 (79 against 54-87 ns per 256 weights, load 7; the last session
-     * measured its predecessor 1.6x slower there too), so 256 bits keeps f16Row8 until a quiet 2-thread bench
-     * decides. The tail (cols not a multiple of F16_CHUNK) runs in scalar code.
+     * At 256 bits this path is about 350 instructions per 256 weights against 736 for {@link #f16Row8} then
+     * (576 now), yet was slower with one thread and rows in L2 (79 against 54-87 ns per 256 weights, load 7; the
+     * last session measured its predecessor 1.6x slower there too), so 256 bits keeps f16Row8 until a quiet
+     * 2-thread bench decides. The tail (cols not a multiple of F16_CHUNK) runs in scalar code.
      */
     private static float widened(long address, float[] x, int cols, short[] halves, float[] wide, float[] lanes) {
         MemorySegment w = view(address, 2L * cols);

@@ -36,11 +36,13 @@
  *     of a row is not cut to the row, so C2 drops the bounds checks in every compile (320 to 272 instructions per
  *     256 weights at 256 bits in bench's compiles).
  *     F16 ({@link dev.gguflens.quant.F16Rows}) at 256 bits: two halves per int lane widened in registers by exact
- *     integer operations (shift, mask, scale by 2^112, a blend for infinities and NaNs), x interleaved as for BF16;
+ *     integer operations (shift, mask, scale by 2^112, a blend for infinities and NaNs, tested as greater-than: AVX2
+ *     has no other integer compare), x interleaved as for BF16, 576 instructions per 256 weights;
  *     at 128 bits 256 halves at a time copied to a short array and widened into an L1 float array by a
  *     constant-trip loop over {@code Float.float16ToFloat}, which C2 turns into vcvtph2ps (x86 F16C), then a
- *     constant-trip 4-chain dot carried across chunks (at 256 bits that path has half the instructions, 350 against
- *     736 per 256 weights, but was not faster on one thread). BF16: a shift or a mask per half. F32: 4-chain dot.
+ *     constant-trip 4-chain dot carried across chunks (at 256 bits that path has 350 instructions per 256 weights,
+ *     but was not faster on one thread than the integer widening when that had 736). BF16: a shift or a mask per
+ *     half. F32: 4-chain dot.
  *     The loops of Q8_0, BF16 and F32 are written so that C2 can remove their bounds checks and unroll them: a
  *     count of vectors as the loop variable, segment offsets a long multiple of it, no inner loop of one pass.</td></tr>
  * <tr><td>m &gt; 1 (and m = 1 for all other types): rows decoded into a float tile (16 rows, 64 when m spans more
