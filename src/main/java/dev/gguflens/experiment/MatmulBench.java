@@ -171,10 +171,12 @@ public final class MatmulBench {
                 WeightMatrix w = new WeightMatrix(t.type(), t.data(), Math.toIntExact(t.rowCount()), Math.toIntExact(t.rowLength()));
                 LensHead head = HeadLookup.fromGguf(file);
                 source = s.model() + " " + t.name() + " (" + t.type() + " " + w.rows() + " x " + w.cols() + ")";
+                for (int m : s.ms()) requireHeapFor(m, w.rows(), w.cols());
                 for (int m : s.ms()) cases.add(measure(w, head, m, s, progress));
             }
         } else {
             source = "synthetic random valid blocks, " + s.rows() + " x " + s.cols() + " per type";
+            for (int m : s.ms()) requireHeapFor(m, s.rows(), s.cols());
             for (GgmlType type : s.types()) {
                 try (Arena arena = Arena.ofShared()) {
                     progress.accept("generating a " + type + " " + s.rows() + " x " + s.cols() + " weight");
@@ -196,6 +198,25 @@ public final class MatmulBench {
         }
         return new Result(source, MachineRoofline.vectorDescription(), s.threads(), s.reps(), s.warmup(), cases, PeakMemory.peakRssBytes(), bandwidth, fma);
     }
+
+    /**
+     * Fails, before any weight is generated or timed, when x and the two outputs of an M-vector product (Java's and
+     * ggml's, compared at the end) would not fit the heap: at M = 592 over 151936 rows the outputs alone are 720 MB,
+     * which a 1 GiB heap ended in an OutOfMemoryError's stack trace.
+     */
+    static void requireHeapFor(int m, int rows, int cols) {
+        long heapBytes = 4L * ((long) m * cols + 2L * m * rows);
+        long heapLimit = Runtime.getRuntime().maxMemory();
+        if (heapBytes > heapLimit * HEAP_SHARE) {
+            long suggestedGib = (long) Math.ceil(heapBytes / HEAP_SHARE / (1L << 30));
+            throw new InvalidInputException("batch_sizes", m, "needs about " + (heapBytes >> 20) + " MiB of Java heap for x and"
+                    + " the two " + rows + "-row outputs, more than this JVM's " + (heapLimit >> 20) + " MiB allow; use a"
+                    + " smaller M or more heap (GGUF_LENS_JAVA_OPTS=-Xmx" + suggestedGib + "g)");
+        }
+    }
+
+    /** Share of the heap bench lets one case's arrays take; the rest is for the lens's blocks and the generated rows. */
+    private static final double HEAP_SHARE = 0.85;
 
     private static Case measure(WeightMatrix w, LensHead head, int m, Settings s, Consumer<String> progress) {
         progress.accept("timing " + w.type() + " M=" + m);

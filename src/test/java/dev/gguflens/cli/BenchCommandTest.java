@@ -152,6 +152,9 @@ class BenchCommandTest {
             {"--types", "Q4_K", "--cols", "100", "--no-machine"}, "--cols 100 is not a multiple of the Q4_K block size 256".split("\0"),
             {"--model", "/no/such.gguf", "--rows", "8"}, "--rows/--cols shape synthetic weights".split("\0"),
             {"--model", "/no/such.gguf", "--no-machine"}, "/no/such.gguf: no such file".split("\0"),
+            // x and the two outputs would need 4 x (100000 x 256 + 2 x 100000 x 8192) B = 6.2 GiB of heap
+            {"--types", "Q8_0", "--rows", "8192", "--cols", "256", "--m", "100000", "--no-machine"},
+                    "--m 100000 needs about 6347 MiB of Java heap".split("\0"),
         };
         for (int i = 0; i < cases.length; i += 2) {
             Run run = bench(cases[i]);
