@@ -41,8 +41,7 @@ class FloatLanesTest {
         for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0}) {
             byte[] raw = Quantizer.quantize(type, weights, cols);
             try (Arena arena = Arena.ofShared()) {
-                MemorySegment data = arena.allocate(raw.length);
-                MemorySegment.copy(raw, 0, data, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, raw.length);
+                MemorySegment data = QuantTestData.offHeap(arena, raw);
                 WeightMatrix w = new WeightMatrix(type, data, rows, cols);
                 for (int m : new int[] {1, 3}) {
                     float[] cold = new float[m * rows];

@@ -4,6 +4,9 @@ import dev.gguflens.gguf.GgmlType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -85,6 +88,13 @@ final class QuantTestData {
 
     private static float scale(Random rnd) {
         return (float) ((rnd.nextBoolean() ? 1 : -1) * (0.001 + rnd.nextDouble() * 0.05));
+    }
+
+    /** The bytes copied into {@code arena}'s native memory, as a model's mapped tensors are (the row kernels read by address). */
+    static MemorySegment offHeap(Arena arena, byte[] raw) {
+        MemorySegment data = arena.allocate(raw.length);
+        MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+        return data;
     }
 
     static float[] gaussian(int n, Random rnd) {

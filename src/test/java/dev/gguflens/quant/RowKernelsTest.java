@@ -25,8 +25,7 @@ class RowKernelsTest {
         Random rnd = new Random(11 + type.ordinal());
         byte[] raw = QuantTestData.randomBlocks(type, ROWS * COLS / type.blockSize, rnd);
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment data = arena.allocate(raw.length);  // off-heap, as the model's mapped tensors are
-            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            MemorySegment data = QuantTestData.offHeap(arena, raw);
             WeightMatrix w = new WeightMatrix(type, data, ROWS, COLS);
             float[] dense = Kernels.dequantizeRows(w, 0, ROWS);
             float[] x = QuantTestData.gaussian(COLS, rnd);
@@ -62,8 +61,7 @@ class RowKernelsTest {
             Random rnd = new Random(31 + cols + type.ordinal());
             byte[] raw = QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment data = arena.allocate(raw.length);
-                MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+                MemorySegment data = QuantTestData.offHeap(arena, raw);
                 WeightMatrix w = new WeightMatrix(type, data, rows, cols);
                 float[] dense = Kernels.dequantizeRows(w, 0, rows);
                 float[] x = QuantTestData.gaussian(cols, rnd);
@@ -100,8 +98,7 @@ class RowKernelsTest {
         byte[] raw = QuantTestData.randomBlocks(type, rows * COLS / type.blockSize, rnd);
         float[] x = QuantTestData.gaussian(COLS, rnd);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate(raw.length);
-            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            MemorySegment data = QuantTestData.offHeap(arena, raw);
             WeightMatrix nativeW = new WeightMatrix(type, data, rows, COLS);
             WeightMatrix heapW = new WeightMatrix(type, MemorySegment.ofArray(raw), rows, COLS);
             for (int threads = 1; threads <= 3; threads++) {
@@ -155,8 +152,7 @@ class RowKernelsTest {
         byte[] raw = QuantTestData.randomBlocks(type, ROWS * COLS / type.blockSize, rnd);
         float[] x = QuantTestData.gaussian(COLS, rnd);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate(raw.length);
-            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            MemorySegment data = QuantTestData.offHeap(arena, raw);
             WeightMatrix w = new WeightMatrix(type, data, ROWS, COLS);
             float[] y = new float[ROWS];
             FusedMatmul.multiply(w, x, 1, y, 1);
@@ -228,8 +224,7 @@ class RowKernelsTest {
         }
         float[] x = QuantTestData.gaussian(COLS, rnd);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate(raw.length);
-            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            MemorySegment data = QuantTestData.offHeap(arena, raw);
             float[] y = new float[rows];
             FusedMatmul.multiply(new WeightMatrix(GgmlType.Q6_K, data, rows, COLS), x, 1, y, 1);
             for (int r = 0; r < rows; r++) {
@@ -266,8 +261,7 @@ class RowKernelsTest {
             Random rnd = new Random(41 + cols);
             byte[] raw = QuantTestData.randomBlocks(type, rows * cols / 32, rnd);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment data = arena.allocate(raw.length);
-                MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+                MemorySegment data = QuantTestData.offHeap(arena, raw);
                 WeightMatrix w = new WeightMatrix(type, data, rows, cols);
                 float[] x = QuantTestData.gaussian(cols, rnd);
                 float[] cold = new float[rows];
@@ -325,8 +319,7 @@ class RowKernelsTest {
         }
         float[] x = QuantTestData.gaussian(COLS, rnd);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate(raw.length);
-            MemorySegment.copy(raw, 0, data, ValueLayout.JAVA_BYTE, 0, raw.length);
+            MemorySegment data = QuantTestData.offHeap(arena, raw);
             float[] y = new float[rows];
             FusedMatmul.multiply(new WeightMatrix(type, data, rows, COLS), x, 1, y, 1);
             for (int r = 0; r < rows; r++) {
