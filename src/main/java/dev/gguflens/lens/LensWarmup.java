@@ -273,8 +273,8 @@ public final class LensWarmup {
             // are many, as many modulo the product's M block (the same full and partial M blocks, a fraction of the work).
             int realPositions = Math.min(shape.positions(),
                     LogitLens.positionsPerPass(shape.layers(), width, Runtime.getRuntime().maxMemory()));
-            int realVectors = LogitLens.productVectors(shape.layers(), realPositions, shape.kind());
-            int realBlock = Math.min(LogitLens.blockRows(realVectors + (shape.referenceLogits() ? realPositions : 0)), vocab);
+            int realBlock = Math.min(LogitLens.blockRows(
+                    LogitLens.statisticsRows(shape.layers(), realPositions, shape.kind(), shape.referenceLogits())), vocab);
             int positions = realPositions;
             if (positions > FusedMatmul.M_BLOCK) {
                 positions = (positions - 1) % FusedMatmul.M_BLOCK + 1;

@@ -147,7 +147,12 @@ public final class LogitLens {
 
     /** Rows of statistics a pass over {@code positions} positions keeps: its product's vectors plus a reference row per position. */
     private static int statisticsRows(int layers, int positions, LensRequest request) {
-        return productVectors(layers, positions, request.kind()) + (request.referenceLogits() == null ? 0 : positions);
+        return statisticsRows(layers, positions, request.kind(), request.referenceLogits() != null);
+    }
+
+    /** Statistics rows of a pass: its product vectors plus, with llama.cpp's logits, one reference row per position. */
+    static int statisticsRows(int layers, int positions, LensKind kind, boolean referenceLogits) {
+        return productVectors(layers, positions, kind) + (referenceLogits ? positions : 0);
     }
 
     /** One streamed pass over the output weight for all the request's positions, {@code blockRows} vocabulary rows at a time. */
