@@ -245,14 +245,13 @@ public final class LogitLens {
         LensResult result = summarize(head, states, request, stats, finalRow, residualNorms, batch);
         HeadConsistency headCheck = checkHead
                 ? HeadConsistency.of(head, checkedLens, checkedEmulated, request.referenceLogits()[positionCount - 1]) : null;
-        if (kept == null) {
-            return headCheck == null ? result : new LensResult(result.kind(), result.layers(), result.positions(),
-                    result.records(), result.consistency(), result.milestones(), null, headCheck);
-        }
-        for (int layer = 0; layer < layers; layer++) {
-            double lse = stats[layer * positionCount + positionCount - 1].logSumExp();
-            float[] row = kept[layer];
-            for (int v = 0; v < vocab; v++) row[v] = (float) (row[v] - lse);
+        if (kept == null && headCheck == null) return result;
+        if (kept != null) {
+            for (int layer = 0; layer < layers; layer++) {
+                double lse = stats[layer * positionCount + positionCount - 1].logSumExp();
+                float[] row = kept[layer];
+                for (int v = 0; v < vocab; v++) row[v] = (float) (row[v] - lse);
+            }
         }
         return new LensResult(result.kind(), result.layers(), result.positions(), result.records(),
                 result.consistency(), result.milestones(), kept, headCheck);
