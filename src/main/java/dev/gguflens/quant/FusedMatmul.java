@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 each row is decoded straight from native
- * memory into vector registers where {@link RowKernels} has a kernel. Otherwise a tile of {@link #BLOCKED_TILE} rows
+ * memory into vector registers where {@link RowKernels} has a kernel. For m > 1 at 256 bits, rows a multiple of 256
+ * long, {@link ColumnLaneTiles} serves (x's vectors across the lanes). Otherwise (the lane-wise path: K in the
+ * lanes) a tile of {@link #BLOCKED_TILE} rows
  * ({@link #TALL_TILE} when m spans more than one M block) is decoded once ({@link VectorDecoder} at every width from 128 bits) into a float scratch laid out K block by K block,
  * as x is ({@link #chunkMajor}), and multiplied against the m vectors {@link #M_BLOCK} at a time: per K block, a
  * 4-row x 2-vector register kernel (4 x 6 where the CPU has 32 vector registers) accumulates lane-wise partial sums.
@@ -117,7 +119,7 @@ public final class FusedMatmul {
      * on the caller's thread only, whatever {@code threads} says; use a shared or global arena to spread them.
      */
     public static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads) {
-        multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), m, REGISTER_VECTORS));
+        multiplyChecked(w, x, m, rowStart, rowEnd, y, threads, null);
     }
 
     /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the register block's width (2, 3 or 6) chosen; for tests. */
@@ -125,10 +127,19 @@ public final class FusedMatmul {
         multiply(w, x, m, rowStart, rowEnd, y, threads, Blocking.of(w.type(), m, registerVectors));
     }
 
-    /** As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} with the tile path's blocking chosen; for tests and tuning. */
+    /**
+     * As {@link #multiply(WeightMatrix, float[], int, int, int, float[], int)} on the lane-wise tile path (K in the
+     * lanes) with its blocking chosen, also where {@link ColumnLaneTiles} would serve; for tests and tuning.
+     */
     static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads, Blocking blocking) {
         Objects.requireNonNull(blocking, "blocking");
-        if (blocking.kChunk() % w.type().blockSize != 0) {
+        multiplyChecked(w, x, m, rowStart, rowEnd, y, threads, blocking);
+    }
+
+    /** The one place that checks the arguments and picks the path; blocking null: the default path for m. */
+    private static void multiplyChecked(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int threads,
+                                        Blocking blocking) {
+        if (blocking != null && blocking.kChunk() % w.type().blockSize != 0) {
             throw new IllegalArgumentException("K blocks of " + blocking.kChunk() + " do not hold whole " + w.type() + " blocks");
         }
         Objects.requireNonNull(w, "w");
@@ -162,19 +173,24 @@ public final class FusedMatmul {
         // the caller's thread cannot be read from the pool, so it is multiplied on the caller's thread alone.
         int tiles = (outRows + ROW_TILE - 1) / ROW_TILE;
         int parts = data.isAccessibleBy(ParallelFor.POOL_PROBE) ? Math.min(threads, tiles) : 1;
-        float[] xk = cols % LANES == 0 ? chunkMajor(x, m, cols, blocking.kChunk()) : x;
+        if (blocking == null && ColumnLaneTiles.serves(m, cols)) {
+            ColumnLaneTiles.multiply(w, x, m, rowStart, rowEnd, y, parts);
+            return;
+        }
+        Blocking chosen = blocking != null ? blocking : Blocking.of(w.type(), m, REGISTER_VECTORS);
+        float[] xk = cols % LANES == 0 ? chunkMajor(x, m, cols, chosen.kChunk()) : x;
         if (parts == 1) {
-            new RangeWorker(w, x, xk, m, rowStart, outRows, y, blocking).run(rowStart, rowEnd);
+            new RangeWorker(w, x, xk, m, rowStart, outRows, y, chosen).run(rowStart, rowEnd);
             return;
         }
         if (m > 1 && cols % LANES == 0) {
             // Threads take the next few tiles as they finish (not one fixed half each), so a core slowed by
             // other work does not hold the whole product back; every row's bits are the same either way.
-            int grab = Math.max(1, GRAB_ROWS / blocking.tileRows()) * blocking.tileRows();
+            int grab = Math.max(1, GRAB_ROWS / chosen.tileRows()) * chosen.tileRows();
             int grabs = (outRows + grab - 1) / grab;
             AtomicInteger next = new AtomicInteger();
             ParallelFor.parts(Math.min(parts, grabs), p -> {
-                RangeWorker worker = new RangeWorker(w, x, xk, m, rowStart, outRows, y, blocking);
+                RangeWorker worker = new RangeWorker(w, x, xk, m, rowStart, outRows, y, chosen);
                 for (int g = next.getAndIncrement(); g < grabs; g = next.getAndIncrement()) {
                     int from = rowStart + g * grab;
                     worker.run(from, Math.min(rowEnd, from + grab));
@@ -186,7 +202,7 @@ public final class FusedMatmul {
         for (int p = 0; p <= parts; p++) {
             bounds[p] = Math.min(rowEnd, rowStart + (int) ((long) tiles * p / parts) * ROW_TILE);
         }
-        ParallelFor.parts(parts, p -> new RangeWorker(w, x, xk, m, rowStart, outRows, y, blocking).run(bounds[p], bounds[p + 1]));
+        ParallelFor.parts(parts, p -> new RangeWorker(w, x, xk, m, rowStart, outRows, y, chosen).run(bounds[p], bounds[p + 1]));
     }
 
     /**

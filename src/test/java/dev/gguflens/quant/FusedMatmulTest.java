@@ -152,6 +152,59 @@ class FusedMatmulTest {
         }
     }
 
+    /**
+     * The column-lane path (vectors across the lanes, ColumnLaneTiles) gives exactly the bits of a scalar
+     * recomputation: per K block of 256 columns an FMA chain from zero in ascending k, the blocks' sums added in
+     * order. Its kernels run here at every width, whether or not this width takes the path by default, so passing
+     * at 128, 256 and 512 bits means the same bits at all of them. m = 12 (one panel), 37 (two panels and a
+     * one-vector panel, Qwen3-8B's last-position lens), 53; rows past the last 6-row register block; more than one
+     * tile; a row range not starting at 0; 1 and 3 threads. Also within the 1e-5 bound of the double product.
+     */
+    @ParameterizedTest
+    @MethodSource("requiredTypes")
+    void columnLanePathEqualsBlockwiseSequentialRecomputationBitForBit(GgmlType type) {
+        int block = ColumnLaneTiles.K_BLOCK;
+        int cols = 5 * block, rows = 2 * ColumnLaneTiles.TILE_ROWS + 11, rowStart = 7;
+        Random rnd = new Random(type.ordinal() * 17L + 5);
+        WeightMatrix w = new WeightMatrix(type,
+                MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
+        float[] dense = Kernels.dequantizeRows(w, 0, rows);
+        for (int m : new int[] {12, 37, 53}) {
+            float[] x = QuantTestData.gaussian(m * cols, rnd);
+            int outRows = rows - rowStart;
+            float[] expected = new float[m * outRows];
+            for (int i = 0; i < m; i++) {
+                for (int r = rowStart; r < rows; r++) {
+                    float total = 0;
+                    double exact = 0, magnitude = 0;
+                    for (int k0 = 0; k0 < cols; k0 += block) {
+                        float s = 0;
+                        for (int k = k0; k < k0 + block; k++) {
+                            s = Math.fma(dense[r * cols + k], x[i * cols + k], s);
+                            double term = (double) dense[r * cols + k] * x[i * cols + k];
+                            exact += term;
+                            magnitude += Math.abs(term);
+                        }
+                        total += s;
+                    }
+                    expected[i * outRows + r - rowStart] = total;
+                    double err = Math.abs(total - exact) / magnitude;
+                    assertTrue(err <= TOLERANCE, type + " m=" + m + " vector " + i + " row " + r + ": relative error " + err);
+                }
+            }
+            for (int threads : new int[] {1, 3}) {
+                float[] y = new float[m * outRows];
+                ColumnLaneTiles.multiply(w, x, m, rowStart, rows, y, threads);
+                assertArrayEquals(expected, y, type + " m=" + m + ", " + threads + " threads");
+            }
+            if (ColumnLaneTiles.serves(m, cols)) {
+                float[] y = new float[m * outRows];
+                FusedMatmul.multiply(w, x, m, rowStart, rows, y, 2);
+                assertArrayEquals(expected, y, type + " m=" + m + " through FusedMatmul.multiply");
+            }
+        }
+    }
+
     @Test
     void allRowsOverloadAndManyThreads() {
         GgmlType type = GgmlType.Q4_K;
