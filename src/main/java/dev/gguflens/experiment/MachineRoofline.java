@@ -82,8 +82,8 @@ public final class MachineRoofline {
     public static double peakFmaGflops(int threads) {
         // Compile the loop with C2 first. Timed straight away, the first passes ran interpreted or OSR-compiled
         // mid-pass (1.2-1.7 GFLOP/s for a whole pass on the 2-core AVX2 EPYC), and the best of only three
-        // 2-thread passes read anywhere from 40 to 116 GFLOP/s at 256 bits in one session. Warmed, it reads
-        // 110-116 there (one thread alone ~80: the two vCPUs do not add up to twice one) and ~59 at 128 bits.
+        // 2-thread passes read anywhere from 40 to 116 GFLOP/s at 256 bits in one session (the older loop form,
+        // see fmaLoop).
         float sink = 0;
         for (int i = 0; i < 3_000; i++) sink += fmaLoop(2_000);
         warmupSink = sink; // a use the JIT cannot drop, so the warm-up runs
@@ -112,18 +112,19 @@ public final class MachineRoofline {
     }
 
     /**
-     * Twelve independent FMA chains: enough to cover the FMA latency on two pipes. Eight read the same on the 2-core
-     * AVX2 EPYC (one thread, best of 10: 80.3 vs 78.0 GFLOP/s at 256 bits, 39.8 vs 39.3 at 128; load 4-6), i.e. the
-     * core's two 256-bit FMAs per cycle at ~2.5 GHz, so the loop is not latency-bound; two threads read 1.4-1.5x one.
+     * Twelve independent FMA chains, each carried through the addend (a = m*c + a), as every product kernel carries
+     * its accumulators. Carried through a multiplicand instead (a = a*m + c), the chains measured only 57-78 GFLOP/s
+     * on one thread and 101-114 on two at 256 bits on the 2-core Zen 3 EPYC, against 93 and 143-173 for this form
+     * (the product's column-lane kernels reached 118-140, more than that older figure).
      */
     private static float fmaLoop(int iterations) {
         FloatVector m = FloatVector.broadcast(SPECIES, 0.999999f), c = FloatVector.broadcast(SPECIES, 1e-7f);
         FloatVector a0 = FloatVector.broadcast(SPECIES, 1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
         FloatVector a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
         for (int i = 0; i < iterations; i++) {
-            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c);
-            a4 = a4.fma(m, c); a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c);
-            a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
+            a0 = m.fma(c, a0); a1 = m.fma(c, a1); a2 = m.fma(c, a2); a3 = m.fma(c, a3);
+            a4 = m.fma(c, a4); a5 = m.fma(c, a5); a6 = m.fma(c, a6); a7 = m.fma(c, a7);
+            a8 = m.fma(c, a8); a9 = m.fma(c, a9); a10 = m.fma(c, a10); a11 = m.fma(c, a11);
         }
         return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
                 .reduceLanes(VectorOperators.ADD);
