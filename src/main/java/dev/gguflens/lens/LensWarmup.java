@@ -31,8 +31,8 @@ import javax.management.ObjectName;
  * type, width and values; the real norm and head transform), the lens request has the real shape (lens kind,
  * top-k, tracked tokens, layers x positions: {@link Expectation}, updated by {@link #expect} once the prompt is
  * known), the states are off-heap segments like a capture's, and the synthetic vocabulary is cut into blocks whose
- * sizes leave the same remainders as the real lens's blocks (modulo 64 rows: the tile height, the threads' grabs
- * and every vector length), so the partial tiles, the statistics' tail loops and the tracked tokens' in-block and
+ * sizes leave the same remainders as the real lens's blocks (modulo 192 rows: the lane-wise path's 64-row grabs,
+ * the column-lane path's 48-row tiles and its 6-row register blocks, and every vector length), so the partial tiles, the statistics' tail loops and the tracked tokens' in-block and
  * out-of-block cases all occur.
  */
 public final class LensWarmup {
@@ -60,8 +60,8 @@ public final class LensWarmup {
 
     /** Columns the synthetic head keeps of a row (plus the row's remainder modulo this), where rows fit one K block. */
     private static final int SHORT_WIDTH = 1024;
-    /** Remainders of the real blocks are reproduced modulo this many rows (4 tiles of 16 rows: one grab of a thread). */
-    private static final int ROW_PERIOD = 64;
+    /** Remainders of the real blocks are reproduced modulo this many rows (the product's tilings repeat after it). */
+    static final int ROW_PERIOD = FusedMatmul.TILING_PERIOD_ROWS;
     /** Full synthetic blocks: two periods plus the remainder, so every product has at least two grabs for two threads. */
     private static final int FULL_BLOCK_BASE = 2 * ROW_PERIOD;
     /**

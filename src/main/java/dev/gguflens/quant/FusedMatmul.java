@@ -46,6 +46,18 @@ public final class FusedMatmul {
     /** Rows a thread takes at a time from the shared counter of the m > 1 path: 4 tiles of 16, one tall tile. */
     static final int GRAB_ROWS = 64;
     /**
+     * Rows after which the m > 1 paths' tilings repeat (the lane-wise path's grabs of {@link #GRAB_ROWS}, the
+     * column-lane path's tiles of {@link ColumnLaneTiles#TILE_ROWS}): row ranges equal modulo this run the same
+     * partial tiles and tail kernels. Public: the lens warm-up reproduces the real blocks' sizes modulo it.
+     */
+    public static final int TILING_PERIOD_ROWS = 192;
+
+    static {
+        if (TILING_PERIOD_ROWS % GRAB_ROWS != 0 || TILING_PERIOD_ROWS % ColumnLaneTiles.TILE_ROWS != 0) {
+            throw new AssertionError("TILING_PERIOD_ROWS must be a multiple of both paths' tiles");
+        }
+    }
+    /**
      * Columns per K block: a whole row at n_embd up to 4096 (Qwen3-8B, Llama-3-8B), longer rows in blocks of 4096.
      * Blocks of 512 (four weight rows in L1 while the M block's x slices pass) were slower here: at 256 bits, one
      * thread's CPU time, 8192 x 4096, M = 37, blocks of 4096 took 0.89-1.01x the time of 512 (median 0.94-0.97x)

@@ -18,7 +18,10 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The warm-up runs the lens on its own synthetic head, leaves the real head's results unchanged and stops when asked. */
 class LensWarmupTest {
-    /** The synthetic blocks leave the real blocks' remainders (modulo 64 rows), so the same partial tiles and tails run. */
+    /**
+     * The synthetic blocks leave the real blocks' remainders modulo both m > 1 paths' tiles (64-row grabs, 48-row
+     * column-lane tiles), so the same partial tiles and tail kernels run.
+     */
     @Test
     void syntheticBlocksHaveTheRealRemainders() {
         int[][] cases = {{151936, 8192}, {151936, 5017}, {128256, 8192}, {256000, 2731}, {32000, 6553}, {49152, 8192}, {50257, 1024}};
@@ -28,14 +31,17 @@ class LensWarmupTest {
             LensWarmup.Blocks b = LensWarmup.Blocks.of(vocab, realBlock);
             int last = b.rows() - 2 * b.block();
             String what = vocab + " rows in blocks of " + realBlock + ": " + b;
-            assertEquals(realBlock % 64, b.block() % 64, what);
-            assertEquals(realLast % 64, last % 64, what);
+            for (int tile : new int[] {64, 48}) {
+                assertEquals(realBlock % tile, b.block() % tile, what);
+                assertEquals(realLast % tile, last % tile, what);
+            }
             assertTrue(last >= 1 && last <= b.block() && b.block() >= 128 && b.rows() <= vocab, what);
             assertTrue(b.trackedAt() >= b.block() && b.trackedAt() < 2 * b.block(), "tracked tokens in the middle block: " + what);
         }
         LensWarmup.Blocks single = LensWarmup.Blocks.of(4000, 8192);
         assertEquals(single.rows(), single.block(), "one real block, one synthetic block");
         assertEquals(4000 % 64, single.rows() % 64);
+        assertEquals(4000 % 48, single.rows() % 48);
     }
 
     @Test
