@@ -41,8 +41,7 @@ class FusedMatmulTest {
     void matchesDequantizeThenDotInDouble(GgmlType type) {
         int cols = cols(type);
         Random rnd = new Random(type.ordinal() * 31L + 1);
-        WeightMatrix w = new WeightMatrix(type,
-                MemorySegment.ofArray(QuantTestData.randomBlocks(type, ROWS * cols / type.blockSize, rnd)), ROWS, cols);
+        WeightMatrix w = QuantTestData.randomMatrix(type, ROWS, cols, rnd);
         float[] dense = Kernels.dequantizeRows(w, 0, ROWS);
         for (int m : new int[] {1, 3, 37}) {
             float[] x = QuantTestData.gaussian(m * cols, rnd);
@@ -81,8 +80,7 @@ class FusedMatmulTest {
     void crossesKBlocks(GgmlType type) {
         int cols = FusedMatmul.K_CHUNK + 256, rows = FusedMatmul.BLOCKED_TILE + 3, m = 7;
         Random rnd = new Random(type.ordinal() * 17L + 5);
-        WeightMatrix w = new WeightMatrix(type,
-                MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
+        WeightMatrix w = QuantTestData.randomMatrix(type, rows, cols, rnd);
         float[] dense = Kernels.dequantizeRows(w, 0, rows);
         float[] x = QuantTestData.gaussian(m * cols, rnd);
         float[] y = new float[m * rows];
@@ -118,8 +116,7 @@ class FusedMatmulTest {
         // m over one M block takes the tall tile: one whole tile and a remainder of rows
         int cols = FusedMatmul.K_CHUNK + 256, rows = FusedMatmul.TALL_TILE + 5, m = FusedMatmul.M_BLOCK + 5;
         Random rnd = new Random(type.ordinal() * 13L + 7);
-        WeightMatrix w = new WeightMatrix(type,
-                MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
+        WeightMatrix w = QuantTestData.randomMatrix(type, rows, cols, rnd);
         float[] dense = Kernels.dequantizeRows(w, 0, rows);
         float[] x = QuantTestData.gaussian(m * cols, rnd);
         float[] expected = new float[m * rows];
@@ -166,8 +163,7 @@ class FusedMatmulTest {
         int block = ColumnLaneTiles.K_BLOCK;
         int cols = 5 * block, rows = 2 * ColumnLaneTiles.TILE_ROWS + 11, rowStart = 7;
         Random rnd = new Random(type.ordinal() * 17L + 5);
-        WeightMatrix w = new WeightMatrix(type,
-                MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
+        WeightMatrix w = QuantTestData.randomMatrix(type, rows, cols, rnd);
         float[] dense = Kernels.dequantizeRows(w, 0, rows);
         for (int m : new int[] {12, 37, 53}) {
             float[] x = QuantTestData.gaussian(m * cols, rnd);
@@ -210,7 +206,7 @@ class FusedMatmulTest {
         GgmlType type = GgmlType.Q4_K;
         int rows = 41, cols = 512, m = 5;
         Random rnd = new Random(3);
-        WeightMatrix w = new WeightMatrix(type, MemorySegment.ofArray(QuantTestData.randomBlocks(type, rows * 2, rnd)), rows, cols);
+        WeightMatrix w = QuantTestData.randomMatrix(type, rows, cols, rnd);
         float[] x = QuantTestData.gaussian(m * cols, rnd);
         float[] all = new float[m * rows];
         FusedMatmul.multiply(w, x, m, all, 1);

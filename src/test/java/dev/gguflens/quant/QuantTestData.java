@@ -57,6 +57,11 @@ final class QuantTestData {
         return out;
     }
 
+    /** A rows x cols matrix of {@link #randomBlocks} in a heap segment (readable from every thread). */
+    static WeightMatrix randomMatrix(GgmlType type, int rows, int cols, Random rnd) {
+        return new WeightMatrix(type, MemorySegment.ofArray(randomBlocks(type, rows * cols / type.blockSize, rnd)), rows, cols);
+    }
+
     /**
      * {@code nBlocks} random blocks of {@code type} whose scales are ordinary finite numbers, so that
      * products have meaningful relative errors (the edge-case scales are covered by the reference files).
