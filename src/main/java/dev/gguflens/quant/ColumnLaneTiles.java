@@ -3,7 +3,6 @@ package dev.gguflens.quant;
 import dev.gguflens.gguf.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
@@ -59,7 +58,6 @@ final class ColumnLaneTiles {
      */
     static final boolean ENABLED = LANES == 8 && VectorDecoder.ENABLED
             && Boolean.parseBoolean(System.getProperty("gguflens.quant.columnLanes", "true"));
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private ColumnLaneTiles() {
     }
@@ -163,7 +161,7 @@ final class ColumnLaneTiles {
             this.packed = packed;
             this.y = y;
             this.panels = panelCount(m);
-            this.raw = type == GgmlType.F32 || type == GgmlType.F16 ? null : new byte[(int) (TILE_ROWS * rowBytes)];
+            this.raw = FusedMatmul.decodesFromRaw(type) ? new byte[(int) (TILE_ROWS * rowBytes)] : null;
             this.totals = new float[panels * TILE_ROWS * PANEL];
         }
 
@@ -197,19 +195,8 @@ final class ColumnLaneTiles {
 
         /** Columns [k0, k0 + K_BLOCK) of rows [from, from + nr) into the tile, row r at r*K_BLOCK. */
         private void decodeBlock(int from, int nr, int k0) {
-            switch (type) {
-                case F32 -> {
-                    for (int r = 0; r < nr; r++) MemorySegment.copy(data, F32_LE, (from + r) * rowBytes + 4L * k0, tile, r * K_BLOCK, K_BLOCK);
-                }
-                case F16 -> {
-                    for (int r = 0; r < nr; r++) FusedMatmul.f16ToFloat(data, (from + r) * rowBytes + 2L * k0, tile, r * K_BLOCK, K_BLOCK);
-                }
-                default -> {
-                    int bs = type.blockSize, ts = type.typeSize;
-                    for (int r = 0; r < nr; r++) {
-                        BlockDecoder.decode(type, raw, (int) (r * rowBytes) + k0 / bs * ts, tile, r * K_BLOCK, K_BLOCK / bs);
-                    }
-                }
+            for (int r = 0; r < nr; r++) {
+                FusedMatmul.decodeSpan(type, data, (from + r) * rowBytes, raw, (int) (r * rowBytes), k0, K_BLOCK, tile, r * K_BLOCK);
             }
         }
     }

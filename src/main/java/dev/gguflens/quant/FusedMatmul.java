@@ -50,12 +50,16 @@ public final class FusedMatmul {
      * column-lane path's tiles of {@link ColumnLaneTiles#TILE_ROWS}): row ranges equal modulo this run the same
      * partial tiles and tail kernels. Public: the lens warm-up reproduces the real blocks' sizes modulo it.
      */
-    public static final int TILING_PERIOD_ROWS = 192;
+    public static final int TILING_PERIOD_ROWS = leastCommonMultiple(GRAB_ROWS, ColumnLaneTiles.TILE_ROWS);   // 192
 
-    static {
-        if (TILING_PERIOD_ROWS % GRAB_ROWS != 0 || TILING_PERIOD_ROWS % ColumnLaneTiles.TILE_ROWS != 0) {
-            throw new AssertionError("TILING_PERIOD_ROWS must be a multiple of both paths' tiles");
+    private static int leastCommonMultiple(int a, int b) {
+        int x = a, y = b;
+        while (y != 0) {
+            int rest = x % y;
+            x = y;
+            y = rest;
         }
+        return a / x * b;
     }
     /**
      * Columns per K block: a whole row at n_embd up to 4096 (Qwen3-8B, Llama-3-8B), longer rows in blocks of 4096.
@@ -404,38 +408,15 @@ public final class FusedMatmul {
 
         /**
          * Rows [r, r + nr) decoded into the tile K block by K block, as {@link #chunkMajor} lays out x: row rr's
-         * columns [k0, k0 + kc) at k0*BLOCKED_TILE + rr*kc (K_CHUNK is a multiple of every block size).
+         * columns [k0, k0 + kc) at k0*tileRows + rr*kc (K_CHUNK is a multiple of every block size).
          */
         private void decodeChunkMajor(int r, int nr) {
             long off = r * rowBytes;
-            switch (type) {
-                case F32 -> {
-                    for (int rr = 0; rr < nr; rr++) {
-                        for (int k0 = 0; k0 < cols; k0 += kChunk) {
-                            int kc = Math.min(kChunk, cols - k0);
-                            MemorySegment.copy(data, F32_LE, off + rr * rowBytes + 4L * k0, tile, k0 * tileRows + rr * kc, kc);
-                        }
-                    }
-                }
-                case F16 -> {
-                    // widened straight from the weight's memory: 8192 x 4096 from DRAM, one thread, 9.6 ms against
-                    // 11.2 copying the halves to a short array first (F16Lab, load 3.5), same bits
-                    for (int rr = 0; rr < nr; rr++) {
-                        for (int k0 = 0; k0 < cols; k0 += kChunk) {
-                            int kc = Math.min(kChunk, cols - k0);
-                            f16ToFloat(data, off + rr * rowBytes + 2L * k0, tile, k0 * tileRows + rr * kc, kc);
-                        }
-                    }
-                }
-                default -> {
-                    MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, raw, 0, (int) (nr * rowBytes));
-                    int bs = type.blockSize, ts = type.typeSize;
-                    for (int rr = 0; rr < nr; rr++) {
-                        for (int k0 = 0; k0 < cols; k0 += kChunk) {
-                            int kc = Math.min(kChunk, cols - k0);
-                            BlockDecoder.decode(type, raw, (int) (rr * rowBytes) + k0 / bs * ts, tile, k0 * tileRows + rr * kc, kc / bs);
-                        }
-                    }
+            if (decodesFromRaw(type)) MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, raw, 0, (int) (nr * rowBytes));
+            for (int rr = 0; rr < nr; rr++) {
+                for (int k0 = 0; k0 < cols; k0 += kChunk) {
+                    int kc = Math.min(kChunk, cols - k0);
+                    decodeSpan(type, data, off + rr * rowBytes, raw, (int) (rr * rowBytes), k0, kc, tile, k0 * tileRows + rr * kc);
                 }
             }
         }
@@ -457,6 +438,28 @@ public final class FusedMatmul {
                     BlockDecoder.decode(type, raw, 0, tile, 0, n / type.blockSize);
                 }
             }
+        }
+    }
+
+    /** Whether the m > 1 paths decode {@code type} from a copy of its raw bytes (F32 and F16 are read in place). */
+    static boolean decodesFromRaw(GgmlType type) {
+        return type != GgmlType.F32 && type != GgmlType.F16;
+    }
+
+    /**
+     * Columns [k0, k0 + kc) of one weight row as floats at t[to ..], for both m > 1 paths: F32 copied and F16 widened
+     * straight from the weight's memory (the row at byte {@code rowOffset} of {@code data}), the other types decoded
+     * from the row's raw bytes copied beforehand to {@code raw} at {@code rawOffset}. k0 and kc are multiples of the
+     * type's block.
+     */
+    static void decodeSpan(GgmlType type, MemorySegment data, long rowOffset, byte[] raw, int rawOffset, int k0, int kc,
+                           float[] t, int to) {
+        switch (type) {
+            case F32 -> MemorySegment.copy(data, F32_LE, rowOffset + 4L * k0, t, to, kc);
+            // widened straight from the weight's memory: 8192 x 4096 from DRAM, one thread, 9.6 ms against 11.2
+            // copying the halves to a short array first (F16Lab, load 3.5), same bits
+            case F16 -> f16ToFloat(data, rowOffset + 2L * k0, t, to, kc);
+            default -> BlockDecoder.decode(type, raw, rawOffset + k0 / type.blockSize * type.typeSize, t, to, kc / type.blockSize);
         }
     }
 
