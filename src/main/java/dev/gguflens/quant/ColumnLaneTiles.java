@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * its outputs need no horizontal sums. Whole product against the lane-wise path, same process, alternating (2
  * threads, Zen 3 AVX2, 16384 x 4096 rows, median of 5-11): Q6_K 0.71x the time at m = 37, 0.58-0.62x at 297;
  * Q8_0 0.86x / 0.58x (m = 37 / 592), Q4_K 0.71x / 0.65x, F16 0.91x / 0.45x; 81-94 GFLOP/s at m = 37-48 and
- * 118-140 at 297-592, decoding included (more than bench's two-thread FMA-loop figure of 110-116).
+ * 118-140 at 297-592, decoding included (more than bench's FMA peak loop read then, 110-116; its chains now run
+ * through the addend and read 143-205, see experiment/MachineRoofline).
  *
  * <p>The tile's rows are stored at the constant stride {@link #K_BLOCK}, so the six rows of a register block are
  * six displacements from one index: C2 then emits one broadcast load per weight and no address arithmetic (with a
@@ -54,7 +55,9 @@ final class ColumnLaneTiles {
     /**
      * Only at 256 bits, where it was measured. At 128 bits on x86 (16 registers) it took 1.07x the lane-wise path's
      * time at m = 37 and 0.97x at 297 (Q6_K); NEON (32 registers) and AVX-512 were not measured, so they keep the
-     * lane-wise path, which was tuned there. -Dgguflens.quant.columnLanes=false turns it off.
+     * lane-wise path (tuned at 512 bits; at 128 bits measured only as x86 narrowed to 16 bytes). The kernels work
+     * at every width (FusedMatmulTest checks their bits at 128, 256 and the machine's own width).
+     * -Dgguflens.quant.columnLanes=false turns the path off.
      */
     static final boolean ENABLED = LANES == 8 && VectorDecoder.ENABLED
             && Boolean.parseBoolean(System.getProperty("gguflens.quant.columnLanes", "true"));
