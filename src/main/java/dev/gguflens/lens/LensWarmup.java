@@ -32,8 +32,8 @@ import javax.management.ObjectName;
  * top-k, tracked tokens, layers x positions: {@link Expectation}, updated by {@link #expect} once the prompt is
  * known), the states are off-heap segments like a capture's, and the synthetic vocabulary is cut into blocks whose
  * sizes leave the same remainders as the real lens's blocks (modulo 192 rows: the lane-wise path's 64-row grabs,
- * the column-lane path's 48-row tiles and its 6-row register blocks, and every vector length), so the partial tiles, the statistics' tail loops and the tracked tokens' in-block and
- * out-of-block cases all occur.
+ * the column-lane path's 48-row tiles and its 6-row register blocks, and every vector length), so the partial
+ * tiles, the statistics' tail loops and the tracked tokens' in-block and out-of-block cases all occur.
  */
 public final class LensWarmup {
     /**
@@ -270,7 +270,8 @@ public final class LensWarmup {
             int vocab = real.vocabularySize();
             int width = real.embeddingLength();
             // The real lens's largest pass sets the block size; the synthetic lens takes fewer positions when there
-            // are many, as many modulo the product's M block (the same full and partial M blocks, a fraction of the work).
+            // are many, as many modulo the product's M block (the same full and partial M blocks, a fraction of the work;
+            // the vectors then also stay the same modulo the column-lane path's panel of 16, so its last panel is the same).
             int realPositions = Math.min(shape.positions(),
                     LogitLens.positionsPerPass(shape.layers(), width, Runtime.getRuntime().maxMemory()));
             int realBlock = Math.min(LogitLens.blockRows(

@@ -86,13 +86,10 @@ final class ColumnLaneTiles {
         }
         float[] packed = scratch;
         // On the product's threads too: 2.9 ms at m = 592 on the caller's thread alone, while the others waited
-        if (parts == 1 || count == 1) {
-            for (int p = 0; p < count; p++) packPanel(x, m, cols, p, packed);
-        } else {
-            ParallelFor.parts(Math.min(parts, count), q -> {
-                for (int p = q; p < count; p += parts) packPanel(x, m, cols, p, packed);
-            });
-        }
+        int tasks = Math.min(parts, count);
+        ParallelFor.parts(tasks, q -> {
+            for (int p = q; p < count; p += tasks) packPanel(x, m, cols, p, packed);
+        });
         return packed;
     }
 
@@ -124,12 +121,8 @@ final class ColumnLaneTiles {
     static void multiply(WeightMatrix w, float[] x, int m, int rowStart, int rowEnd, float[] y, int parts) {
         float[] packed = panels(x, m, w.cols(), parts);
         int outRows = rowEnd - rowStart;
-        if (parts == 1) {
-            Worker worker = new Worker(w, packed, m, rowStart, outRows, y);
-            for (int from = rowStart; from < rowEnd; from += TILE_ROWS) worker.run(from, Math.min(rowEnd, from + TILE_ROWS));
-            return;
-        }
-        // Threads take the next tile as they finish, so a core slowed by other work does not hold the product back.
+        // Threads take the next tile as they finish, so a core slowed by other work does not hold the product back
+        // (one part runs on the caller's thread, as a weight confined to it must).
         int tiles = (outRows + TILE_ROWS - 1) / TILE_ROWS;
         AtomicInteger next = new AtomicInteger();
         ParallelFor.parts(Math.min(parts, tiles), p -> {
