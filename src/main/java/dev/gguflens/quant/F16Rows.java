@@ -5,6 +5,7 @@ import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.UNCUT;
 import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
@@ -19,113 +20,123 @@ import jdk.incubator.vector.VectorSpecies;
 
 
 /**
- * F16's m = 1 row kernels: {@link #rows} at 128 and 256 bits (each width its own widening, see below), {@link
- * #wideRows} at 512 bits.
+ * F16's m = 1 row kernels: {@link #rows} at 128 and 256 bits, {@link #wideRows} at 512 bits.
  */
 final class F16Rows {
     private F16Rows() {
     }
 
     /**
-     * A half's magnitude bits (0x7C00 for an infinity, above it NaNs) in float position (bits 13-27). The kernel asks
-     * m > INFINITE_MAGNITUDE - 1 rather than m >= INFINITE_MAGNITUDE: AVX2 compares only for greater-than, and C2
-     * built the other as a compare, an all-ones constant and a NOT (two instructions more per 8 weights).
+     * The power of two by which a half's bits, moved into float position, fall short of its value: the exponent
+     * biases differ by 127 - 15 = 112. The shifted bits read as a float are exactly the half times 2^-112, subnormal
+     * halves included (they become subnormal floats of the same mantissa), so x carries the 2^112 instead.
      */
-    private static final int INFINITE_MAGNITUDE = 0x7C00 << 13;
+    private static final int BIAS_GAP = 127 - 15;
+    /** Both halves' exponent fields of an int lane. */
+    private static final int EXPONENTS = 0x7C007C00;
     /**
-     * The size of {@link #f16Row8}'s view of a row: beyond any offset it computes (2L * k + 32 for an int k stays far
-     * below 2^62), so C2 proves the bounds check of every load true from the types alone; with the row's length it
-     * kept one per 16 weights. The reads stay within the row because the loop runs over its columns.
+     * Added to the exponent fields, it carries into bit 15 (31) exactly when a half's exponent is all ones, an infinity
+     * or NaN: the one case the shift does not widen (it would read as a finite float).
      */
-    private static final long UNCUT = Long.MAX_VALUE >> 1;
+    private static final int EXPONENT_ONE = 0x04000400;
+    private static final int CARRIES = 0x80008000;
+    /** A half's sign and its 15 magnitude bits, once moved to float position by an arithmetic shift right of 3. */
+    private static final int SIGN_AND_MAGNITUDE = 0x8FFFE000;
+    /** {@link RowKernels.Prepared#exponent} where x holds an infinity or NaN: every row takes the exact loop. */
+    private static final int X_NOT_FINITE = Integer.MIN_VALUE;
 
-    /** At 256 bits x is interleaved (even elements, then odd, per 2L); at 128 bits it is read as it is. */
+    /**
+     * x interleaved (even elements, then odd, per 2L: the low and high halves of the int lanes) and scaled by
+     * 2^(e + 112), where 2^e puts its largest magnitude in [1, 2) as for the sub-byte types: then no scaled element
+     * overflows, and the products, exact multiples of the true ones by 2^e, are neither subnormal nor infinite where
+     * the plain product's are not (up to terms 2^-100 below the largest). Where x holds an infinity or NaN it is
+     * interleaved unscaled and the exponent is {@link #X_NOT_FINITE}.
+     */
     static RowKernels.Prepared prepare(float[] x, int cols) {
-        return new RowKernels.Prepared(null, L == 8 ? PackedRowKernels.interleave(x, cols, 2, L) : x, 0);
+        boolean finite = true;
+        for (int k = 0; k < cols; k++) finite &= Float.isFinite(x[k]);
+        if (!finite) return new RowKernels.Prepared(null, PackedRowKernels.interleave(x, cols, 2, L), X_NOT_FINITE);
+        int exponent = PackedRowKernels.normalisingExponent(x, cols);
+        float[] xs = new float[cols];
+        for (int k = 0; k < cols; k++) xs[k] = Math.scalb(x[k], exponent + BIAS_GAP);
+        return new RowKernels.Prepared(null, PackedRowKernels.interleave(xs, cols, 2, L), exponent);
     }
 
-    static void rows(long address, int nr, long rowBytes, float[] x, int cols, float[] y, int yo) {
+    static void rows(long address, int nr, long rowBytes, float[] xo, int cols, int exponent, float[] y, int yo) {
         float[] lanes = new float[L];
-        if (L == 8) {
-            for (int j = 0; j < nr; j++) y[yo + j] = f16Row8(address + j * rowBytes, x, cols, lanes);
-            return;
+        for (int j = 0; j < nr; j++) {
+            long row = address + j * rowBytes;
+            float sum = exponent == X_NOT_FINITE ? Float.NaN : shiftedRow(row, xo, cols, lanes);
+            y[yo + j] = Float.isNaN(sum) ? inColumnOrder(row, xo, cols, exponent) : Math.scalb(sum, -exponent);
         }
-        short[] halves = new short[F16_CHUNK];
-        float[] wide = new float[F16_CHUNK];
-        for (int j = 0; j < nr; j++) y[yo + j] = widened(address + j * rowBytes, x, cols, halves, wide, lanes);
     }
 
     /**
-     * F16 at 256 bits: two halves per int lane, widened in registers with exact integer operations: the
-     * magnitude bits shifted into float position and scaled by 2^112 (exponent bias 15 to 127, which also
-     * normalises subnormal halves exactly), infinities and NaNs given the float's all-ones exponent instead, the
-     * sign bit copied. x is interleaved as for BF16 (even elements, then odd, per 16). Widening through an L1
-     * array with {@link Float#float16ToFloat} instead (the 128-bit path) was 1.6x slower here with rows in L2
-     * and 1.2x slower streaming them (bench at Qwen3-8B's shape: Java/ggml 1.90 against 1.53 with this code).
-     * Written as a counted loop over vectors (as BF16Rows), C2 unrolled it but spilled to the stack (about 50
-     * instead of 46 instructions per 16 weights), so the loop stays as it is. The infinity test as a greater-than
-     * and the uncut view took the loop in bench's compile from 46 to 36 instructions per 16 weights (736 to 576 per
-     * 256): the freed registers also keep the mask and scale constants, which C2 had reloaded at each use.
+     * A row times the scaled x, each half widened by moving its bits into float position: even elements (the low
+     * halves) shifted left 16 and arithmetically right 3, odd ones (the high halves) right 3, both masked to sign and
+     * magnitude: 6 integer operations per 2L halves and a 3-operation test for infinities and NaNs, where the widening
+     * this replaced (magnitude, times 2^112, blend for infinities, sign) took 36 instructions per 16 halves at 256 bits
+     * and the 128-bit path copied and converted 256 halves at a time through L1. Two int vectors per pass into four
+     * FMA chains. Bench's 151936 x 4096 product on two threads (AVX2, alternating with ggml in one process, median of 9):
+     * 256 bits 56.6-60 ms against 62-77 ms before, ggml 46-49; 128 bits 69 against 85 ms; rows in L2 20 against 32 ns
+     * per 256 weights. Returns NaN where the row holds an infinity or NaN (no finite product here is NaN).
      */
-    private static float f16Row8(long address, float[] xo, int cols, float[] lanes) {
+    static float shiftedRow(long address, float[] xo, int cols, float[] lanes) {
         MemorySegment w = view(address, UNCUT);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        IntVector carries = IntVector.zero(I);
         int k = 0;
-        for (; k + 2 * L <= cols; k += 2 * L) {
+        for (; k + 4 * L <= cols; k += 4 * L) {
             IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
-            // Even elements: the low halves; odd: the high halves. The magnitude bits go to bits 13-27.
-            IntVector m0 = v.lanewise(VectorOperators.LSHL, 13).and(0x7FFF << 13);
-            IntVector m1 = v.lanewise(VectorOperators.LSHR, 3).and(0x7FFF << 13);
-            IntVector f0 = ((FloatVector) m0.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m0.add(0x70000000), m0.compare(VectorOperators.GT, INFINITE_MAGNITUDE - 1))
-                    .or(v.lanewise(VectorOperators.LSHL, 16).and(0x80000000));
-            IntVector f1 = ((FloatVector) m1.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts()
-                    .blend(m1.add(0x70000000), m1.compare(VectorOperators.GT, INFINITE_MAGNITUDE - 1))
-                    .or(v.and(0x80000000));
-            a0 = f0.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
-            a1 = f1.reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+            IntVector u = IntVector.fromMemorySegment(I, w, 2L * k + 4 * L, LE);
+            carries = carries.or(v.and(EXPONENTS).add(EXPONENT_ONE)).or(u.and(EXPONENTS).add(EXPONENT_ONE));
+            a0 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE)
+                    .reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = v.lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE)
+                    .reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+            a2 = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE)
+                    .reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + 2 * L), a2);
+            a3 = u.lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE)
+                    .reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + 3 * L), a3);
         }
-        a0.add(a1).intoArray(lanes, 0);
+        if (k + 2 * L <= cols) {
+            IntVector v = IntVector.fromMemorySegment(I, w, 2L * k, LE);
+            carries = carries.or(v.and(EXPONENTS).add(EXPONENT_ONE));
+            a0 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE)
+                    .reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k), a0);
+            a1 = v.lanewise(VectorOperators.ASHR, 3).and(SIGN_AND_MAGNITUDE)
+                    .reinterpretAsFloats().fma(FloatVector.fromArray(F, xo, k + L), a1);
+            k += 2 * L;
+        }
+        a0.add(a2).add(a1.add(a3)).intoArray(lanes, 0);
         float sum = laneSum(lanes, L);
-        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), xo[k], sum);
-        return sum;
+        int tailCarries = 0;
+        for (; k < cols; k++) {
+            int half = w.get(I16, 2L * k) & 0xFFFF;
+            tailCarries |= (half & EXPONENTS) + EXPONENT_ONE;
+            sum = Math.fma(Float.intBitsToFloat((half << 16 >> 3) & SIGN_AND_MAGNITUDE), xo[k], sum);
+        }
+        boolean special = ((carries.reduceLanes(VectorOperators.OR) | tailCarries) & CARRIES) != 0;
+        return special ? Float.NaN : sum;
     }
 
     /**
-     * F16 at 128 bits: F16_CHUNK halves at a time copied into a short array (one bulk copy: a loop reading the
-     * segment itself is vectorised only when C2 manages to hoist the segment's bounds check, which it does not in
-     * every compilation) and widened into an L1-resident float array by a plain loop over
-     * {@link Float#float16ToFloat}, which C2 vectorises into the CPU's own conversion (vcvtph2ps: 8 halves per
-     * instruction at 256 bits, 4 at 128; exact, infinities and NaNs included), then four FMA chains over the chunk,
-     * carried from chunk to chunk and folded once per row. Both loops have a constant trip count, so C2 unrolls
-     * them and drops their bounds checks (the loop it replaced had neither constant trip count nor unrolling).
-     * At 256 bits this path is about 350 instructions per 256 weights against 736 for {@link #f16Row8} then
-     * (576 now), yet was slower with one thread and rows in L2 (79 against 54-87 ns per 256 weights, load 7; the
-     * last session measured its predecessor 1.6x slower there too), so 256 bits keeps f16Row8 until a quiet
-     * 2-thread bench decides. The tail (cols not a multiple of F16_CHUNK) runs in scalar code.
+     * A row that holds an infinity or NaN, or an x that does, in column order with Float.float16ToFloat and x
+     * recovered from the prepared form: the result is an infinity or NaN whatever the order, and this loop gets
+     * which one right where the shifted widening cannot. Rare, so scalar.
      */
-    private static float widened(long address, float[] x, int cols, short[] halves, float[] wide, float[] lanes) {
+    private static float inColumnOrder(long address, float[] xo, int cols, int exponent) {
         MemorySegment w = view(address, 2L * cols);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int k = 0;
-        for (; k + F16_CHUNK <= cols; k += F16_CHUNK) {
-            MemorySegment.copy(w, I16, 2L * k, halves, 0, F16_CHUNK);
-            for (int i = 0; i < F16_CHUNK; i++) wide[i] = Float.float16ToFloat(halves[i]);
-            for (int i = 0; i < F16_CHUNK; i += 4 * L) {
-                a0 = FloatVector.fromArray(F, wide, i).fma(FloatVector.fromArray(F, x, k + i), a0);
-                a1 = FloatVector.fromArray(F, wide, i + L).fma(FloatVector.fromArray(F, x, k + i + L), a1);
-                a2 = FloatVector.fromArray(F, wide, i + 2 * L).fma(FloatVector.fromArray(F, x, k + i + 2 * L), a2);
-                a3 = FloatVector.fromArray(F, wide, i + 3 * L).fma(FloatVector.fromArray(F, x, k + i + 3 * L), a3);
-            }
+        int unscale = exponent == X_NOT_FINITE ? 0 : -(exponent + BIAS_GAP);
+        int run = 2 * L, runs = cols / run * run;
+        float sum = 0;
+        for (int k = 0; k < cols; k++) {
+            // Position of element k in the interleaved x: even elements first in each run of 2L; a tail as it is.
+            int at = k < runs ? k - k % run + (k % 2) * L + (k % run) / 2 : k;
+            sum = Math.fma(f16(w, 2L * k), Math.scalb(xo[at], unscale), sum);
         }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-        float sum = laneSum(lanes, L);
-        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), x[k], sum);
         return sum;
     }
-
-    /** Halves widened per pass: 1 KiB of floats, which stays in L1 beside x. */
-    private static final int F16_CHUNK = 256;
 
     // 512 bits (RowKernels.WIDE): L halves widened to L int lanes.
     private static final VectorSpecies<Float> FW = FloatVector.SPECIES_PREFERRED.length() >= 16

@@ -35,14 +35,11 @@
  *     Q8_0: one int-lane load per block at 256 bits (two at 128), each byte sign-extended by a shift pair; its view
  *     of a row is not cut to the row, so C2 drops the bounds checks in every compile (320 to 272 instructions per
  *     256 weights at 256 bits in bench's compiles).
- *     F16 ({@link dev.gguflens.quant.F16Rows}) at 256 bits: two halves per int lane widened in registers by exact
- *     integer operations (shift, mask, scale by 2^112, a blend for infinities and NaNs, tested as greater-than: AVX2
- *     has no other integer compare), x interleaved as for BF16, 576 instructions per 256 weights;
- *     at 128 bits 256 halves at a time copied to a short array and widened into an L1 float array by a
- *     constant-trip loop over {@code Float.float16ToFloat}, which C2 turns into vcvtph2ps (x86 F16C), then a
- *     constant-trip 4-chain dot carried across chunks (at 256 bits that path has 350 instructions per 256 weights,
- *     but was not faster on one thread than the integer widening when that had 736). BF16: a shift or a mask per
- *     half. F32: 4-chain dot.
+ *     F16 ({@link dev.gguflens.quant.F16Rows}) at 128 and 256 bits: two halves per int lane moved into float
+ *     position by shifts and a mask (6 integer operations per int vector), which reads each half as exactly its value
+ *     times 2^-112, so x is scaled by 2^112 (after normalising it like the sub-byte types'); a 3-operation carry test
+ *     sends rows holding an infinity or NaN to an exact scalar loop; x interleaved as for BF16.
+ *     BF16: a shift or a mask per half. F32: 4-chain dot.
  *     The loops of Q8_0, BF16 and F32 are written so that C2 can remove their bounds checks and unroll them: a
  *     count of vectors as the loop variable, segment offsets a long multiple of it, no inner loop of one pass.</td></tr>
  * <tr><td>m &gt; 1, rows a multiple of 256 long</td><td>the lane-wise path below</td>

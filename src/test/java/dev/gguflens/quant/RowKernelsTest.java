@@ -141,12 +141,73 @@ class RowKernelsTest {
     }
 
     /**
+     * The F16 row kernel reads halves as floats 2^112 too small and leaves infinities and NaNs, which that reading
+     * cannot represent, to an exact loop. One infinity or NaN per row, at a column in the two-vector loop, in the
+     * one-vector remainder and in the scalar tail (4120 = 128 passes of 32 + 16 + 8 at 8 lanes; 18 passes of 16 + 8
+     * + 4 at 4), must give the infinity of x's sign at that column, or NaN; an x holding an infinity must give what a
+     * column-order float loop gives; and rows of finite halves (negative ones in the tail too) must not be taken for
+     * rows with specials.
+     */
+    @org.junit.jupiter.api.Test
+    void f16RowsWithInfinitiesAndNaNsAndNonFiniteXAreExact() {
+        for (int cols : new int[] {4120, 300}) {
+            Random rnd = new Random(41 + cols);
+            int[] columns = {0, 5, 31, cols / 2, cols - 20, cols - 9, cols - 1};
+            short[] specials = {Float.floatToFloat16(Float.POSITIVE_INFINITY), Float.floatToFloat16(Float.NEGATIVE_INFINITY),
+                    (short) 0x7E00, (short) 0xFE01};
+            int rows = columns.length * specials.length + 1;
+            float[] x = QuantTestData.gaussian(cols, rnd);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment data = arena.allocate(2L * rows * cols);
+                for (int r = 0; r < rows; r++) {
+                    for (int k = 0; k < cols; k++) {
+                        data.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * (r * cols + k), Float.floatToFloat16((float) rnd.nextGaussian()));
+                    }
+                }
+                for (int c = 0; c < columns.length; c++) {
+                    for (int s = 0; s < specials.length; s++) {
+                        int r = c * specials.length + s;
+                        data.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * (r * cols + columns[c]), specials[s]);
+                    }
+                }
+                WeightMatrix w = new WeightMatrix(GgmlType.F16, data, rows, cols);
+                float[] y = new float[rows];
+                FusedMatmul.multiply(w, x, 1, y, 2);
+                for (int c = 0; c < columns.length; c++) {
+                    for (int s = 0; s < specials.length; s++) {
+                        int r = c * specials.length + s;
+                        float special = Float.float16ToFloat(specials[s]);
+                        float expected = Float.isNaN(special) ? Float.NaN : Math.copySign(Float.POSITIVE_INFINITY, special * x[columns[c]]);
+                        org.junit.jupiter.api.Assertions.assertEquals(expected, y[r], "cols " + cols + " column " + columns[c]
+                                + " half 0x" + Integer.toHexString(specials[s] & 0xFFFF));
+                    }
+                }
+                // The last row is finite: the shifted path must take it (no false alarm from negative halves).
+                RowKernels.Prepared prepared = F16Rows.prepare(x, cols);
+                long last = data.address() + 2L * (rows - 1) * cols;
+                assertTrue(!Float.isNaN(F16Rows.shiftedRow(last, prepared.xOrdered(), cols, new float[PackedRowKernels.L])),
+                        "cols " + cols + ": a finite row was taken for one with an infinity or NaN");
+                float[] xInf = x.clone();
+                xInf[cols / 3] = Float.NEGATIVE_INFINITY;
+                FusedMatmul.multiply(w, xInf, 1, y, 1);
+                for (int r = 0; r < rows; r++) {
+                    float reference = 0;
+                    for (int k = 0; k < cols; k++) {
+                        reference = Math.fma(Float.float16ToFloat(data.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * (r * cols + k))), xInf[k], reference);
+                    }
+                    org.junit.jupiter.api.Assertions.assertEquals(reference, y[r], "cols " + cols + " row " + r + " with x[" + cols / 3 + "] = -inf");
+                }
+            }
+        }
+    }
+
+    /**
      * The 4-, 5- and 6-bit kernels scale x by powers of two internally (down to 2^-24 per byte position, after
-     * normalising x's largest magnitude to [1, 2)); x scaled by 2^-110 or 2^+100 must give the results scaled by
+     * normalising x's largest magnitude to [1, 2)), F16's by 2^112 after that normalisation; x scaled by 2^-110 or 2^+100 must give the results scaled by
      * exactly the same power (no bits lost to subnormals or overflow inside).
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q4_0", "Q4_K", "Q5_K", "Q6_K", "F16"})
     void powerOfTwoScaledInputsGiveExactlyScaledOutputs(GgmlType type) {
         Random rnd = new Random(5 + type.ordinal());
         byte[] raw = QuantTestData.randomBlocks(type, ROWS * COLS / type.blockSize, rnd);
