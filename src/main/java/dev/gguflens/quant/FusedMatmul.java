@@ -117,7 +117,7 @@ public final class FusedMatmul {
 
     /** Bytes of heap weight rows copied at once into native scratch for the m = 1 row kernels. */
     static final int ROW_CHUNK_BYTES = 16 * 1024;
-    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private FusedMatmul() {
@@ -429,9 +429,7 @@ public final class FusedMatmul {
                 case F16 -> {
                     // A plain loop over Float.float16ToFloat is auto-vectorised by C2 (vcvtph2ps) and is exact.
                     MemorySegment.copy(data, I16_LE, off, halves, 0, n);
-                    short[] h = halves;
-                    float[] t = tile;
-                    for (int i = 0; i < n; i++) t[i] = Float.float16ToFloat(h[i]);
+                    f16ToFloat(halves, 0, tile, 0, n);
                 }
                 default -> {
                     MemorySegment.copy(data, ValueLayout.JAVA_BYTE, off, raw, 0, (int) (nr * rowBytes));
@@ -466,6 +464,11 @@ public final class FusedMatmul {
     /** t[to..to+n) = the n halves at byte offset {@code off} of {@code data} widened, by a loop C2 auto-vectorises (vcvtph2ps); exact. */
     static void f16ToFloat(MemorySegment data, long off, float[] t, int to, int n) {
         for (int i = 0; i < n; i++) t[to + i] = Float.float16ToFloat(data.get(I16_LE, off + 2L * i));
+    }
+
+    /** t[to..to+n) = h[from..from+n) widened, by a loop C2 auto-vectorises (vcvtph2ps); exact. */
+    static void f16ToFloat(short[] h, int from, float[] t, int to, int n) {
+        for (int i = 0; i < n; i++) t[to + i] = Float.float16ToFloat(h[from + i]);
     }
 
     /** acc[ao..] += w[wo..wo+kc) * x[xo..xo+kc), lane-wise. */
