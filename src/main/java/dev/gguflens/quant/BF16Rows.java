@@ -5,7 +5,6 @@ import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
-import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 

@@ -6,7 +6,6 @@ import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
 import static dev.gguflens.quant.PackedRowKernels.UNCUT;
-import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -133,7 +132,7 @@ final class F16Rows {
         for (int k = 0; k < cols; k++) {
             // Position of element k in the interleaved x: even elements first in each run of 2L; a tail as it is.
             int at = k < runs ? k - k % run + (k % 2) * L + (k % run) / 2 : k;
-            sum = Math.fma(f16(w, 2L * k), Math.scalb(xo[at], unscale), sum);
+            sum = Math.fma(Float.float16ToFloat(w.get(I16, 2L * k)), Math.scalb(xo[at], unscale), sum);
         }
         return sum;
     }
@@ -165,7 +164,7 @@ final class F16Rows {
             a1 = halves(w, k + LW).fma(FloatVector.fromArray(FW, x, k + LW), a1);
         }
         float sum = FloatLanes.sum(a0.add(a1));
-        for (; k < cols; k++) sum = Math.fma(f16(w, 2L * k), x[k], sum);
+        for (; k < cols; k++) sum = Math.fma(Float.float16ToFloat(w.get(I16, 2L * k)), x[k], sum);
         return sum;
     }
 

@@ -150,10 +150,10 @@ final class PackedRowKernels {
         return MemorySegment.ofAddress(address).reinterpret(size);
     }
 
-    static float f16(MemorySegment w, long off) {
-        return Float.float16ToFloat(w.get(I16, off));
-    }
-
+    // The kernels read their F16 scales as Float.float16ToFloat(w.get(I16, off)) written out, not through a shared
+    // helper: once C2 had compiled such a helper on its own (after another type's kernel ran in the process), it
+    // called it instead of inlining it, one call per block with every vector register spilled around it (Q8_0 at
+    // 128 bits 116-119 ms after a Q6_K product against 54-72 without one; bench 78-86 against 50-52).
     // Vector code below calls no helper of this class that takes or returns a vector: such a helper, once C2 has
     // compiled it on its own, is not inlined again ("already compiled into a medium method") and every vector
     // crossing it is boxed. For the same reason the j loops stay loops in the source (C2 unrolls them after

@@ -4,8 +4,8 @@ import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.UNCUT;
-import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -94,7 +94,7 @@ final class Q4_0Rows {
                 lo = ((FloatVector) q.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 8 * j), lo);
                 hi = ((FloatVector) q4.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + 8 * j), hi);
             }
-            float d0 = f16(w, o), d1 = f16(w, o + 18);
+            float d0 = Float.float16ToFloat(w.get(I16, o)), d1 = Float.float16ToFloat(w.get(I16, o + 18));
             acc = lo.add(hi).fma(FloatVector.broadcast(F, d0).blend(FloatVector.broadcast(F, d1), SECOND_SCALE), acc);
             offsets = Math.fma(d1, xSums[2 * t + 1], Math.fma(d0, xSums[2 * t], offsets));
         }
@@ -120,7 +120,7 @@ final class Q4_0Rows {
                 qx = ((FloatVector) nl.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + j * l4), qx);
                 qx = ((FloatVector) nh.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F4, xo, xk + 16 + j * l4), qx);
             }
-            float d = f16(w, o);
+            float d = Float.float16ToFloat(w.get(I16, o));
             acc = qx.fma(FloatVector.broadcast(F4, d), acc);
             offsets = Math.fma(d, xSums[b], offsets);
         }

@@ -5,8 +5,8 @@ import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.I32;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.UNCUT;
-import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -57,7 +57,7 @@ final class Q5_KRows {
             int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
             long sc = RowKernels.sixBitBytes(s0, s2);
             long mn = RowKernels.sixBitBytes(s1, s2 >>> 4);
-            float d = f16(w, o);
+            float d = Float.float16ToFloat(w.get(I16, o));
             for (int p = 0; p < 4; p++) {
                 FloatVector lo = FloatVector.zero(F), hi = lo;
                 for (int c = 0; c < 32; c += 4 * L) {
@@ -79,7 +79,7 @@ final class Q5_KRows {
                 // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
                 ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
                 accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
-                        .fma(FloatVector.broadcast(F, f16(w, o + 2)), accMin);
+                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o + 2))), accMin);
             }
         }
         accLo.add(accHi).sub(accMin).intoArray(lanes, 0);

@@ -4,7 +4,7 @@ import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
-import static dev.gguflens.quant.PackedRowKernels.f16;
+import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -103,7 +103,7 @@ final class Q6_KRows {
         for (int h = 0; h < 2; h++) {
             for (int b = 0; b < blocks; b++) {
                 long o = 210L * b;
-                FloatVector d = FloatVector.broadcast(F, f16(w, o + 208));
+                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o + 208)));
                 FloatVector scales = ((FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE)
                         .convertShape(VectorOperators.B2F, F, 0)).mul(d);
                 // ql bytes 0..31 serve groups 0 and 2 (low and high nibbles), bytes 32..63 groups 1 and 3; qh bits
@@ -149,7 +149,7 @@ final class Q6_KRows {
         for (int c = 0; c < 64; c += 16) {
             for (int b = 0; b < blocks; b++) {
                 long o = 210L * b;
-                float d = f16(w, o + 208);
+                float d = Float.float16ToFloat(w.get(I16, o + 208));
                 // c < 32: half 0; else half 1 (bytes 64.. of ql, 32.. of qh, scales 8..).
                 long ql = o + 32 * (c >> 5) + c, qh = o + 128 + c;
                 IntVector a = IntVector.fromMemorySegment(I, w, ql, LE);
@@ -204,7 +204,7 @@ final class Q6_KRows {
                 t = FloatVector.zero(F);
                 for (int j = 0; j < 4; j++) t = ((FloatVector) s.lanewise(VectorOperators.LSHL, 24 - 8 * j).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xSums16, 16 * b + 4 * j), t);
             }
-            acc = t.fma(FloatVector.broadcast(F, -32f * f16(w, o + 208)), acc);
+            acc = t.fma(FloatVector.broadcast(F, -32f * Float.float16ToFloat(w.get(I16, o + 208))), acc);
         }
         acc.intoArray(lanes, 0);
     }

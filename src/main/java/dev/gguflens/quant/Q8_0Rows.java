@@ -3,8 +3,8 @@ package dev.gguflens.quant;
 import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.UNCUT;
-import static dev.gguflens.quant.PackedRowKernels.f16;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -71,7 +71,7 @@ final class Q8_0Rows {
                 p0 = ((FloatVector) r.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 16 + 2 * L), p0);
                 p1 = ((FloatVector) r.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 16 + 3 * L), p1);
             }
-            acc = p0.add(p1).fma(FloatVector.broadcast(F, f16(w, o)), acc);
+            acc = p0.add(p1).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o))), acc);
         }
         acc.intoArray(lanes, 0);
         return laneSum(lanes, L);
@@ -94,10 +94,10 @@ final class Q8_0Rows {
         int b = 0;
         for (; b + 2 <= blocks; b += 2) {
             long o = 34L * b;
-            even = wideBlock(w, o, x, 32 * b).fma(FloatVector.broadcast(FW, f16(w, o)), even);
-            odd = wideBlock(w, o + 34, x, 32 * b + 32).fma(FloatVector.broadcast(FW, f16(w, o + 34)), odd);
+            even = wideBlock(w, o, x, 32 * b).fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, o))), even);
+            odd = wideBlock(w, o + 34, x, 32 * b + 32).fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, o + 34))), odd);
         }
-        if (b < blocks) even = wideBlock(w, 34L * b, x, 32 * b).fma(FloatVector.broadcast(FW, f16(w, 34L * b)), even);
+        if (b < blocks) even = wideBlock(w, 34L * b, x, 32 * b).fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, 34L * b))), even);
         return FloatLanes.sum(even.add(odd));
     }
 

@@ -141,10 +141,6 @@ final class RowKernels {
         return MemorySegment.ofAddress(address).reinterpret(size);
     }
 
-    private static float f16(MemorySegment w, long off) {
-        return Float.float16ToFloat(w.get(I16, off));
-    }
-
     private static FloatVector bytesAsFloats(MemorySegment w, long off) {
         return (FloatVector) ByteVector.fromMemorySegment(B, w, off, LE).convertShape(VectorOperators.B2F, F, 0);
     }
@@ -184,13 +180,13 @@ final class RowKernels {
             long sc = sixBitBytes(s0, s2);
             long mn = sixBitBytes(s1, s2 >>> 4);
             int k = 256 * b;
-            float d = f16(w, o);
+            float d = Float.float16ToFloat(w.get(I16, o));
             q4Half(address + o, 0, (int) sc, d, x, k, acc);
             q4Half(address + o, 1, (int) (sc >>> 32), d, x, k, acc);
             // w = d*sc*q - dmin*m: the min part is dmin * sum_j m_j * (sum of x over sub-block j).
             float t = 0;
             for (int j = 0; j < 8; j++) t = Math.fma((int) (mn >>> (8 * j)) & 0xFF, xSums[k / 32 + j], t);
-            mins = Math.fma(f16(w, o + 2), t, mins);
+            mins = Math.fma(Float.float16ToFloat(w.get(I16, o + 2)), t, mins);
         }
         return FloatLanes.sum(FloatVector.fromArray(F, acc, 0)) - mins;
     }
@@ -266,7 +262,7 @@ final class RowKernels {
         float[] acc = new float[L];
         for (int b = 0; b < blocks; b++) {
             long o = 210L * b;
-            float d = f16(w, o + 208);
+            float d = Float.float16ToFloat(w.get(I16, o + 208));
             q6Group(address + o, 0, false, d, xo, 256 * b, acc);
             q6Group(address + o, 0, true, d, xo, 256 * b, acc);
             q6Group(address + o, 1, false, d, xo, 256 * b, acc);
@@ -283,7 +279,7 @@ final class RowKernels {
         FloatVector a = FloatVector.fromArray(F, acc, 0);
         for (int b = 0; b < blocks; b++) {
             long o = off + 210L * b;
-            a = bytesAsFloats(w, o + 192).mul(FloatVector.fromArray(F, xSums16, 16 * b)).fma(bc(-32f * f16(w, o + 208)), a);
+            a = bytesAsFloats(w, o + 192).mul(FloatVector.fromArray(F, xSums16, 16 * b)).fma(bc(-32f * Float.float16ToFloat(w.get(I16, o + 208))), a);
         }
         a.intoArray(acc, 0);
     }
