@@ -97,8 +97,8 @@ final class RowStatistics {
         mad = Math.max(mad, vmad.reduceLanes(VectorOperators.MAX));  // max: the order does not matter
         // Top-k: once the heap is full only a logit >= its root can enter, and the root only rises, so runs of
         // SKIP_RUN vectors whose largest lane cannot enter are skipped (the same tokens are offered as one by one).
-        // One lane reduction per four vectors: with one per vector this scan took a fifth of the statistics pass
-        // in bench's M=592 lens.
+        // One lane reduction per four vectors: with one per vector this scan had a fifth of the statistics pass's
+        // samples in bench's M=592 lens (JFR), and the pass took 4.8 ns per element against 4.45 now (256 bits).
         j = 0;
         for (; j < n && top.mayEnter(Double.NEGATIVE_INFINITY); j++) top.offer(z[zOff + j], rowStart + j);
         int run = SKIP_RUN * D.length();

@@ -38,6 +38,7 @@ final class F16Rows {
      * or NaN: the one case the shift does not widen (it would read as a finite float).
      */
     private static final int EXPONENT_ONE = 0x04000400;
+    /** Bits 15 and 31, where those carries land. */
     private static final int CARRIES = 0x80008000;
     /** A half's sign and its 15 magnitude bits, once moved to float position by an arithmetic shift right of 3. */
     private static final int SIGN_AND_MAGNITUDE = 0x8FFFE000;
@@ -76,9 +77,10 @@ final class F16Rows {
      * magnitude: 6 integer operations per 2L halves and a 3-operation test for infinities and NaNs, where the widening
      * this replaced (magnitude, times 2^112, blend for infinities, sign) took 36 instructions per 16 halves at 256 bits
      * and the 128-bit path copied and converted 256 halves at a time through L1. Two int vectors per pass into four
-     * FMA chains. Bench's 151936 x 4096 product on two threads (AVX2, alternating with ggml in one process, median of 9):
-     * 256 bits 56.6-60 ms against 62-77 ms before, ggml 46-49; 128 bits 69 against 85 ms; rows in L2 20 against 32 ns
-     * per 256 weights. Returns NaN where the row holds an infinity or NaN (no finite product here is NaN).
+     * FMA chains. The 151936 x 4096 product on two AVX2 threads, alternating with ggml's in one lab process (median of
+     * 9): 256 bits 56.6-60 ms against 62-77 ms before, ggml 46-49; 128 bits 69 against 85 ms; rows in L2 20 against 32
+     * ns per 256 weights; bench's Java/ggml at 256 bits 1.20-1.21 against 1.52-1.97 before. Returns NaN where the row
+     * holds an infinity or NaN (no product of finite halves and the scaled x is NaN or infinite).
      */
     static float shiftedRow(long address, float[] xo, int cols, float[] lanes) {
         MemorySegment w = view(address, UNCUT);

@@ -448,14 +448,16 @@ public final class FusedMatmul {
      * Columns [k0, k0 + kc) of one weight row as floats at t[to ..], for both m > 1 paths: F32 copied and F16 widened
      * straight from the weight's memory (the row at byte {@code rowOffset} of {@code data}), the other types decoded
      * from the row's raw bytes copied beforehand to {@code raw} at {@code rawOffset}. k0 and kc are multiples of the
-     * type's block.
+     * type's block. (The column-lane path widens F16 from its own copy of the rows instead: it reads 256 columns of 48
+     * rows at a time, see ColumnLaneTiles.Worker.run.)
      */
     static void decodeSpan(GgmlType type, MemorySegment data, long rowOffset, byte[] raw, int rawOffset, int k0, int kc,
                            float[] t, int to) {
         switch (type) {
             case F32 -> MemorySegment.copy(data, F32_LE, rowOffset + 4L * k0, t, to, kc);
-            // widened straight from the weight's memory: 8192 x 4096 from DRAM, one thread, 9.6 ms against 11.2
-            // copying the halves to a short array first (F16Lab, load 3.5), same bits
+            // widened straight from the weight's memory: on the lane-wise path (whole rows of 4096, one stream each)
+            // 8192 x 4096 from DRAM, one thread, 9.6 ms against 11.2 copying the halves to a short array first
+            // (F16Lab, load 3.5), same bits
             case F16 -> f16ToFloat(data, rowOffset + 2L * k0, t, to, kc);
             default -> BlockDecoder.decode(type, raw, rawOffset + k0 / type.blockSize * type.typeSize, t, to, kc / type.blockSize);
         }

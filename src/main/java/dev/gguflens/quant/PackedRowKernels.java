@@ -153,7 +153,8 @@ final class PackedRowKernels {
     // The kernels read their F16 scales as Float.float16ToFloat(w.get(I16, off)) written out, not through a shared
     // helper: once C2 had compiled such a helper on its own (after another type's kernel ran in the process), it
     // called it instead of inlining it, one call per block with every vector register spilled around it (Q8_0 at
-    // 128 bits 116-119 ms after a Q6_K product against 54-72 without one; bench 78-86 against 50-52).
+    // 128 bits, 151936 x 4096 on two threads: 116-119 ms after a Q6_K product, 47 with the read written out, 51-52
+    // in a process of its own; bench's four-type process 78-86 ms against 49).
     // Vector code below calls no helper of this class that takes or returns a vector: such a helper, once C2 has
     // compiled it on its own, is not inlined again ("already compiled into a medium method") and every vector
     // crossing it is boxed. For the same reason the j loops stay loops in the source (C2 unrolls them after
