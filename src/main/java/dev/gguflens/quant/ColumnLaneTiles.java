@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The product y = x · Wᵀ for m > 1 vectors with x's vectors across the vector lanes and the weights broadcast: an
  * outer-product register block of {@link #BLOCK_ROWS} weight rows times two vectors of lanes (12 accumulators), each
- * step two loads of x and six broadcast loads of single weights for 12 FMAs. The lane-wise path of
+ * step two loads of x and six broadcast loads of single weights for 12 FMAs (a last panel of one vector: 8 rows,
+ * {@link #ONE_VECTOR_BLOCK_ROWS}). The lane-wise path of
  * {@link FusedMatmul} (K in the lanes) loads a whole vector for every 4/3 FMAs and at large m streams its x slices
  * from L3; this one loads fewer bytes per FMA and keeps a K block of the tile and of each panel of x in L1/L2, and
  * its outputs need no horizontal sums. Whole product against the lane-wise path, same process, alternating (2
@@ -35,6 +36,13 @@ final class ColumnLaneTiles {
     static final int K_BLOCK = 256;
     /** Weight rows per register block: 6 x 2 vectors = 12 accumulators + 2 x + 1 broadcast of AVX2's 16 registers. */
     static final int BLOCK_ROWS = 6;
+    /**
+     * Weight rows per register block of a one-vector panel: 8 accumulators, each taking an FMA per column, are enough
+     * chains to keep both FMA units busy (FMA latency 4 cycles); 6 rows left each chain's latency as the bound (16
+     * FMAs per 8 cycles of latency against 12 per 6). m = 37 (panels of 2, 2 and 1 vectors), 32768 x 4096 on two
+     * AVX2 threads: 0.97x the time of the 6-row kernel for F16 and Q6_K; 12 rows spilled (2.5x the time).
+     */
+    static final int ONE_VECTOR_BLOCK_ROWS = 8;
     /** Vectors of x per panel: two vectors of lanes (the last panel is one vector when the rest fits one). */
     static final int PANEL = 2 * LANES;
     /**
@@ -172,7 +180,7 @@ final class ColumnLaneTiles {
             if (raw != null) MemorySegment.copy(data, ValueLayout.JAVA_BYTE, from * rowBytes, raw, 0, (int) (nr * rowBytes));
             if (halves != null) MemorySegment.copy(data, FusedMatmul.I16_LE, from * rowBytes, halves, 0, nr * cols);
             Arrays.fill(totals, 0f);
-            int fullRows = nr - nr % BLOCK_ROWS;
+            int fullRows = nr - nr % BLOCK_ROWS, fullOneVectorRows = nr - nr % ONE_VECTOR_BLOCK_ROWS;
             for (int k0 = 0; k0 < cols; k0 += K_BLOCK) {
                 decodeBlock(from, nr, k0);
                 for (int p = 0; p < panels; p++) {
@@ -183,8 +191,8 @@ final class ColumnLaneTiles {
                         for (int r = 0; r < fullRows; r += BLOCK_ROWS) k6x2(tile, r * K_BLOCK, packed, xo, totals, to0 + r * PANEL);
                         for (int r = fullRows; r < nr; r++) k1x2(tile, r * K_BLOCK, packed, xo, totals, to0 + r * PANEL);
                     } else {
-                        for (int r = 0; r < fullRows; r += BLOCK_ROWS) k6x1(tile, r * K_BLOCK, packed, xo, totals, to0 + r * PANEL);
-                        for (int r = fullRows; r < nr; r++) k1x1(tile, r * K_BLOCK, packed, xo, totals, to0 + r * PANEL);
+                        for (int r = 0; r < fullOneVectorRows; r += ONE_VECTOR_BLOCK_ROWS) k8x1(tile, r * K_BLOCK, packed, xo, totals, to0 + r * PANEL);
+                        for (int r = fullOneVectorRows; r < nr; r++) k1x1(tile, r * K_BLOCK, packed, xo, totals, to0 + r * PANEL);
                     }
                 }
             }
@@ -244,13 +252,14 @@ final class ColumnLaneTiles {
     }
 
     /**
-     * As {@link #k6x2} for a last panel of one vector of lanes (x[xo + k*LANES]). Two columns per step, each
-     * accumulator's FMAs still in ascending k: that also keeps the method over C2's inlining size (325 bytes of
-     * bytecode), since inlined into {@code Worker.run} its vectors were boxed (4-5x the time at m = 37 and 40).
+     * Eight tile rows times a last panel of one vector of lanes (x[xo + k*LANES]), as {@link #k6x2} otherwise. Two
+     * columns per step, each accumulator's FMAs still in ascending k: that also keeps the method over C2's inlining
+     * size (325 bytes of bytecode), since inlined into {@code Worker.run} a kernel's vectors were boxed (4-5x the
+     * time at m = 37 and 40, with the six-row kernel this replaced).
      */
-    static void k6x1(float[] w, int wo, float[] x, int xo, float[] t, int to) {
+    static void k8x1(float[] w, int wo, float[] x, int xo, float[] t, int to) {
         FloatVector z = FloatVector.zero(SPECIES);
-        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z;
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
         for (int k = 0; k < K_BLOCK; k += 2) {
             int wk = wo + k, xk = xo + k * LANES;
             FloatVector x0 = FloatVector.fromArray(SPECIES, x, xk), x1 = FloatVector.fromArray(SPECIES, x, xk + LANES);
@@ -260,15 +269,19 @@ final class ColumnLaneTiles {
             a3 = FloatVector.broadcast(SPECIES, w[wk + 3 * K_BLOCK]).fma(x0, a3);
             a4 = FloatVector.broadcast(SPECIES, w[wk + 4 * K_BLOCK]).fma(x0, a4);
             a5 = FloatVector.broadcast(SPECIES, w[wk + 5 * K_BLOCK]).fma(x0, a5);
+            a6 = FloatVector.broadcast(SPECIES, w[wk + 6 * K_BLOCK]).fma(x0, a6);
+            a7 = FloatVector.broadcast(SPECIES, w[wk + 7 * K_BLOCK]).fma(x0, a7);
             a0 = FloatVector.broadcast(SPECIES, w[wk + 1]).fma(x1, a0);
             a1 = FloatVector.broadcast(SPECIES, w[wk + 1 + K_BLOCK]).fma(x1, a1);
             a2 = FloatVector.broadcast(SPECIES, w[wk + 1 + 2 * K_BLOCK]).fma(x1, a2);
             a3 = FloatVector.broadcast(SPECIES, w[wk + 1 + 3 * K_BLOCK]).fma(x1, a3);
             a4 = FloatVector.broadcast(SPECIES, w[wk + 1 + 4 * K_BLOCK]).fma(x1, a4);
             a5 = FloatVector.broadcast(SPECIES, w[wk + 1 + 5 * K_BLOCK]).fma(x1, a5);
+            a6 = FloatVector.broadcast(SPECIES, w[wk + 1 + 6 * K_BLOCK]).fma(x1, a6);
+            a7 = FloatVector.broadcast(SPECIES, w[wk + 1 + 7 * K_BLOCK]).fma(x1, a7);
         }
-        addInto(t, to, a0); addInto(t, to + PANEL, a1); addInto(t, to + 2 * PANEL, a2);
-        addInto(t, to + 3 * PANEL, a3); addInto(t, to + 4 * PANEL, a4); addInto(t, to + 5 * PANEL, a5);
+        addInto(t, to, a0); addInto(t, to + PANEL, a1); addInto(t, to + 2 * PANEL, a2); addInto(t, to + 3 * PANEL, a3);
+        addInto(t, to + 4 * PANEL, a4); addInto(t, to + 5 * PANEL, a5); addInto(t, to + 6 * PANEL, a6); addInto(t, to + 7 * PANEL, a7);
     }
 
     /** One tile row (the rows past the last register block) times a panel of two vectors of lanes. */

@@ -45,7 +45,7 @@
  * <tr><td>m &gt; 1, rows a multiple of 256 long</td><td>the lane-wise path below</td>
  *     <td>{@link dev.gguflens.quant.ColumnLaneTiles}: x packed into panels of 16 vectors (one vector of 8 lanes for a
  *     last panel that fits one), 48 rows decoded 256 columns at a time into a tile of constant row stride, a 6-row x
- *     2-vector outer-product register block (weights broadcast); per output one FMA chain per 256 columns, the
+ *     2-vector outer-product register block (weights broadcast; 8 x 1 for a one-vector panel); per output one FMA chain per 256 columns, the
  *     chains' sums added in order, the same bits at every width (its kernels are tested at all three)</td>
  *     <td>the lane-wise path below (x86 at 128 bits measured 1.07x its time at m = 37; NEON not measured)</td></tr>
  * <tr><td>m &gt; 1 otherwise (and m = 1 for all other types): rows decoded into a float tile (16 rows, 64 when m spans more
