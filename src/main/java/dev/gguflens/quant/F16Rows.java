@@ -129,12 +129,10 @@ final class F16Rows {
     private static float inColumnOrder(long address, float[] xo, int cols, int exponent) {
         MemorySegment w = view(address, 2L * cols);
         int unscale = exponent == X_NOT_FINITE ? 0 : -(exponent + BIAS_GAP);
-        int run = 2 * L, runs = cols / run * run;
         float sum = 0;
         for (int k = 0; k < cols; k++) {
-            // Position of element k in the interleaved x: even elements first in each run of 2L; a tail as it is.
-            int at = k < runs ? k - k % run + (k % 2) * L + (k % run) / 2 : k;
-            sum = Math.fma(Float.float16ToFloat(w.get(I16, 2L * k)), Math.scalb(xo[at], unscale), sum);
+            float xk = Math.scalb(xo[PackedRowKernels.interleavedIndex(k, cols, 2, L)], unscale);
+            sum = Math.fma(Float.float16ToFloat(w.get(I16, 2L * k)), xk, sum);
         }
         return sum;
     }

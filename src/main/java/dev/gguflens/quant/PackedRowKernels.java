@@ -99,14 +99,15 @@ final class PackedRowKernels {
      */
     static float[] interleave(float[] x, int n, int k, int lanes) {
         float[] xo = new float[n];
-        int run = k * lanes, base = 0;
-        for (; base + run <= n; base += run) {
-            for (int j = 0; j < k; j++) {
-                for (int i = 0; i < lanes; i++) xo[base + j * lanes + i] = x[base + k * i + j];
-            }
-        }
-        System.arraycopy(x, base, xo, base, n - base);
+        for (int e = 0; e < n; e++) xo[interleavedIndex(e, n, k, lanes)] = x[e];
         return xo;
+    }
+
+    /** Where {@link #interleave} puts element e: within a whole run, element k*i + j goes to j*lanes + i. */
+    static int interleavedIndex(int e, int n, int k, int lanes) {
+        int run = k * lanes, inRun = e % run;
+        if (e - inRun + run > n) return e;   // the tail shorter than a run keeps its order
+        return e - inRun + (inRun % k) * lanes + inRun / k;
     }
 
     /** Sums of x over consecutive spans, each added left to right (a fixed order, so the same bits every call). */
