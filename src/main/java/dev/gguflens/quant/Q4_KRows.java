@@ -2,8 +2,6 @@ package dev.gguflens.quant;
 
 import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.I;
-import static dev.gguflens.quant.PackedRowKernels.I16;
-import static dev.gguflens.quant.PackedRowKernels.I32;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
 import static dev.gguflens.quant.PackedRowKernels.UNCUT;
@@ -28,20 +26,30 @@ final class Q4_KRows {
     /** A block's 8 six-bit scales and 8 mins, one per byte, as one 128-bit vector of two longs. */
     private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    /** 8 bytes (a block's 8 scales or 8 mins) as a 64-bit vector of two int lanes. */
+    private static final VectorSpecies<Integer> EIGHT_BYTES = IntVector.SPECIES_64;
 
     private Q4_KRows() {
     }
 
+    /** x as {@link PackedRowKernels#prepareMasked} orders and scales it; at 256 bits also in native memory. */
     static RowKernels.Prepared prepare(float[] x, int cols) {
-        return PackedRowKernels.prepareMasked(GgmlType.Q4_K, x, cols, L);
+        RowKernels.Prepared p = PackedRowKernels.prepareMasked(GgmlType.Q4_K, x, cols, L);
+        return L == 8 ? p.withNativeX() : p;
     }
 
-    static void rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
-        float[] lanes = new float[L];
+    static void rows(long address, int nr, long rowBytes, RowKernels.Prepared p, int blocks, float[] y, int yo) {
+        float[] lanes = new float[L], sums = p.xSums();
+        int exponent = p.exponent();
         if (L == 8) {
-            for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q4_k8(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+            float[] blockScales = new float[8];
+            long x = p.xOrderedNative().address();
+            for (int j = 0; j < nr; j++) {
+                y[yo + j] = Math.scalb(q4_k8(address + j * rowBytes, x, blocks, sums, blockScales, lanes), -exponent);
+            }
             return;
         }
+        float[] xo = p.xOrdered();
         float[] scales = new float[8 * blocks];
         for (int j = 0; j < nr; j++) {
             long row = address + j * rowBytes;
@@ -52,43 +60,50 @@ final class Q4_KRows {
     }
 
     /**
-     * Q4_K at 256 bits, block by block: the 8 six-bit scales and mins as in get_scale_min_k4, one per byte of sc
-     * and mn, the scales converted per group. The 128-bit loop order ({@link #q4Quants}: scales unpacked in a pass
-     * of their own, the group outer, the block inner) has 208 + 74 instructions per block here against this loop's
-     * 348 and was 25% faster on one thread with rows in L2, but not faster in bench's two-thread product over
-     * 151936 rows (Java/ggml 2.38 and 2.05 against 2.10 and 1.78; two threads over 32768 rows alternating in one
-     * process: median 13.9 against 12.7 ms): the scale pass and the four group passes read each row with a
-     * 144-byte stride instead of once in order, an inference from where the two loops differ (not measured with
-     * counters).
+     * Q4_K at 256 bits, block by block (one pass over the row, in order): the 8 six-bit scales and mins as in
+     * get_scale_min_k4, one per byte; the scales widened and multiplied by d as one vector and stored to
+     * blockScales, from which each group broadcasts its two; x read from native memory (the ordered x at
+     * xAddress) through a segment of unbounded size, so that neither the weights nor x carry a bounds check.
+     * Per block 4 groups of 38 instructions (8 masks, 8 conversions, 2 products, 6 FMAs, 2 scale FMAs, loads and
+     * loop) and ~55 in the block's head (hsdis, C2); the loop it replaced, with x in an array and each scale
+     * converted and multiplied by d in scalar code (9 instructions per scale), had ~230, with two bounds checks on
+     * x and one on the weights per group. Same
+     * bits. One thread, rows in L2 (RowLab l2, 32768 x 4096, alternating): 19.4 against 23.2 ns per block;
+     * two threads streaming 151936 rows: 40.5 against 49.8 ms (a disturbed VM; ggml 25.3). The 128-bit loop
+     * order ({@link #q4Quants}: scales in a pass of their own, then each group's pass over the row) was 25%
+     * faster than the old loop in L2 but not when streaming from DRAM, as it reads each row with a 144-byte
+     * stride five times.
      */
-    private static float q4_k8(long address, float[] xo, int blocks, float[] xSums, float[] lanes) {
-        MemorySegment w = view(address, 144L * blocks);
+    private static float q4_k8(long address, long xAddress, int blocks, float[] xSums, float[] blockScales, float[] lanes) {
+        MemorySegment w = view(address, UNCUT), xs = view(xAddress, UNCUT);
         FloatVector accLo = FloatVector.zero(F), accHi = accLo, accMin = accLo;
         for (int b = 0; b < blocks; b++) {
             long o = 144L * b;
-            int s0 = w.get(I32, o + 4), s1 = w.get(I32, o + 8), s2 = w.get(I32, o + 12);
-            long sc = RowKernels.sixBitBytes(s0, s2);
-            long mn = RowKernels.sixBitBytes(s1, s2 >>> 4);
-            float d = Float.float16ToFloat(w.get(I16, o));
+            // The 16-byte head as two words: d, dmin and scale word 0; scale words 1 and 2.
+            long h0 = w.get(I64, o), h1 = w.get(I64, o + 8);
+            int s0 = (int) (h0 >>> 32), s1 = (int) h1, s2 = (int) (h1 >>> 32);
+            long sc = RowKernels.sixBitBytes(s0, s2), mn = RowKernels.sixBitBytes(s1, s2 >>> 4);
+            // Two int lanes, not one long: C2 compiles no vector of a single long lane.
+            ByteVector scBytes = IntVector.zero(EIGHT_BYTES).withLane(0, (int) sc).withLane(1, (int) (sc >>> 32)).reinterpretAsBytes();
+            ByteVector mnBytes = IntVector.zero(EIGHT_BYTES).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat((short) h0));
+            ((FloatVector) scBytes.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(blockScales, 0);
+            // The 8 mins as floats times the 8 sub-block sums of x, lane-wise, times dmin.
+            accMin = ((FloatVector) mnBytes.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat((short) (h0 >>> 16))), accMin);
             for (int p = 0; p < 4; p++) {
-                // Group p: 32 bytes, low nibbles = sub-block 2p, high nibbles = sub-block 2p+1.
-                FloatVector lo = FloatVector.zero(F), hi = lo;
-                for (int c = 0; c < 32; c += 4 * L) {
-                    IntVector q = IntVector.fromMemorySegment(I, w, o + 16 + 32 * p + c, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
-                    int xk = 256 * b + 64 * p + c;
-                    for (int j = 0; j < 4; j++) {
-                        lo = ((FloatVector) q.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), lo);
-                        hi = ((FloatVector) q4.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), hi);
-                    }
+                // Group p: 32 bytes, low nibbles = sub-block 2p, high nibbles = sub-block 2p+1. Offsets into x in
+                // long arithmetic from the start: from an int product C2 could not prove them below the bound.
+                IntVector q = IntVector.fromMemorySegment(I, w, o + 16 + 32 * p, LE), q4 = q.lanewise(VectorOperators.LSHR, 4);
+                long xk = 1024L * b + 256L * p;
+                FloatVector lo = ((FloatVector) q.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk, LE));
+                FloatVector hi = ((FloatVector) q4.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk + 128, LE));
+                for (int j = 1; j < 4; j++) {
+                    lo = ((FloatVector) q.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 4 * j * L, LE), lo);
+                    hi = ((FloatVector) q4.and(0xF << (8 * j)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 128 + 4 * j * L, LE), hi);
                 }
-                accLo = lo.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p)) & 0xFF)), accLo);
-                accHi = hi.fma(FloatVector.broadcast(F, d * ((int) (sc >>> (16 * p + 8)) & 0xFF)), accHi);
-            }
-            {
-                // The 8 mins as floats times the 8 sub-block sums of x, lane-wise.
-                ByteVector m = IntVector.zero(IntVector.SPECIES_64).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
-                accMin = ((FloatVector) m.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, xSums, 8 * b))
-                        .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o + 2))), accMin);
+                accLo = lo.fma(FloatVector.broadcast(F, blockScales[2 * p]), accLo);
+                accHi = hi.fma(FloatVector.broadcast(F, blockScales[2 * p + 1]), accHi);
             }
         }
         accLo.add(accHi).sub(accMin).intoArray(lanes, 0);
