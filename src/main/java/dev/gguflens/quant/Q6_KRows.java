@@ -5,6 +5,7 @@ import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.I16;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
+import static dev.gguflens.quant.PackedRowKernels.UNCUT;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -58,13 +59,15 @@ final class Q6_KRows {
             for (int k = 0; k < cols; k++) xs[k] = Math.scalb(x[k], exponent);
         }
         float[] sums = PackedRowKernels.subBlockSums(xs, cols, 16);
-        return new RowKernels.Prepared(L == 4 ? PackedRowKernels.interleave(sums, cols / 16, 4, 4) : sums,
+        RowKernels.Prepared p = new RowKernels.Prepared(L == 4 ? PackedRowKernels.interleave(sums, cols / 16, 4, 4) : sums,
                 PackedRowKernels.interleave(xs, cols, 4, L), exponent);
+        return L == 8 ? p.withNativeX() : p;
     }
 
-    static void rows(long address, int nr, long rowBytes, float[] xo, int blocks, int exponent, float[] sums, float[] y, int yo) {
+    static void rows(long address, int nr, long rowBytes, RowKernels.Prepared p, int blocks, float[] y, int yo) {
         float[] lanes = new float[L];
-        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q6_k(address + j * rowBytes, xo, blocks, sums, lanes), -exponent);
+        int exponent = p.exponent();
+        for (int j = 0; j < nr; j++) y[yo + j] = Math.scalb(q6_k(address + j * rowBytes, p, blocks, lanes), -exponent);
     }
 
     /**
@@ -75,12 +78,12 @@ final class Q6_KRows {
      * the offset 32 is taken off per block from the sub-block sums of x ({@link #q6Offsets}). Two accumulators:
      * with a single one, its FMA chain (4 cycles a step, 8 or 16 steps per block) bounded the kernel.
      */
-    private static float q6_k(long address, float[] xo, int blocks, float[] xSums16, float[] lanes) {
+    private static float q6_k(long address, RowKernels.Prepared p, int blocks, float[] lanes) {
         // Partial sums pass between the two loops through lanes: a vector returned from a method that is not
         // inlined is boxed, and C2 then allocated that box on every iteration of the loop that produced it.
-        if (L == 8) q6_k8(address, xo, blocks, lanes);
-        else q6_k4(address, xo, blocks, lanes);
-        q6Offsets(address, blocks, xSums16, lanes);
+        if (L == 8) q6_k8(address, p.xOrderedNative().address(), blocks, lanes);
+        else q6_k4(address, p.xOrdered(), blocks, lanes);
+        q6Offsets(address, blocks, p.xSums(), lanes);
         return laneSum(lanes, L);
     }
 
@@ -90,47 +93,48 @@ final class Q6_KRows {
      * groups of a half run one after another, each to the end of its FMA chain, into two accumulators: with all
      * four interleaved (4 partial sums, 4 assembled quant vectors, 4 accumulators and the byte masks live at
      * once) C2 spilled to the stack on AVX2's 16 registers; this order was 1.2x faster there (L2-resident rows).
-     * The half h is the outer loop and the block the inner one: then every index in the block loop is the block
-     * index times a constant plus a loop invariant, and C2 removes the bounds checks of x from the loop. With both
-     * halves in one iteration it kept 16 of them per block (5 instructions each; the second half's indices). Hot
-     * loop: 347 instructions per block before (80 of them those checks, 48 mask broadcasts), 270 after (two halves
-     * of 135: 85 vector operations, 30 vector loads and moves, 20 scalar); one thread, rows in L2, load 3-5: best
-     * of three runs 45.0-57.7 ns per block before, 34.5-49.5 after.
+     * Block by block, one pass over the row in order, with x read from native memory (the ordered x at
+     * xAddress) through a segment of unbounded size: no bounds check on x or the weights in the loop. The
+     * loop it replaced read x from an array and ran the half as the outer loop, so that C2 could drop x's bounds
+     * checks, at the price of two passes over each row: 151936 x 4096 on two AVX2 threads, one process, 55-59
+     * against 83-91 ms (ggml 33; a disturbed VM), rows in L2 on one thread 39 against 54 ns per block. The sums
+     * now alternate between the halves of each block, so the last bits differ from that loop's.
      */
-    private static void q6_k8(long address, float[] xo, int blocks, float[] lanes) {
-        MemorySegment w = view(address, 210L * blocks);
+    private static void q6_k8(long address, long xAddress, int blocks, float[] lanes) {
+        MemorySegment w = view(address, UNCUT), xs = view(xAddress, UNCUT);
         FloatVector accA = FloatVector.zero(F), accB = accA;
-        for (int h = 0; h < 2; h++) {
-            for (int b = 0; b < blocks; b++) {
-                long o = 210L * b;
-                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o + 208)));
+        for (int b = 0; b < blocks; b++) {
+            long o = 210L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o + 208)));
+            for (int h = 0; h < 2; h++) {
                 FloatVector scales = ((FloatVector) ByteVector.fromMemorySegment(B8, w, o + 192 + 8 * h, LE)
                         .convertShape(VectorOperators.B2F, F, 0)).mul(d);
                 // ql bytes 0..31 serve groups 0 and 2 (low and high nibbles), bytes 32..63 groups 1 and 3; qh bits
-                // 2t..2t+1 of each byte go to bits 4-5.
+                // 2t..2t+1 of each byte go to bits 4-5. x's byte offsets in long arithmetic from the start (from an
+                // int product C2 could not prove them below the segment's bound).
                 IntVector a = IntVector.fromMemorySegment(I, w, o + 64 * h, LE);
                 IntVector hb = IntVector.fromMemorySegment(I, w, o + 128 + 32 * h, LE);
-                int xk = 256 * b + 128 * h;
+                long xk = 1024L * b + 512L * h;
                 IntVector q = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
-                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 3 * L), s);
+                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 12 * L, LE), s);
                 accA = s.fma(scales.rearrange(Q6_SCALES_0), accA);
                 q = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
-                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + 3 * L), s);
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk + 256, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 256 + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 256 + 12 * L, LE), s);
                 accA = s.fma(scales.rearrange(Q6_SCALES_2), accA);
                 IntVector a32 = IntVector.fromMemorySegment(I, w, o + 64 * h + 32, LE);
                 q = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
-                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + 3 * L), s);
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk + 128, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 128 + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 128 + 12 * L, LE), s);
                 accB = s.fma(scales.rearrange(Q6_SCALES_1), accB);
                 q = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
-                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + 3 * L), s);
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk + 384, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 384 + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 384 + 12 * L, LE), s);
                 accB = s.fma(scales.rearrange(Q6_SCALES_3), accB);
             }
         }
@@ -140,7 +144,8 @@ final class Q6_KRows {
     /**
      * Q6_K at 128 bits: a 16-byte chunk is one sub-block, whose scale (times d) is broadcast. Groups run one
      * after another into two accumulators, as in {@link #q6_k8} (1.4x faster than interleaving the four). The
-     * chunk c is the outer loop, for the bounds checks of x as in q6_k8: 163 instructions per chunk (4 per block)
+     * chunk c is the outer loop and the block the inner one, so that every index into x is the block index times a
+     * constant plus a loop invariant and C2 removes x's bounds checks: 163 instructions per chunk (4 per block)
      * before, 136-157 after; no time difference could be told apart from the load (55-113 ns per block either way).
      */
     private static void q6_k4(long address, float[] xo, int blocks, float[] lanes) {
