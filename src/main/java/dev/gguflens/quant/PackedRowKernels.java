@@ -129,7 +129,7 @@ final class PackedRowKernels {
             case Q8_0 -> Q8_0Rows.rows(address, nr, rowBytes, xo, cols / 32, y, yo);
             case Q4_0 -> Q4_0Rows.rows(address, nr, rowBytes, xo, cols / 32, p.exponent(), p.xSums(), y, yo);
             case Q4_K -> Q4_KRows.rows(address, nr, rowBytes, p, cols / 256, y, yo);
-            case Q5_K -> Q5_KRows.rows(address, nr, rowBytes, xo, cols / 256, p.exponent(), p.xSums(), y, yo);
+            case Q5_K -> Q5_KRows.rows(address, nr, rowBytes, p, cols / 256, y, yo);
             case Q6_K -> Q6_KRows.rows(address, nr, rowBytes, p, cols / 256, y, yo);
             case F16 -> F16Rows.rows(address, nr, rowBytes, xo, cols, p.exponent(), y, yo);
             case BF16 -> BF16Rows.rows(address, nr, rowBytes, xo, cols, y, yo);
