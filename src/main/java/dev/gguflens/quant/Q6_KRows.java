@@ -61,7 +61,7 @@ final class Q6_KRows {
         float[] sums = PackedRowKernels.subBlockSums(xs, cols, 16);
         RowKernels.Prepared p = new RowKernels.Prepared(L == 4 ? PackedRowKernels.interleave(sums, cols / 16, 4, 4) : sums,
                 PackedRowKernels.interleave(xs, cols, 4, L), exponent);
-        return L == 8 ? p.withNativeX() : p;
+        return p.withNativeX();
     }
 
     static void rows(long address, int nr, long rowBytes, RowKernels.Prepared p, int blocks, float[] y, int yo) {
@@ -82,7 +82,7 @@ final class Q6_KRows {
         // Partial sums pass between the two loops through lanes: a vector returned from a method that is not
         // inlined is boxed, and C2 then allocated that box on every iteration of the loop that produced it.
         if (L == 8) q6_k8(address, p.xOrderedNative().address(), blocks, lanes);
-        else q6_k4(address, p.xOrdered(), blocks, lanes);
+        else q6_k4(address, p.xOrderedNative().address(), blocks, lanes);
         q6Offsets(address, blocks, p.xSums(), lanes);
         return laneSum(lanes, L);
     }
@@ -143,45 +143,44 @@ final class Q6_KRows {
 
     /**
      * Q6_K at 128 bits: a 16-byte chunk is one sub-block, whose scale (times d) is broadcast. Groups run one
-     * after another into two accumulators, as in {@link #q6_k8} (1.4x faster than interleaving the four). The
-     * chunk c is the outer loop and the block the inner one, so that every index into x is the block index times a
-     * constant plus a loop invariant and C2 removes x's bounds checks: 163 instructions per chunk (4 per block)
-     * before, 136-157 after; no time difference could be told apart from the load (55-113 ns per block either way).
+     * after another into two accumulators, as in {@link #q6_k8} (1.4x faster than interleaving the four). Block
+     * by block, the chunk c the inner loop, x from native memory, as in q6_k8: against the chunk as the outer
+     * loop (which C2 needed to drop x's bounds checks from an array, at the price of four passes over each row),
+     * one thread, same process: 85 against 99 ns per block streaming, 82 against 91 in L2 (VM disturbed; the
+     * sums' order, and so the last bits, differ).
      */
-    private static void q6_k4(long address, float[] xo, int blocks, float[] lanes) {
-        MemorySegment w = view(address, 210L * blocks);
+    private static void q6_k4(long address, long xAddress, int blocks, float[] lanes) {
+        MemorySegment w = view(address, UNCUT), xs = view(xAddress, UNCUT);
         FloatVector accA = FloatVector.zero(F), accB = accA;
-        for (int c = 0; c < 64; c += 16) {
-            for (int b = 0; b < blocks; b++) {
-                long o = 210L * b;
-                float d = Float.float16ToFloat(w.get(I16, o + 208));
-                // c < 32: half 0; else half 1 (bytes 64.. of ql, 32.. of qh, scales 8..).
+        for (int b = 0; b < blocks; b++) {
+            long o = 210L * b;
+            float d = Float.float16ToFloat(w.get(I16, o + 208));
+            for (int c = 0; c < 64; c += 16) {
                 long ql = o + 32 * (c >> 5) + c, qh = o + 128 + c;
                 IntVector a = IntVector.fromMemorySegment(I, w, ql, LE);
                 IntVector hb = IntVector.fromMemorySegment(I, w, qh, LE);
-                int xk = 256 * b + 128 * (c >> 5) + (c & 31);
-                // Sub-block of group t in this chunk: 8 * half + 2t + (c % 32) / 16.
+                long xk = 1024L * b + 4L * (128 * (c >> 5) + (c & 31));
                 long sc = o + 192 + 8 * (c >> 5) + ((c & 31) >> 4);
                 IntVector q = a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
-                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 3 * L), s);
+                FloatVector s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 12 * L, LE), s);
                 accA = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc)), accA);
                 q = a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030));
-                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 64));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 64 + 3 * L), s);
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk + 256, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 256 + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 256 + 12 * L, LE), s);
                 accA = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 4)), accA);
                 IntVector a32 = IntVector.fromMemorySegment(I, w, ql + 32, LE);
                 q = a32.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
-                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 32));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 32 + 3 * L), s);
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk + 128, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 128 + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 128 + 12 * L, LE), s);
                 accB = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 2)), accB);
                 q = a32.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
-                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xo, xk + 96));
-                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + j * L), s);
-                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xo, xk + 96 + 3 * L), s);
+                s = ((FloatVector) q.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromMemorySegment(F, xs, xk + 384, LE));
+                for (int j = 1; j < 3; j++) s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 8 * j).and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 384 + 4 * j * L, LE), s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromMemorySegment(F, xs, xk + 384 + 12 * L, LE), s);
                 accB = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + 6)), accB);
             }
         }
