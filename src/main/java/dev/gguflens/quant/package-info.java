@@ -17,21 +17,20 @@
  *     <td colspan="2">PackedRowKernels (8 or 4 lanes)</td></tr>
  * <tr><td>how PackedRowKernels reads each type</td><td colspan="3">Q8_0 Q4_0 Q4_K Q5_K: packed bytes as int lanes,
  *     one byte extracted per step (shift or mask), converted, one FMA; scales multiply lane-wise partial sums.
- *     Q4_K Q5_K at 128 bits: a row's 8 scales times d per block unpacked once into a float array and its min term
- *     summed ({@code Q4_KRows.scalesAndMins}), then the 32-weight group (both 16-byte chunks, each with its own FMA
- *     chains) in the outer loop and the block in the inner one, as for Q6_K, each scale one broadcast load (Q4_K
- *     ~550 to 348 + 93 instructions per block, Q5_K 964 to 448 + 93); Q5_K's fifth bit or-ed in place at bit 4 of
- *     each byte. At 256 bits block by block (that loop order had 40% fewer instructions but was not faster in
- *     bench's two-thread product). Q4_0 at 256 bits: two blocks per vector (two overlapping loads 2 bytes apart,
- *     blended), an odd last block at 128 bits (504 to 244 instructions per 256 weights); at 128 bits one block per
- *     vector. The row views of Q8_0, Q4_0, Q4_K and Q5_K are not cut to the row ({@code PackedRowKernels.UNCUT}),
- *     so C2 drops the segment's bounds checks.
+ *     Q4_K Q5_K Q6_K: block by block, one pass over each row in order, with x read from a native copy
+ *     ({@code RowKernels.Prepared.withNativeX}) through a segment of unbounded size, so neither x nor the weights
+ *     carry a bounds check in the loop (the earlier loops ran a group or half block as the outer loop so that C2
+ *     could drop an array's bounds checks, and read each row two to five times with a stride: 1.3-1.7x slower).
+ *     Q4_K Q5_K: the block's 8 scales times d as one vector stored to a scratch array and broadcast per group,
+ *     the min term one vector product per block; at 128 bits a 32-weight group is two 16-byte chunks, each with
+ *     its own FMA chains; Q5_K's fifth bit or-ed in place at bit 4 of each byte. Q4_0 at 256 bits: two blocks per
+ *     vector (two overlapping loads 2 bytes apart, blended), an odd last block at 128 bits (504 to 244
+ *     instructions per 256 weights); at 128 bits one block per vector. The row views of Q8_0, Q4_0, Q4_K, Q5_K
+ *     and Q6_K are not cut to the row ({@code PackedRowKernels.UNCUT}), so C2 drops the segment's bounds checks.
  *     Q6_K: the 6-bit values assembled in place, each byte then shifted down and masked with 0xFF (one mask
  *     constant, not four), one 32-weight group after another (each to the end of its FMA chain, two accumulators, so
- *     AVX2's 16 registers hold them), the half block (256 bits) or 16-byte chunk (128 bits) in the outer loop and
- *     the block in the inner one, so C2 drops x's bounds checks from the loop (347 to 270 instructions per block at
- *     256 bits); at 256 bits a chunk spans two sub-blocks, so its scale vector is a permutation of the half block's
- *     8 scales (times d), at 128 bits one broadcast scale.
+ *     AVX2's 16 registers hold them); at 256 bits a chunk spans two sub-blocks, so its scale vector is a
+ *     permutation of the half block's 8 scales (times d), at 128 bits one broadcast scale.
  *     Q8_0: one int-lane load per block at 256 bits (two at 128), each byte sign-extended by a shift pair; its view
  *     of a row is not cut to the row, so C2 drops the bounds checks in every compile (320 to 272 instructions per
  *     256 weights at 256 bits in bench's compiles).
