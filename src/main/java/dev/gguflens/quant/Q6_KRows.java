@@ -49,7 +49,7 @@ final class Q6_KRows {
      * 2^exponent that puts its largest magnitude in [1, 2), as for the other sub-byte types, so that no partial sum is
      * subnormal; unlike theirs, x is not also scaled per byte position, as this kernel shifts each byte down before
      * converting it. With the sub-block sums of x for the offset pass (reordered at 128 bits, where that pass reads
-     * the 16 scales as packed int lanes too).
+     * the 16 scales as packed int lanes too); the ordered x also in native memory, which the kernels read.
      */
     static RowKernels.Prepared prepare(float[] x, int cols) {
         int exponent = PackedRowKernels.normalisingExponent(x, cols);
@@ -59,9 +59,8 @@ final class Q6_KRows {
             for (int k = 0; k < cols; k++) xs[k] = Math.scalb(x[k], exponent);
         }
         float[] sums = PackedRowKernels.subBlockSums(xs, cols, 16);
-        RowKernels.Prepared p = new RowKernels.Prepared(L == 4 ? PackedRowKernels.interleave(sums, cols / 16, 4, 4) : sums,
-                PackedRowKernels.interleave(xs, cols, 4, L), exponent);
-        return p.withNativeX();
+        return new RowKernels.Prepared(L == 4 ? PackedRowKernels.interleave(sums, cols / 16, 4, 4) : sums,
+                PackedRowKernels.interleave(xs, cols, 4, L), exponent).withNativeX();
     }
 
     static void rows(long address, int nr, long rowBytes, RowKernels.Prepared p, int blocks, float[] y, int yo) {

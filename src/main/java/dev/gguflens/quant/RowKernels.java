@@ -62,6 +62,14 @@ final class RowKernels {
      * for the kernels that read x through a memory segment, xOrdered copied into native memory (else null).
      */
     record Prepared(float[] xSums, float[] xOrdered, int exponent, MemorySegment xOrderedNative) {
+        Prepared {
+            // The kernels read the native copy through an unbounded segment: a short one would be read past its end.
+            if (xOrderedNative != null && (xOrdered == null || xOrderedNative.byteSize() != 4L * xOrdered.length)) {
+                throw new IllegalArgumentException("native x of " + xOrderedNative.byteSize() + " bytes for "
+                        + (xOrdered == null ? "no" : xOrdered.length) + " ordered elements");
+            }
+        }
+
         Prepared(float[] xSums, float[] xOrdered, int exponent) {
             this(xSums, xOrdered, exponent, null);
         }

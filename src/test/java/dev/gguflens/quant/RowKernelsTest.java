@@ -1,6 +1,8 @@
 package dev.gguflens.quant;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gguflens.gguf.GgmlType;
@@ -8,6 +10,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -408,6 +411,23 @@ class RowKernelsTest {
     }
 
     /** ggml's get_scale_min_k4: sub-block j's 6-bit scale and min from the 12 bytes at q[o..o+12). */
+    /**
+     * The K-quant kernels read x's native copy through an unbounded segment, so Prepared must refuse a copy that does
+     * not hold exactly the ordered x; withNativeX's copy holds the same floats.
+     */
+    @Test
+    void nativeXMustMatchTheOrderedX() {
+        float[] xo = {1f, -2f, 0.5f, 3f};
+        RowKernels.Prepared p = new RowKernels.Prepared(null, xo, 0).withNativeX();
+        assertEquals(16, p.xOrderedNative().byteSize());
+        for (int i = 0; i < xo.length; i++) assertEquals(xo[i], p.xOrderedNative().getAtIndex(ValueLayout.JAVA_FLOAT, i));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment tooShort = arena.allocate(12);
+            assertThrows(IllegalArgumentException.class, () -> new RowKernels.Prepared(null, xo, 0, tooShort));
+            assertThrows(IllegalArgumentException.class, () -> new RowKernels.Prepared(null, null, 0, tooShort));
+        }
+    }
+
     private static int[] scaleMinK4(int j, byte[] q, int o) {
         if (j < 4) return new int[] {q[o + j] & 63, q[o + j + 4] & 63};
         return new int[] {(q[o + j + 4] & 0xF) | ((q[o + j - 4] & 0xFF) >> 6) << 4, ((q[o + j + 4] & 0xFF) >> 4) | ((q[o + j] & 0xFF) >> 6) << 4};
