@@ -11,11 +11,10 @@ import static dev.gguflens.quant.PackedRowKernels.view;
 import dev.gguflens.gguf.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q4_K's m = 1 row kernel (super-blocks of 256 four-bit weights, 8 six-bit scales and mins): the packed int-lane
@@ -23,8 +22,18 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Q4_KRows {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
-    /** 8 bytes (a block's 8 scales or 8 mins) as a 64-bit vector of two int lanes. */
-    private static final VectorSpecies<Integer> EIGHT_BYTES = IntVector.SPECIES_64;
+    /**
+     * Lane i's shift to its byte of the word it holds (8i mod 32): the block head widens its 8 six-bit scales and
+     * mins by broadcasting the words that hold them, shifting and masking. It did so first with a 64-bit vector
+     * built by withLane and a convertShape to floats; in two of seven bench processes at 128 bits C2 then left a
+     * call in the Vector API's shape conversion uninlined for a low call-site frequency (AbstractSpecies
+     * .makeDummyVector, -XX:CompileCommand=PrintInlining) and boxed vectors every block: Q4_K 4.6x and Q5_K
+     * 6.5-6.7x their usual time, with a burst of ~30 young collections. These operations are the ones the
+     * kernel's own loop uses.
+     */
+    static final IntVector BYTE_SHIFTS = IntVector.fromArray(I, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
+    /** At 256 bits, lanes 4-7 take the second word of the 8 bytes. */
+    static final VectorMask<Integer> UPPER_FOUR = L == 8 ? VectorMask.fromLong(I, 0xF0) : null;
 
     private Q4_KRows() {
     }
@@ -68,15 +77,19 @@ final class Q4_KRows {
             long h0 = w.get(I64, o), h1 = w.get(I64, o + 8);
             int s0 = (int) (h0 >>> 32), s1 = (int) h1, s2 = (int) (h1 >>> 32);
             long sc = RowKernels.sixBitBytes(s0, s2), mn = RowKernels.sixBitBytes(s1, s2 >>> 4);
-            // Two int lanes, not one long: C2 compiles no vector of a single long lane.
-            ByteVector scBytes = IntVector.zero(EIGHT_BYTES).withLane(0, (int) sc).withLane(1, (int) (sc >>> 32)).reinterpretAsBytes();
-            ByteVector mnBytes = IntVector.zero(EIGHT_BYTES).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat((short) h0));
             FloatVector dmin = FloatVector.broadcast(F, Float.float16ToFloat((short) (h0 >>> 16)));
             for (int part = 0; part < 8 / L; part++) {
-                ((FloatVector) scBytes.convertShape(VectorOperators.B2F, F, part)).mul(d).intoArray(blockScales, L * part);
+                // The L scale (min) bytes L*part.. as int lanes, each shifted down to its byte: only broadcasts,
+                // shifts and the conversion the kernel uses anyway (see BYTE_SHIFTS).
+                IntVector scWords = L == 8 ? IntVector.broadcast(I, (int) sc).blend(IntVector.broadcast(I, (int) (sc >>> 32)), UPPER_FOUR)
+                        : IntVector.broadcast(I, (int) (sc >>> (32 * part)));
+                IntVector mnWords = L == 8 ? IntVector.broadcast(I, (int) mn).blend(IntVector.broadcast(I, (int) (mn >>> 32)), UPPER_FOUR)
+                        : IntVector.broadcast(I, (int) (mn >>> (32 * part)));
+                ((FloatVector) scWords.lanewise(VectorOperators.LSHR, BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
+                        .mul(d).intoArray(blockScales, L * part);
                 // The mins as floats times the sub-block sums of x, lane-wise, times dmin.
-                accMin = ((FloatVector) mnBytes.convertShape(VectorOperators.B2F, F, part))
+                accMin = ((FloatVector) mnWords.lanewise(VectorOperators.LSHR, BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
                         .mul(FloatVector.fromArray(F, xSums, 8 * b + L * part)).fma(dmin, accMin);
             }
             for (int p = 0; p < 4; p++) {

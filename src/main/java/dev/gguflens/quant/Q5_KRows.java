@@ -11,11 +11,9 @@ import static dev.gguflens.quant.PackedRowKernels.view;
 import dev.gguflens.gguf.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q5_K's m = 1 row kernel (Q4_K's layout with a fifth bit per weight): the packed int-lane layout of {@link
@@ -23,8 +21,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Q5_KRows {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
-    /** 8 bytes (a block's 8 scales or 8 mins) as a 64-bit vector of two int lanes. */
-    private static final VectorSpecies<Integer> EIGHT_BYTES = IntVector.SPECIES_64;
 
     private Q5_KRows() {
     }
@@ -64,14 +60,19 @@ final class Q5_KRows {
             long h0 = w.get(I64, o), h1 = w.get(I64, o + 8);
             int s0 = (int) (h0 >>> 32), s1 = (int) h1, s2 = (int) (h1 >>> 32);
             long sc = RowKernels.sixBitBytes(s0, s2), mn = RowKernels.sixBitBytes(s1, s2 >>> 4);
-            // Two int lanes, not one long: C2 compiles no vector of a single long lane.
-            ByteVector scBytes = IntVector.zero(EIGHT_BYTES).withLane(0, (int) sc).withLane(1, (int) (sc >>> 32)).reinterpretAsBytes();
-            ByteVector mnBytes = IntVector.zero(EIGHT_BYTES).withLane(0, (int) mn).withLane(1, (int) (mn >>> 32)).reinterpretAsBytes();
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat((short) h0));
             FloatVector dmin = FloatVector.broadcast(F, Float.float16ToFloat((short) (h0 >>> 16)));
             for (int part = 0; part < 8 / L; part++) {
-                ((FloatVector) scBytes.convertShape(VectorOperators.B2F, F, part)).mul(d).intoArray(blockScales, L * part);
-                accMin = ((FloatVector) mnBytes.convertShape(VectorOperators.B2F, F, part))
+                // The L scale (min) bytes L*part.. as int lanes, each shifted down to its byte: only broadcasts,
+                // shifts and the conversion the kernel uses anyway (see Q4_KRows.BYTE_SHIFTS).
+                IntVector scWords = L == 8 ? IntVector.broadcast(I, (int) sc).blend(IntVector.broadcast(I, (int) (sc >>> 32)), Q4_KRows.UPPER_FOUR)
+                        : IntVector.broadcast(I, (int) (sc >>> (32 * part)));
+                IntVector mnWords = L == 8 ? IntVector.broadcast(I, (int) mn).blend(IntVector.broadcast(I, (int) (mn >>> 32)), Q4_KRows.UPPER_FOUR)
+                        : IntVector.broadcast(I, (int) (mn >>> (32 * part)));
+                ((FloatVector) scWords.lanewise(VectorOperators.LSHR, Q4_KRows.BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
+                        .mul(d).intoArray(blockScales, L * part);
+                // The mins as floats times the sub-block sums of x, lane-wise, times dmin.
+                accMin = ((FloatVector) mnWords.lanewise(VectorOperators.LSHR, Q4_KRows.BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
                         .mul(FloatVector.fromArray(F, xSums, 8 * b + L * part)).fma(dmin, accMin);
             }
             for (int p = 0; p < 4; p++) {
