@@ -1,12 +1,10 @@
 package dev.gguflens.cli;
 
 import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import dev.gguflens.experiment.InvalidInputException;
-import dev.gguflens.experiment.MachineRoofline;
 import dev.gguflens.experiment.MatmulBench;
 import dev.gguflens.experiment.MatmulBench.Case;
 import dev.gguflens.experiment.MatmulBench.Result;
@@ -139,29 +137,12 @@ public final class BenchCommand implements Callable<Integer> {
         }
         sb.append("(GF = GFLOP/s, 2*M*rows*cols per product; GB = GB/s of weight bytes read once per product; lens/prd =\n"
                 + " full lens reduction over the bare Java product; max rdiff = max|java-ggml| / max|java|)\n");
-        MachineRoofline.Roofs roofs = r.roofs();
-        if (roofs != null) {
-            sb.append(String.format(Locale.ROOT, "machine (%d threads): read bandwidth %.1f GB/s, Java vector FMA peak %.1f GFLOP/s"
-                    + " (the higher of a measurement before and one after the cases)%n", r.threads(), roofs.readBandwidthGbps(), roofs.peakFmaGflops()));
-            if (r.roofsMoved()) {
-                sb.append(String.format(Locale.ROOT, "the machine's roofs moved during the run (read bandwidth %.1f then %.1f GB/s,"
-                                + " FMA peak %.1f then %.1f GFLOP/s): other load or threads sharing a core; shares of the roofs are"
-                                + " uncertain, Java/ggml ratios still compare the two in alternation%n",
-                        r.roofsBefore().readBandwidthGbps(), r.roofsAfter().readBandwidthGbps(),
-                        r.roofsBefore().peakFmaGflops(), r.roofsAfter().peakFmaGflops()));
-            }
+        if (!Double.isNaN(r.readBandwidthGbps())) {
+            sb.append(String.format(Locale.ROOT, "machine (%d threads): read bandwidth %.1f GB/s, Java vector FMA peak %.1f GFLOP/s%n",
+                    r.threads(), r.readBandwidthGbps(), r.peakFmaGflops()));
         }
         sb.append(String.format(Locale.ROOT, "peak RSS: %s%n", r.peakRssBytes() < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f MiB", r.peakRssBytes() / 1048576.0)));
         return sb.toString();
-    }
-
-    /** One measurement of the roofs as JSON, or null where bench did not measure them (--no-machine). */
-    private static JsonElement roofsJson(MachineRoofline.Roofs roofs) {
-        if (roofs == null) return JsonNull.INSTANCE;
-        JsonObject o = new JsonObject();
-        o.add("read_bandwidth_gbps", Json.finiteOrNull(roofs.readBandwidthGbps()));
-        o.add("peak_fma_gflops", Json.finiteOrNull(roofs.peakFmaGflops()));
-        return o;
     }
 
     static String toJson(Result r) {
@@ -172,12 +153,8 @@ public final class BenchCommand implements Callable<Integer> {
         root.addProperty("reps", r.reps());
         root.addProperty("warmup", r.warmup());
         root.addProperty("peak_rss_bytes", r.peakRssBytes());
-        MachineRoofline.Roofs roofs = r.roofs();
-        root.add("read_bandwidth_gbps", roofs == null ? JsonNull.INSTANCE : Json.finiteOrNull(roofs.readBandwidthGbps()));
-        root.add("peak_fma_gflops", roofs == null ? JsonNull.INSTANCE : Json.finiteOrNull(roofs.peakFmaGflops()));
-        root.add("roofs_before", roofsJson(r.roofsBefore()));
-        root.add("roofs_after", roofsJson(r.roofsAfter()));
-        root.addProperty("roofs_moved", r.roofsMoved());
+        root.add("read_bandwidth_gbps", Json.finiteOrNull(r.readBandwidthGbps()));
+        root.add("peak_fma_gflops", Json.finiteOrNull(r.peakFmaGflops()));
         JsonArray cases = new JsonArray();
         for (Case c : r.cases()) {
             JsonObject o = new JsonObject();

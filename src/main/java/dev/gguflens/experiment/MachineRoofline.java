@@ -31,45 +31,6 @@ public final class MachineRoofline {
     private MachineRoofline() {}
 
     /**
-     * One measurement of both roofs on {@code threads} threads. bench takes one before its cases and one after:
-     * on the 2-vCPU EPYC VM a whole run's 2-thread FMA peak once read 95.0 GFLOP/s at 256 bits against 178-185 in
-     * the runs around it (half: both threads on one core's pipes), which would have doubled every share of the peak
-     * read off that run.
-     */
-    public record Roofs(double readBandwidthGbps, double peakFmaGflops) {
-        /**
-         * Relative difference between two measurements of a roof beyond which bench says the roofs moved during the
-         * run. The disturbances seen on the 2-vCPU VM moved a roof by 20-50% (within one bench process: FMA peak
-         * 177.7 then 142.7 GFLOP/s, read bandwidth 19.0 then 15.9 GB/s), above this margin; smaller moves go unflagged.
-         */
-        public static final double VARIATION = 0.15;
-
-        public Roofs {
-            if (!(readBandwidthGbps > 0) || !(peakFmaGflops > 0)) {
-                throw new IllegalArgumentException("roofs must be positive, got " + readBandwidthGbps + " GB/s, " + peakFmaGflops + " GFLOP/s");
-            }
-        }
-
-        public static Roofs measure(int threads) {
-            return new Roofs(MachineRoofline.readBandwidthGbps(threads), MachineRoofline.peakFmaGflops(threads));
-        }
-
-        /** The higher of each roof: other load or a shared core only ever lower a measurement, never raise it. */
-        public Roofs best(Roofs other) {
-            return new Roofs(Math.max(readBandwidthGbps, other.readBandwidthGbps), Math.max(peakFmaGflops, other.peakFmaGflops));
-        }
-
-        /** Whether either roof differs from {@code other}'s by more than {@link #VARIATION} of the higher one. */
-        public boolean differsFrom(Roofs other) {
-            return apart(readBandwidthGbps, other.readBandwidthGbps) || apart(peakFmaGflops, other.peakFmaGflops);
-        }
-
-        private static boolean apart(double a, double b) {
-            return Math.abs(a - b) > VARIATION * Math.max(a, b);
-        }
-    }
-
-    /**
      * The vector width the Java kernels run at (the preferred species, which -XX:MaxVectorSize narrows) and the
      * CPU's SIMD features, e.g. "256-bit vectors (8 float lanes), amd64 AVX2 FMA F16C".
      */

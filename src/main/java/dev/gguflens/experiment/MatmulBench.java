@@ -139,26 +139,14 @@ public final class MatmulBench {
      * The whole run.
      *
      * @param weightSource       what the weights were: "synthetic ..." or the model file and tensor
-     * @param roofsBefore        this machine's read bandwidth and FMA peak measured before the cases (see
-     *                           {@link MachineRoofline}), null if not measured
-     * @param roofsAfter         the same measured after the cases, null if not measured
+     * @param readBandwidthGbps  this machine's measured read bandwidth (see {@link MachineRoofline}), NaN if not measured
+     * @param peakFmaGflops      measured Java vector FMA peak, NaN if not measured
      * @param vectors            the vector width the kernels ran at and the CPU's SIMD features
      */
     public record Result(String weightSource, String vectors, int threads, int reps, int warmup, List<Case> cases, long peakRssBytes,
-                         MachineRoofline.Roofs roofsBefore, MachineRoofline.Roofs roofsAfter) {
+                         double readBandwidthGbps, double peakFmaGflops) {
         public Result {
             cases = List.copyOf(cases);
-            if ((roofsBefore == null) != (roofsAfter == null)) throw new IllegalArgumentException("roofs measured before the cases but not after, or after but not before");
-        }
-
-        /** The roofs: the higher of the two measurements of each, or null if not measured. */
-        public MachineRoofline.Roofs roofs() {
-            return roofsBefore == null ? null : roofsBefore.best(roofsAfter);
-        }
-
-        /** Whether the roofs moved during the run (see {@link MachineRoofline.Roofs#VARIATION}). */
-        public boolean roofsMoved() {
-            return roofsBefore != null && roofsBefore.differsFrom(roofsAfter);
         }
     }
 
@@ -166,8 +154,6 @@ public final class MatmulBench {
     public static Result run(Settings s, boolean measureMachine, Consumer<String> progress) {
         Objects.requireNonNull(progress, "progress");
         List<Case> cases = new ArrayList<>();
-        // Measured once the input is checked (a bad --model or M fails at once) and again after the cases.
-        MachineRoofline.Roofs before, after;
         String source;
         if (s.model() != null) {
             String problem = dev.gguflens.gguf.InputFiles.problem(s.model());
@@ -186,13 +172,11 @@ public final class MatmulBench {
                 LensHead head = HeadLookup.fromGguf(file);
                 source = s.model() + " " + t.name() + " (" + t.type() + " " + w.rows() + " x " + w.cols() + ")";
                 for (int m : s.ms()) requireHeapFor(m, w.rows(), w.cols());
-                before = roofs(measureMachine, s, progress, "");
                 for (int m : s.ms()) cases.add(measure(w, head, m, s, progress));
             }
         } else {
             source = "synthetic random valid blocks, " + s.rows() + " x " + s.cols() + " per type";
             for (int m : s.ms()) requireHeapFor(m, s.rows(), s.cols());
-            before = roofs(measureMachine, s, progress, "");
             for (GgmlType type : s.types()) {
                 try (Arena arena = Arena.ofShared()) {
                     progress.accept("generating a " + type + " " + s.rows() + " x " + s.cols() + " weight");
@@ -206,15 +190,13 @@ public final class MatmulBench {
                 }
             }
         }
-        after = roofs(measureMachine, s, progress, " again");
-        return new Result(source, MachineRoofline.vectorDescription(), s.threads(), s.reps(), s.warmup(), cases, PeakMemory.peakRssBytes(), before, after);
-    }
-
-    /** The machine's roofs on the bench's threads, or null without {@code measure}. */
-    private static MachineRoofline.Roofs roofs(boolean measure, Settings s, Consumer<String> progress, String again) {
-        if (!measure) return null;
-        progress.accept("measuring read bandwidth and FMA peak" + again + " with " + s.threads() + " threads");
-        return MachineRoofline.Roofs.measure(s.threads());
+        double bandwidth = Double.NaN, fma = Double.NaN;
+        if (measureMachine) {
+            progress.accept("measuring read bandwidth and FMA peak with " + s.threads() + " threads");
+            bandwidth = MachineRoofline.readBandwidthGbps(s.threads());
+            fma = MachineRoofline.peakFmaGflops(s.threads());
+        }
+        return new Result(source, MachineRoofline.vectorDescription(), s.threads(), s.reps(), s.warmup(), cases, PeakMemory.peakRssBytes(), bandwidth, fma);
     }
 
     /**

@@ -4,8 +4,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.gguflens.experiment.MachineRoofline;
-import dev.gguflens.experiment.MatmulBench;
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,7 +27,7 @@ class BenchCommandTest {
             "lens", "java_over_ggml", "java_gflops", "ggml_gflops", "java_weight_gbps", "ggml_weight_gbps", "lens_over_product",
             "max_relative_difference");
     private static final Set<String> TOP_FIELDS = Set.of("weights", "vectors", "threads", "reps", "warmup", "peak_rss_bytes",
-            "read_bandwidth_gbps", "peak_fma_gflops", "roofs_before", "roofs_after", "roofs_moved", "cases");
+            "read_bandwidth_gbps", "peak_fma_gflops", "cases");
 
     @BeforeAll
     static void nativeLibrary() {
@@ -61,8 +59,6 @@ class BenchCommandTest {
         assertEquals(1, root.get("warmup").getAsInt());
         assertTrue(root.get("peak_rss_bytes").getAsLong() > 0, "peak RSS " + root.get("peak_rss_bytes"));
         assertTrue(root.get("read_bandwidth_gbps").isJsonNull(), "--no-machine measures no bandwidth");
-        assertTrue(root.get("roofs_before").isJsonNull() && root.get("roofs_after").isJsonNull(), "--no-machine measures no roofs");
-        assertFalse(root.get("roofs_moved").getAsBoolean(), "roofs not measured cannot have moved");
         assertTrue(root.get("weights").getAsString().contains("4096 x 256"), root.get("weights").getAsString());
 
         JsonArray cases = root.getAsJsonArray("cases");
@@ -128,30 +124,6 @@ class BenchCommandTest {
         assertTrue(lines[4].matches("Q4_K\\s+2\\s+0\\.1\\s.*"), lines[4]);
         assertTrue(run.out().contains("peak RSS: "), run.out());
         assertTrue(run.err().contains("bench: timing Q4_K M=2"), run.err());
-    }
-
-    @Test
-    void roofLinesGiveTheHigherMeasurementAndSayWhenTheRoofsMoved() {
-        MatmulBench.Result steady = result(new MachineRoofline.Roofs(20.0, 180.0), new MachineRoofline.Roofs(19.0, 184.0));
-        String table = BenchCommand.table(steady);
-        assertTrue(table.contains("machine (2 threads): read bandwidth 20.0 GB/s, Java vector FMA peak 184.0 GFLOP/s"), table);
-        assertFalse(table.contains("moved"), table);
-
-        // The run that prompted the second measurement: the FMA peak at half after the cases.
-        MatmulBench.Result moved = result(new MachineRoofline.Roofs(18.3, 183.2), new MachineRoofline.Roofs(20.0, 95.0));
-        table = BenchCommand.table(moved);
-        assertTrue(table.contains("read bandwidth 20.0 GB/s, Java vector FMA peak 183.2 GFLOP/s"), table);
-        assertTrue(table.contains("the machine's roofs moved during the run (read bandwidth 18.3 then 20.0 GB/s, FMA peak 183.2 then 95.0 GFLOP/s)"), table);
-        JsonObject root = JsonParser.parseString(BenchCommand.toJson(moved)).getAsJsonObject();
-        assertEquals(TOP_FIELDS, root.keySet());
-        assertEquals(183.2, root.get("peak_fma_gflops").getAsDouble());
-        assertEquals(95.0, root.getAsJsonObject("roofs_after").get("peak_fma_gflops").getAsDouble());
-        assertEquals(18.3, root.getAsJsonObject("roofs_before").get("read_bandwidth_gbps").getAsDouble());
-        assertTrue(root.get("roofs_moved").getAsBoolean());
-    }
-
-    private static MatmulBench.Result result(MachineRoofline.Roofs before, MachineRoofline.Roofs after) {
-        return new MatmulBench.Result("synthetic", "256-bit vectors", 2, 5, 2, List.of(), 1 << 20, before, after);
     }
 
     @Test
