@@ -29,7 +29,10 @@ final class Q4_KRows {
      * call in the Vector API's shape conversion uninlined for a low call-site frequency (AbstractSpecies
      * .makeDummyVector, -XX:CompileCommand=PrintInlining) and boxed vectors every block: Q4_K 4.6x and Q5_K
      * 6.5-6.7x their usual time, with a burst of ~30 young collections. These operations are the ones the
-     * kernel's own loop uses.
+     * kernel's own loop uses. That did not end such failures: where other vector code ran before the kernels
+     * (bench measuring its roofline first), q4_k and q5_k at 128 bits still came out of C2 boxed in some processes
+     * (2-5x their time), with the species checks of the vector operations in the second 16-byte chunk left unfolded
+     * in C2's delayed inlining of the Vector API calls; the cause is not known.
      */
     static final IntVector BYTE_SHIFTS = IntVector.fromArray(I, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
     /** At 256 bits, lanes 4-7 take the second word of the 8 bytes. */
