@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -32,6 +33,21 @@ final class PackedRowKernels {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    /**
+     * Lane i's shift to its byte of the word it holds (8i mod 32), for Q4_K's and Q5_K's block heads: they widen a
+     * block's 8 six-bit scales and mins by broadcasting the words that hold them, shifting and masking. They did so
+     * first with a 64-bit vector built by withLane and a convertShape to floats; in two of seven bench processes at
+     * 128 bits C2 then left a call in the Vector API's shape conversion uninlined for a low call-site frequency
+     * (AbstractSpecies.makeDummyVector, -XX:CompileCommand=PrintInlining) and boxed vectors every block: Q4_K 4.6x
+     * and Q5_K 6.5-6.7x their usual time, with a burst of ~30 young collections. These operations are the ones the
+     * kernels' own loops use. That did not end such failures: where other vector code ran before the kernels (bench
+     * measuring its roofline first), q4_k and q5_k at 128 bits still came out of C2 boxed in some processes (2-5x
+     * their time), with the species checks of the vector operations in the second 16-byte chunk left unfolded in
+     * C2's delayed inlining of the Vector API calls; the cause is not known.
+     */
+    static final IntVector BYTE_SHIFTS = IntVector.fromArray(I, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
+    /** At 256 bits, lanes 4-7 take the second word of the 8 bytes. */
+    static final VectorMask<Integer> UPPER_FOUR = L == 8 ? VectorMask.fromLong(I, 0xF0) : null;
 
     private PackedRowKernels() {
     }

@@ -1,10 +1,12 @@
 package dev.gguflens.quant;
 
+import static dev.gguflens.quant.PackedRowKernels.BYTE_SHIFTS;
 import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
 import static dev.gguflens.quant.PackedRowKernels.UNCUT;
+import static dev.gguflens.quant.PackedRowKernels.UPPER_FOUR;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -13,7 +15,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -22,21 +23,6 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Q4_KRows {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
-    /**
-     * Lane i's shift to its byte of the word it holds (8i mod 32): the block head widens its 8 six-bit scales and
-     * mins by broadcasting the words that hold them, shifting and masking. It did so first with a 64-bit vector
-     * built by withLane and a convertShape to floats; in two of seven bench processes at 128 bits C2 then left a
-     * call in the Vector API's shape conversion uninlined for a low call-site frequency (AbstractSpecies
-     * .makeDummyVector, -XX:CompileCommand=PrintInlining) and boxed vectors every block: Q4_K 4.6x and Q5_K
-     * 6.5-6.7x their usual time, with a burst of ~30 young collections. These operations are the ones the
-     * kernel's own loop uses. That did not end such failures: where other vector code ran before the kernels
-     * (bench measuring its roofline first), q4_k and q5_k at 128 bits still came out of C2 boxed in some processes
-     * (2-5x their time), with the species checks of the vector operations in the second 16-byte chunk left unfolded
-     * in C2's delayed inlining of the Vector API calls; the cause is not known.
-     */
-    static final IntVector BYTE_SHIFTS = IntVector.fromArray(I, new int[] {0, 8, 16, 24, 0, 8, 16, 24}, 0);
-    /** At 256 bits, lanes 4-7 take the second word of the 8 bytes. */
-    static final VectorMask<Integer> UPPER_FOUR = L == 8 ? VectorMask.fromLong(I, 0xF0) : null;
 
     private Q4_KRows() {
     }
@@ -84,7 +70,7 @@ final class Q4_KRows {
             FloatVector dmin = FloatVector.broadcast(F, Float.float16ToFloat((short) (h0 >>> 16)));
             for (int part = 0; part < 8 / L; part++) {
                 // The L scale (min) bytes L*part.. as int lanes, each shifted down to its byte: only broadcasts,
-                // shifts and the conversion the kernel uses anyway (see BYTE_SHIFTS).
+                // shifts and the conversion the kernel uses anyway (see PackedRowKernels.BYTE_SHIFTS).
                 IntVector scWords = L == 8 ? IntVector.broadcast(I, (int) sc).blend(IntVector.broadcast(I, (int) (sc >>> 32)), UPPER_FOUR)
                         : IntVector.broadcast(I, (int) (sc >>> (32 * part)));
                 IntVector mnWords = L == 8 ? IntVector.broadcast(I, (int) mn).blend(IntVector.broadcast(I, (int) (mn >>> 32)), UPPER_FOUR)

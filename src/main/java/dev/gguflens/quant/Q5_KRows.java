@@ -1,10 +1,12 @@
 package dev.gguflens.quant;
 
+import static dev.gguflens.quant.PackedRowKernels.BYTE_SHIFTS;
 import static dev.gguflens.quant.PackedRowKernels.F;
 import static dev.gguflens.quant.PackedRowKernels.I;
 import static dev.gguflens.quant.PackedRowKernels.L;
 import static dev.gguflens.quant.PackedRowKernels.LE;
 import static dev.gguflens.quant.PackedRowKernels.UNCUT;
+import static dev.gguflens.quant.PackedRowKernels.UPPER_FOUR;
 import static dev.gguflens.quant.PackedRowKernels.laneSum;
 import static dev.gguflens.quant.PackedRowKernels.view;
 
@@ -64,15 +66,15 @@ final class Q5_KRows {
             FloatVector dmin = FloatVector.broadcast(F, Float.float16ToFloat((short) (h0 >>> 16)));
             for (int part = 0; part < 8 / L; part++) {
                 // The L scale (min) bytes L*part.. as int lanes, each shifted down to its byte: only broadcasts,
-                // shifts and the conversion the kernel uses anyway (see Q4_KRows.BYTE_SHIFTS).
-                IntVector scWords = L == 8 ? IntVector.broadcast(I, (int) sc).blend(IntVector.broadcast(I, (int) (sc >>> 32)), Q4_KRows.UPPER_FOUR)
+                // shifts and the conversion the kernel uses anyway (see PackedRowKernels.BYTE_SHIFTS).
+                IntVector scWords = L == 8 ? IntVector.broadcast(I, (int) sc).blend(IntVector.broadcast(I, (int) (sc >>> 32)), UPPER_FOUR)
                         : IntVector.broadcast(I, (int) (sc >>> (32 * part)));
-                IntVector mnWords = L == 8 ? IntVector.broadcast(I, (int) mn).blend(IntVector.broadcast(I, (int) (mn >>> 32)), Q4_KRows.UPPER_FOUR)
+                IntVector mnWords = L == 8 ? IntVector.broadcast(I, (int) mn).blend(IntVector.broadcast(I, (int) (mn >>> 32)), UPPER_FOUR)
                         : IntVector.broadcast(I, (int) (mn >>> (32 * part)));
-                ((FloatVector) scWords.lanewise(VectorOperators.LSHR, Q4_KRows.BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
+                ((FloatVector) scWords.lanewise(VectorOperators.LSHR, BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
                         .mul(d).intoArray(blockScales, L * part);
                 // The mins as floats times the sub-block sums of x, lane-wise, times dmin.
-                accMin = ((FloatVector) mnWords.lanewise(VectorOperators.LSHR, Q4_KRows.BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
+                accMin = ((FloatVector) mnWords.lanewise(VectorOperators.LSHR, BYTE_SHIFTS).and(0xFF).convert(VectorOperators.I2F, 0))
                         .mul(FloatVector.fromArray(F, xSums, 8 * b + L * part)).fma(dmin, accMin);
             }
             for (int p = 0; p < 4; p++) {
