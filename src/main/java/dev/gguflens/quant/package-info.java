@@ -7,13 +7,13 @@
  * <table>
  * <caption>Kernels by type and width</caption>
  * <tr><th>path</th><th>512 bits (AVX-512)</th><th>256 bits (AVX2)</th><th>128 bits (NEON, SSE)</th></tr>
- * <tr><td>m = 1 row kernels, Q8_0 Q4_K Q6_K F16 (Q8_0, Q4_0, F16, BF16 and F32 each in their own class,
- *     {@link dev.gguflens.quant.Q8_0Rows} ...; 128/256-bit Q4_K Q5_K Q6_K in {@link dev.gguflens.quant.Q4_KRows},
- *     {@link dev.gguflens.quant.Q5_KRows}, {@link dev.gguflens.quant.Q6_KRows}; the dispatch in RowKernels /
- *     PackedRowKernels, the 512-bit Q4_K Q6_K in RowKernels)</td>
- *     <td>{@link dev.gguflens.quant.RowKernels}</td>
+ * <tr><td>m = 1 row kernels, Q8_0 F16 (each type in its own class, {@link dev.gguflens.quant.Q8_0Rows},
+ *     {@link dev.gguflens.quant.F16Rows}; the dispatch in {@link dev.gguflens.quant.RowKernels})</td>
+ *     <td>their 512-bit layouts ({@code wideRows})</td>
  *     <td colspan="2">{@link dev.gguflens.quant.PackedRowKernels} (8 or 4 lanes)</td></tr>
- * <tr><td>m = 1 row kernels, Q4_0 Q5_K BF16 F32</td><td>PackedRowKernels at 256 bits</td>
+ * <tr><td>m = 1 row kernels, Q4_0 Q4_K Q5_K Q6_K BF16 F32 ({@link dev.gguflens.quant.Q4_KRows},
+ *     {@link dev.gguflens.quant.Q5_KRows}, {@link dev.gguflens.quant.Q6_KRows}, ...; their 512-bit layouts were
+ *     slower than these at 256 bits on an AVX-512 Xeon, see RowKernels.wideKernel)</td><td>PackedRowKernels at 256 bits</td>
  *     <td colspan="2">PackedRowKernels (8 or 4 lanes)</td></tr>
  * <tr><td>how PackedRowKernels reads each type</td><td colspan="3">Q8_0 Q4_0 Q4_K Q5_K: packed bytes as int lanes,
  *     one byte extracted per step (shift or mask), converted, one FMA; scales multiply lane-wise partial sums.
