@@ -11,14 +11,14 @@ import jdk.incubator.vector.FloatVector;
  * into vector registers (no scratch array). The block and sub-block scales multiply partial sums of q*x instead of
  * every element, which is where these kernels differ from dequantise-then-dot: the weights are still exact, only
  * the summation order (and rounding) of the product changes. The kernels are {@link PackedRowKernels}' (128 and
- * 256 bits, every type) and, on 512-bit machines, the 512-bit layouts of Q8_0 and F16 ({@link #wideKernel}); this
+ * 256 bits, every type) and, on 512-bit machines, Q8_0's 512-bit layout ({@link #wideKernel}); this
  * class routes to them and holds what they share.
  */
 final class RowKernels {
     private RowKernels() {
     }
 
-    /** Whether this machine has 512-bit vectors, where Q8_0 and F16 have layouts of their own. */
+    /** Whether this machine has 512-bit vectors, where Q8_0 has a layout of its own. */
     static final boolean WIDE = FloatVector.SPECIES_PREFERRED.length() >= 16;
 
     /** Types with an m = 1 row kernel at this machine's vector width. */
@@ -27,16 +27,16 @@ final class RowKernels {
     }
 
     /**
-     * Whether t runs on a 512-bit layout (Q8_0Rows.wideRows, F16Rows.wideRows) rather than on
-     * {@link PackedRowKernels}. Q4_K and Q6_K had 512-bit layouts here too (x in an array, widening byte
-     * conversions); on an AVX-512 machine (Xeon, Emerald Rapids, 2 vCPUs) PackedRowKernels' 256-bit kernels with x
-     * in native memory beat them: 151936 x 4096, two threads, alternating processes, Java/ggml Q4_K 1.29 and 1.71
-     * against 1.74 and 1.70, Q6_K 1.38 and 1.48 against 2.06 and 2.46; Q8_0's 512-bit layout kept its lead (1.17-1.20
-     * against 1.35-1.38) and F16's tied (1.44-1.50 both).
+     * Whether t runs on a 512-bit layout (Q8_0Rows.wideRows) rather than on {@link PackedRowKernels}. Q4_K, Q6_K and
+     * F16 had 512-bit layouts here too (x in an array, widening conversions); on an AVX-512 machine (Xeon, Emerald
+     * Rapids, 2 vCPUs) PackedRowKernels' kernels beat them: 151936 x 4096, two threads, alternating processes,
+     * Java/ggml Q4_K 1.29 and 1.71 against 1.74 and 1.70, Q6_K 1.38 and 1.48 against 2.06 and 2.46 (at 256 bits,
+     * x in native memory), F16 1.25 and 1.32 against 1.46 and 1.50 (at 512 bits, see F16Rows.F); Q8_0's 512-bit
+     * layout kept its lead (1.17-1.20 against 1.35-1.38 packed at 256 bits).
      */
     private static boolean wideKernel(GgmlType t) {
         return WIDE && VectorDecoder.ENABLED && switch (t) {
-            case Q8_0, F16 -> true;
+            case Q8_0 -> true;
             default -> false;
         };
     }
@@ -102,7 +102,6 @@ final class RowKernels {
         }
         switch (t) {
             case Q8_0 -> Q8_0Rows.wideRows(address, nr, rowBytes, x, cols / 32, y, yo);
-            case F16 -> F16Rows.wideRows(address, nr, rowBytes, x, cols, y, yo);
             default -> throw new IllegalArgumentException("no row kernel for " + t);
         }
     }

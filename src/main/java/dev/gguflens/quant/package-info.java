@@ -7,13 +7,15 @@
  * <table>
  * <caption>Kernels by type and width</caption>
  * <tr><th>path</th><th>512 bits (AVX-512)</th><th>256 bits (AVX2)</th><th>128 bits (NEON, SSE)</th></tr>
- * <tr><td>m = 1 row kernels, Q8_0 F16 (each type in its own class, {@link dev.gguflens.quant.Q8_0Rows},
- *     {@link dev.gguflens.quant.F16Rows}; the dispatch in {@link dev.gguflens.quant.RowKernels})</td>
- *     <td>their 512-bit layouts ({@code wideRows})</td>
+ * <tr><td>m = 1 row kernels, Q8_0 ({@link dev.gguflens.quant.Q8_0Rows}; the dispatch in
+ *     {@link dev.gguflens.quant.RowKernels})</td>
+ *     <td>its 512-bit layout ({@code wideRows})</td>
  *     <td colspan="2">{@link dev.gguflens.quant.PackedRowKernels} (8 or 4 lanes)</td></tr>
+ * <tr><td>m = 1 row kernels, F16 ({@link dev.gguflens.quant.F16Rows})</td>
+ *     <td colspan="3">PackedRowKernels' F16 loop at the machine's width (16, 8 or 4 lanes)</td></tr>
  * <tr><td>m = 1 row kernels, Q4_0 Q4_K Q5_K Q6_K BF16 F32 ({@link dev.gguflens.quant.Q4_KRows},
- *     {@link dev.gguflens.quant.Q5_KRows}, {@link dev.gguflens.quant.Q6_KRows}, ...; their 512-bit layouts were
- *     slower than these at 256 bits on an AVX-512 Xeon, see RowKernels.wideKernel)</td><td>PackedRowKernels at 256 bits</td>
+ *     {@link dev.gguflens.quant.Q5_KRows}, {@link dev.gguflens.quant.Q6_KRows}, ...; the 512-bit layouts of Q4_K,
+ *     Q6_K and F16 were slower than these on an AVX-512 Xeon, see RowKernels.wideKernel)</td><td>PackedRowKernels at 256 bits</td>
  *     <td colspan="2">PackedRowKernels (8 or 4 lanes)</td></tr>
  * <tr><td>how PackedRowKernels reads each type</td><td colspan="3">Q8_0 Q4_0 Q4_K Q5_K: packed bytes as int lanes,
  *     one byte extracted per step (shift or mask), converted, one FMA; scales multiply lane-wise partial sums.
@@ -34,7 +36,7 @@
  *     Q8_0: one int-lane load per block at 256 bits (two at 128), each byte sign-extended by a shift pair; its view
  *     of a row is not cut to the row, so C2 drops the bounds checks in every compile (320 to 272 instructions per
  *     256 weights at 256 bits in bench's compiles).
- *     F16 ({@link dev.gguflens.quant.F16Rows}) at 128 and 256 bits: two halves per int lane moved into float
+ *     F16 ({@link dev.gguflens.quant.F16Rows}) at 128, 256 and 512 bits: two halves per int lane moved into float
  *     position by shifts and a mask (6 integer operations per int vector), which reads each half as exactly its value
  *     times 2^-112, so x is scaled by 2^112 (after normalising it like the sub-byte types'); a 3-operation carry test
  *     sends rows holding an infinity or NaN to an exact scalar loop; x interleaved as for BF16.

@@ -188,7 +188,7 @@ class RowKernelsTest {
                 // The last row is finite: the shifted path must take it (no false alarm from negative halves).
                 RowKernels.Prepared prepared = F16Rows.prepare(x, cols);
                 long last = data.address() + 2L * (rows - 1) * cols;
-                assertTrue(!Float.isNaN(F16Rows.shiftedRow(last, prepared.xOrdered(), cols, new float[PackedRowKernels.L])),
+                assertTrue(!Float.isNaN(F16Rows.shiftedRow(last, prepared.xOrdered(), cols, new float[F16Rows.L])),
                         "cols " + cols + ": a finite row was taken for one with an infinity or NaN");
                 float[] xInf = x.clone();
                 xInf[cols / 3] = Float.NEGATIVE_INFINITY;
