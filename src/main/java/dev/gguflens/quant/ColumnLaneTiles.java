@@ -61,17 +61,13 @@ final class ColumnLaneTiles {
      */
     static final int MIN_VECTORS = 2;
     /**
-     * At 256 and 512 bits, where it was measured. At 512 bits (an AVX-512 Xeon, Emerald Rapids, 2 vCPUs; 151936 x
-     * 4096 on two threads, bench in alternating processes, two runs), Java/ggml at m = 37: F16 1.06-1.09 against
-     * 1.34-1.41 on the lane-wise path, Q8_0 0.85-0.95 against 1.23-1.28, Q4_K 0.66-0.72 against 0.95, Q6_K 0.66-0.79
-     * against 0.77-0.90; at m = 592 0.49-0.56x the lane-wise time (F16 246 GFLOP/s against 121), though a one-vector
-     * last panel is 16 lanes there (m = 37 fills 37 of 48). At 128 bits on x86 (16 registers) it took 1.07x the lane-wise path's time
-     * at m = 37 and 0.97x at 297 (Q6_K); NEON (32 registers) was not measured, so 128 bits keeps the lane-wise path
-     * (tuned at 512 bits; at 128 bits measured only as x86 narrowed to 16 bytes). The kernels work at every width
-     * (FusedMatmulTest checks their bits at 128, 256 and the machine's own width).
+     * Only at 256 bits, where it was measured. At 128 bits on x86 (16 registers) it took 1.07x the lane-wise path's
+     * time at m = 37 and 0.97x at 297 (Q6_K); NEON (32 registers) and AVX-512 were not measured, so they keep the
+     * lane-wise path (tuned at 512 bits; at 128 bits measured only as x86 narrowed to 16 bytes). The kernels work
+     * at every width (FusedMatmulTest checks their bits at 128, 256 and the machine's own width).
      * -Dgguflens.quant.columnLanes=false turns the path off.
      */
-    static final boolean ENABLED = LANES >= 8 && VectorDecoder.ENABLED
+    static final boolean ENABLED = LANES == 8 && VectorDecoder.ENABLED
             && Boolean.parseBoolean(System.getProperty("gguflens.quant.columnLanes", "true"));
 
     private ColumnLaneTiles() {

@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * y = x · Wᵀ for a quantised W without materialising W in float. For m = 1 each row is decoded straight from native
- * memory into vector registers where {@link RowKernels} has a kernel. For m > 1 at 256 and 512 bits, rows a multiple of 256
+ * memory into vector registers where {@link RowKernels} has a kernel. For m > 1 at 256 bits, rows a multiple of 256
  * long, {@link ColumnLaneTiles} serves (x's vectors across the lanes). Otherwise (the lane-wise path: K in the
  * lanes) a tile of {@link #BLOCKED_TILE} rows
  * ({@link #TALL_TILE} when m spans more than one M block) is decoded once ({@link VectorDecoder} at every width from 128 bits) into a float scratch laid out K block by K block,

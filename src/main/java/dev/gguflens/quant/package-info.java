@@ -43,9 +43,9 @@
  *     BF16: a shift or a mask per half. F32: 4-chain dot.
  *     The loops of Q8_0, BF16 and F32 are written so that C2 can remove their bounds checks and unroll them: a
  *     count of vectors as the loop variable, segment offsets a long multiple of it, no inner loop of one pass.</td></tr>
- * <tr><td>m &gt; 1, rows a multiple of 256 long</td>
- *     <td colspan="2">{@link dev.gguflens.quant.ColumnLaneTiles}: x packed into panels of two vectors of lanes (32 or
- *     16 vectors; one vector of lanes for a last panel that fits one), 48 rows decoded 256 columns at a time into a tile of constant row stride, a 6-row x
+ * <tr><td>m &gt; 1, rows a multiple of 256 long</td><td>the lane-wise path below</td>
+ *     <td>{@link dev.gguflens.quant.ColumnLaneTiles}: x packed into panels of 16 vectors (one vector of 8 lanes for a
+ *     last panel that fits one), 48 rows decoded 256 columns at a time into a tile of constant row stride, a 6-row x
  *     2-vector outer-product register block (weights broadcast; 8 x 1 for a one-vector panel); per output one FMA chain per 256 columns, the
  *     chains' sums added in order, the same bits at every width (its kernels are tested at all three)</td>
  *     <td>the lane-wise path below (x86 at 128 bits measured 1.07x its time at m = 37; NEON not measured)</td></tr>
