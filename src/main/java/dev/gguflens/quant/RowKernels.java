@@ -31,7 +31,7 @@ final class RowKernels {
      * F16 had 512-bit layouts here too (x in an array, widening conversions); on an AVX-512 machine (Xeon, Emerald
      * Rapids, 2 vCPUs) PackedRowKernels' kernels beat them: 151936 x 4096, two threads, alternating processes,
      * Java/ggml Q4_K 1.29 and 1.71 against 1.74 and 1.70, Q6_K 1.38 and 1.48 against 2.06 and 2.46 (at 256 bits,
-     * x in native memory), F16 1.25 and 1.32 against 1.46 and 1.50 (at 512 bits, see F16Rows.F); Q8_0's 512-bit
+     * x in native memory; Q6_K now at 512 bits, see Q6_KRows.QL), F16 1.25 and 1.32 against 1.46 and 1.50 (at 512 bits, see F16Rows.F); Q8_0's 512-bit
      * layout kept its lead (1.17-1.20 against 1.35-1.38 packed at 256 bits).
      */
     private static boolean wideKernel(GgmlType t) {

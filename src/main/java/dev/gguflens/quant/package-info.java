@@ -11,11 +11,11 @@
  *     {@link dev.gguflens.quant.RowKernels})</td>
  *     <td>its 512-bit layout ({@code wideRows})</td>
  *     <td colspan="2">{@link dev.gguflens.quant.PackedRowKernels} (8 or 4 lanes)</td></tr>
- * <tr><td>m = 1 row kernels, F16 ({@link dev.gguflens.quant.F16Rows})</td>
- *     <td colspan="3">PackedRowKernels' F16 loop at the machine's width (16, 8 or 4 lanes)</td></tr>
- * <tr><td>m = 1 row kernels, Q4_0 Q4_K Q5_K Q6_K BF16 F32 ({@link dev.gguflens.quant.Q4_KRows},
- *     {@link dev.gguflens.quant.Q5_KRows}, {@link dev.gguflens.quant.Q6_KRows}, ...; the 512-bit layouts of Q4_K,
- *     Q6_K and F16 were slower than these on an AVX-512 Xeon, see RowKernels.wideKernel)</td><td>PackedRowKernels at 256 bits</td>
+ * <tr><td>m = 1 row kernels, F16 Q6_K ({@link dev.gguflens.quant.F16Rows}, {@link dev.gguflens.quant.Q6_KRows})</td>
+ *     <td colspan="3">PackedRowKernels' layout at the machine's width (16, 8 or 4 lanes)</td></tr>
+ * <tr><td>m = 1 row kernels, Q4_0 Q4_K Q5_K BF16 F32 ({@link dev.gguflens.quant.Q4_KRows},
+ *     {@link dev.gguflens.quant.Q5_KRows}, ...; the 512-bit layouts RowKernels had for Q4_K, Q6_K and F16 were slower
+ *     than these on an AVX-512 Xeon, see RowKernels.wideKernel)</td><td>PackedRowKernels at 256 bits</td>
  *     <td colspan="2">PackedRowKernels (8 or 4 lanes)</td></tr>
  * <tr><td>how PackedRowKernels reads each type</td><td colspan="3">Q8_0 Q4_0 Q4_K Q5_K: packed bytes as int lanes,
  *     one byte extracted per step (shift or mask), converted, one FMA; scales multiply lane-wise partial sums.
@@ -32,7 +32,9 @@
  *     Q6_K: the 6-bit values assembled in place, each byte then shifted down and masked with 0xFF (one mask
  *     constant, not four), one 32-weight group after another (each to the end of its FMA chain, two accumulators, so
  *     AVX2's 16 registers hold them); at 256 bits a chunk spans two sub-blocks, so its scale vector is a
- *     permutation of the half block's 8 scales (times d), at 128 bits one broadcast scale.
+ *     permutation of the half block's 8 scales (times d), at 128 bits one broadcast scale; at 512 bits one load is
+ *     a 64-weight run of four sub-blocks (two groups sharing qh's bytes, put in both halves of a vector by one
+ *     permutation), its scale vector a permutation of the block's 16 scales.
  *     Q8_0: one int-lane load per block at 256 bits (two at 128), each byte sign-extended by a shift pair; its view
  *     of a row is not cut to the row, so C2 drops the bounds checks in every compile (320 to 272 instructions per
  *     256 weights at 256 bits in bench's compiles).
