@@ -137,6 +137,14 @@ public final class BenchCommand implements Callable<Integer> {
         }
         sb.append("(GF = GFLOP/s, 2*M*rows*cols per product; GB = GB/s of weight bytes read once per product; lens/prd =\n"
                 + " full lens reduction over the bare Java product; max rdiff = max|java-ggml| / max|java|)\n");
+        for (Case c : r.cases()) {
+            if (c.javaBoxed()) {
+                sb.append(String.format(Locale.ROOT, "JIT failure: %s M=%d: the Java product allocated %.0f MiB per run (vectors"
+                        + " boxed: C2 compiled a kernel without its vector intrinsics); its time is that failure's, not the"
+                        + " kernel's. It depends on what ran before it in the process: time the case alone (--types %s --m %d)%n",
+                        c.type(), c.m(), c.javaAllocatedBytes() / 1048576.0, c.type(), c.m()));
+            }
+        }
         if (!Double.isNaN(r.readBandwidthGbps())) {
             sb.append(String.format(Locale.ROOT, "machine (%d threads): read bandwidth %.1f GB/s, Java vector FMA peak %.1f GFLOP/s%n",
                     r.threads(), r.readBandwidthGbps(), r.peakFmaGflops()));
@@ -174,6 +182,8 @@ public final class BenchCommand implements Callable<Integer> {
             o.addProperty("ggml_weight_gbps", c.weightGbPerSecond(c.ggml()));
             o.add("lens_over_product", Json.finiteOrNull(c.lensOverhead()));
             o.addProperty("max_relative_difference", c.maxRelativeDifference());
+            o.addProperty("java_allocated_bytes", c.javaAllocatedBytes());
+            o.addProperty("java_boxed", c.javaBoxed());
             cases.add(o);
         }
         root.add("cases", cases);

@@ -22,6 +22,7 @@ import dev.gguflens.quant.WeightMatrix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -107,9 +108,24 @@ public final class MatmulBench {
      * @param lens                  the full lens reduction, or null where it was not timed
      * @param maxRelativeDifference max |y_java - y_ggml| / max |y_java|: ggml quantises the activations, so this is
      *                              small but not zero for quantised weights
+     * @param javaAllocatedBytes    heap bytes the JVM's threads allocated during one timed Java product (the median
+     *                              over the reps), or -1 where the JVM does not count them
      */
     public record Case(GgmlType type, int m, int rows, int cols, long weightBytes, Timing java, Timing ggml, Timing lens,
-                       double maxRelativeDifference) {
+                       double maxRelativeDifference, long javaAllocatedBytes) {
+        /**
+         * Heap bytes per product above which the Java time is a JIT failure's, not the kernel's: the products allocate
+         * only small per-call scratch (healthy runs: well under a MiB), while a kernel that C2 compiled without its
+         * vector intrinsics boxes every vector it computes, gigabytes per product (Q4_K at 128 bits, m = 1: 80-180
+         * young collections in one bench case, 2-5x the kernel's time).
+         */
+        public static final long BOXED_VECTORS_BYTES = 64L << 20;
+
+        /** Whether the Java product allocated like a kernel running with boxed vectors (see BOXED_VECTORS_BYTES). */
+        public boolean javaBoxed() {
+            return javaAllocatedBytes > BOXED_VECTORS_BYTES;
+        }
+
         /** Java median / ggml median: below 1 Java is faster. */
         public double javaOverGgml() {
             return java.medianMs() / ggml.medianMs();
@@ -245,6 +261,7 @@ public final class MatmulBench {
                     ggml::compute));
             if (withLens) sides.add(() -> LogitLens.run(head, states, request, s.threads()));
             long[][] nanos = new long[sides.size()][s.reps()];
+            long[] javaAllocated = new long[s.reps()];
             // Warm up for the given repetitions and at least MIN_WARMUP_NANOS: C2 compiles the big vector
             // kernels late, and timing them half-compiled measured the JIT, not the kernel (3x at Q4_K M=1).
             long warmUntil = System.nanoTime() + MIN_WARMUP_NANOS;
@@ -256,10 +273,12 @@ public final class MatmulBench {
                 int first = Math.floorMod(rep, sides.size());
                 for (int k = 0; k < sides.size(); k++) {
                     int side = (first + k) % sides.size();
+                    long allocatedBefore = side == 0 ? allocatedBytes() : -1;
                     long start = System.nanoTime();
                     sides.get(side).run();
                     long elapsed = System.nanoTime() - start;
                     nanos[side][rep] = elapsed;
+                    if (side == 0) javaAllocated[rep] = allocatedBefore < 0 ? -1 : allocatedBytes() - allocatedBefore;
                 }
             }
             float[] yGgml = new float[m * w.rows()];
@@ -270,8 +289,24 @@ public final class MatmulBench {
                 maxAbs = Math.max(maxAbs, Math.abs(yJava[i]));
             }
             return new Case(w.type(), m, w.rows(), w.cols(), w.rows() * w.rowBytes(), Timing.of(nanos[0]),
-                    Timing.of(nanos[1]), withLens ? Timing.of(nanos[2]) : null, maxAbs == 0 ? maxDiff : maxDiff / maxAbs);
+                    Timing.of(nanos[1]), withLens ? Timing.of(nanos[2]) : null, maxAbs == 0 ? maxDiff : maxDiff / maxAbs,
+                    median(javaAllocated));
         }
+    }
+
+    /** Heap bytes allocated so far by all the JVM's threads, or -1 where the JVM does not count them. */
+    private static long allocatedBytes() {
+        if (!(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads)
+                || !threads.isThreadAllocatedMemorySupported() || !threads.isThreadAllocatedMemoryEnabled()) {
+            return -1;
+        }
+        return threads.getTotalThreadAllocatedBytes();
+    }
+
+    private static long median(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted.length == 0 || sorted[0] < 0 ? -1 : sorted[sorted.length / 2];
     }
 
     private static final long MIN_WARMUP_NANOS = 3_000_000_000L;

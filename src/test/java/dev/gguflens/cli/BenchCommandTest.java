@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.gguflens.experiment.MatmulBench;
 import dev.gguflens.gguf.GgmlType;
 import dev.gguflens.testmodels.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchCommandTest {
     private static final Set<String> CASE_FIELDS = Set.of("type", "m", "rows", "cols", "weight_bytes", "flops", "java", "ggml",
             "lens", "java_over_ggml", "java_gflops", "ggml_gflops", "java_weight_gbps", "ggml_weight_gbps", "lens_over_product",
-            "max_relative_difference");
+            "max_relative_difference", "java_allocated_bytes", "java_boxed");
     private static final Set<String> TOP_FIELDS = Set.of("weights", "vectors", "threads", "reps", "warmup", "peak_rss_bytes",
             "read_bandwidth_gbps", "peak_fma_gflops", "cases");
 
@@ -92,7 +93,26 @@ class BenchCommandTest {
             double diff = c.get("max_relative_difference").getAsDouble();
             double limit = type == GgmlType.Q8_0 ? 0.03 : 2e-3;
             assertTrue(diff > 0 && diff < limit, type + " max relative difference " + diff);
+            // HotSpot counts every thread's allocation; a product allocates only its small per-call scratch.
+            long allocated = c.get("java_allocated_bytes").getAsLong();
+            assertTrue(allocated >= 0 && allocated < MatmulBench.Case.BOXED_VECTORS_BYTES, type + "/" + m + " allocated " + allocated);
+            assertFalse(c.get("java_boxed").getAsBoolean());
         }
+    }
+
+    /** A case whose Java product allocated like boxed vectors gets a line of its own under the table; others none. */
+    @Test
+    void tableFlagsACaseWhoseProductAllocatedLikeBoxedVectors() {
+        MatmulBench.Timing t = new MatmulBench.Timing(2, 1, 3, List.of(1.0, 2.0, 3.0));
+        MatmulBench.Case boxed = new MatmulBench.Case(GgmlType.Q4_K, 1, 4096, 256, 4096 * GgmlType.Q4_K.rowBytes(256), t, t, null,
+                1e-3, MatmulBench.Case.BOXED_VECTORS_BYTES + 1);
+        MatmulBench.Case healthy = new MatmulBench.Case(GgmlType.Q8_0, 37, 4096, 256, 4096 * GgmlType.Q8_0.rowBytes(256), t, t,
+                null, 1e-3, 4096);
+        String table = BenchCommand.table(new MatmulBench.Result("synthetic", "256-bit", 2, 3, 1, List.of(boxed, healthy), -1,
+                Double.NaN, Double.NaN));
+        assertTrue(table.contains("JIT failure: Q4_K M=1: the Java product allocated 64 MiB per run"), table);
+        assertFalse(table.contains("Q8_0 M=37: the Java product"), table);
+        assertEquals(1, table.lines().filter(l -> l.startsWith("JIT failure")).count(), table);
     }
 
     /** Samples are positive, min/max/median are those of the samples; returns the median. */
